@@ -1,0 +1,44 @@
+EXTENSION  = encrypted_field
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
+               sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+
+MODULE_big = $(EXTENSION)
+OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/keystore.o \
+       src/registry.o src/audit.o src/plaintext.o src/ef_type.o src/ef_funcs.o \
+       src/ef_keyfuncs.o src/ef_report.o
+
+DATA       = $(wildcard $(EXTENSION)--*--*.sql)
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = setup type_io envelope_kat keystore functions errors privileges copy_binary
+REGRESS_OPTS = --inputdir=. --outputdir=.
+
+# pgcrypto takes -lcrypto from the in-tree $(LIBS); a PGXS build must name it
+SHLIB_LINK += -lcrypto
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(EXTENSION).sql
+	cp $< $@
+
+# C unit tests of the crypto and envelope layers; they need no server
+UNIT_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter $(PG_CFLAGS) \
+              -I$(shell $(PG_CONFIG) --includedir-server) -Isrc
+UNIT_SRCS = src/crypto_openssl.c src/envelope.c src/kdf.c
+
+test/unit/test_crypto: test/unit/test_crypto.c test/unit/unit.h $(UNIT_SRCS) src/crypto.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_crypto.c $(UNIT_SRCS) -lcrypto
+
+test/unit/test_envelope: test/unit/test_envelope.c test/unit/unit.h $(UNIT_SRCS) src/envelope.h src/crypto.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_envelope.c $(UNIT_SRCS) -lcrypto
+
+unitcheck: test/unit/test_crypto test/unit/test_envelope
+	test/unit/run.sh
+
+pgtap:
+	pg_prove -ovf $(if $(PGTAP_TESTS),$(PGTAP_TESTS),test/*.sql)
+
+.PHONY: unitcheck pgtap
+EXTRA_CLEAN = test/unit/test_crypto test/unit/test_envelope test/unit/*.tsv

@@ -1,0 +1,67 @@
+# Shared steps of scripts/demo.sh and scripts/test.sh: install what is
+# missing, build and install, and run a throwaway cluster as an unprivileged
+# user (PostgreSQL refuses to run as root).  Sourced, not run.
+
+EF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+EF_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libssl-dev libkrb5-dev jq make gcc python3-cryptography"
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# Install the Debian packages that are not installed yet
+ef_deps() {
+	local missing=() p
+	for p in $EF_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing packages: ${missing[*]}; run as root or install them" >&2
+		return 1
+	fi
+	echo "installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Build with warnings as errors and install into the PostgreSQL 15 tree
+ef_build() {
+	make -C "$EF_ROOT" -s clean >/dev/null
+	make -C "$EF_ROOT" -s PG_CONFIG=$PG_BIN/pg_config \
+		PG_CFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter" >/dev/null
+	make -C "$EF_ROOT" -s PG_CONFIG=$PG_BIN/pg_config install >/dev/null
+}
+
+# Run a command as the unprivileged cluster owner
+ef_as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# Start a throwaway cluster in a new temporary directory.  Sets EF_PGDATA,
+# PGHOST, PGPORT, PGUSER and PGDATABASE for the clients that follow.
+# Extra server settings may be passed as arguments (-c name=value).
+ef_cluster_start() {
+	local dir
+	dir=$(mktemp -d /tmp/encrypted_field.XXXXXX)
+	chmod 755 "$dir"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+	EF_PGDATA=$dir/data
+	export PGHOST=$dir PGPORT=${EF_PORT:-54329} PGUSER=postgres PGDATABASE=postgres
+	[ "$(id -u)" -eq 0 ] || PGUSER=$(id -un)
+	ef_as_owner $PG_BIN/initdb -D "$EF_PGDATA" -U "$PGUSER" -A trust \
+		--no-sync >/dev/null
+	# the log lives in the data directory, so tests can read it with pg_read_file
+	ef_as_owner $PG_BIN/pg_ctl -D "$EF_PGDATA" -l "$EF_PGDATA/server.log" -w \
+		-o "-k $dir -p $PGPORT -c listen_addresses='' -c fsync=off $*" start >/dev/null
+	trap ef_cluster_stop EXIT
+}
+
+# Stop the throwaway cluster and remove it
+ef_cluster_stop() {
+	[ -n "${EF_PGDATA:-}" ] || return 0
+	ef_as_owner $PG_BIN/pg_ctl -D "$EF_PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+	rm -rf "$(dirname "$EF_PGDATA")"
+	EF_PGDATA=
+}

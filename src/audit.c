@@ -1,0 +1,100 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *		Server-log lines for every use of a master key
+ *
+ * Each line says who (role, database, client address, application) did
+ * what with which key id.  Lines go to the server log only (LOG_SERVER_ONLY),
+ * never to the client, and hide the statement and context: the statement
+ * that unlocks a key may hold the key as a literal.  No key material is
+ * ever passed here, only ids.
+ *
+ * Some lines are written from transaction callbacks, where the catalogs may
+ * not be read, so the role is the login role from the connection, plus the
+ * current role when a transaction is running.
+ *
+ * IDENTIFICATION
+ *		src/audit.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "audit.h"
+#include "lib/stringinfo.h"
+#include "libpq/libpq-be.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+/* Describe who is acting, for the end of an audit line */
+static char *
+Who(void)
+{
+	StringInfoData buf;
+	const char *login = (MyProcPort && MyProcPort->user_name) ?
+	MyProcPort->user_name : "unknown";
+	const char *db = (MyProcPort && MyProcPort->database_name) ?
+	MyProcPort->database_name : "unknown";
+	const char *client = (MyProcPort && MyProcPort->remote_host) ?
+	MyProcPort->remote_host : "local";
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "user=%s", login);
+	if (IsTransactionState() && OidIsValid(GetUserId()))
+	{
+		const char *role = GetUserNameFromId(GetUserId(), true);
+
+		if (role != NULL && strcmp(role, login) != 0)
+			appendStringInfo(&buf, " role=%s", role);
+	}
+	appendStringInfo(&buf, " database=%s client=%s application=%s",
+					 db, client,
+					 (application_name && application_name[0]) ?
+					 application_name : "none");
+	return buf.data;
+}
+
+/* Write one audit line */
+#define AUDIT(...) \
+	ereport(LOG_SERVER_ONLY, \
+			(errmsg(__VA_ARGS__), errhidestmt(true), errhidecontext(true)))
+
+/* Log a successful unlock */
+void
+AuditUnlock(int32 key_id, const char *scope)
+{
+	AUDIT("encrypted_field: master key %d unlocked, scope %s (%s)",
+		  key_id, scope, Who());
+}
+
+/* Log a refused unlock */
+void
+AuditUnlockFailed(int32 key_id, const char *reason)
+{
+	AUDIT("encrypted_field: master key %d unlock failed: %s (%s)",
+		  key_id, reason, Who());
+}
+
+/* Log ef_lock() or DISCARD ALL forgetting every key */
+void
+AuditLock(int count, const char *how)
+{
+	AUDIT("encrypted_field: locked by %s; master keys forgotten: %d (%s)",
+		  how, count, Who());
+}
+
+/* Log a key forgotten at the end of its scope */
+void
+AuditForget(int32 key_id, const char *scope, const char *reason)
+{
+	AUDIT("encrypted_field: master key %d forgotten, scope %s: %s (%s)",
+		  key_id, scope, reason, Who());
+}
+
+/* Log a change to the key registry */
+void
+AuditRegistry(const char *action, int32 key_id)
+{
+	AUDIT("encrypted_field: master key %d %s (%s)", key_id, action, Who());
+}

@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.h
+ *		Server-log lines for every use of a master key
+ *
+ * IDENTIFICATION
+ *		src/audit.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EF_AUDIT_H
+#define EF_AUDIT_H
+
+extern void AuditUnlock(int32 key_id, const char *scope);
+extern void AuditUnlockFailed(int32 key_id, const char *reason);
+extern void AuditLock(int count, const char *how);
+extern void AuditForget(int32 key_id, const char *scope, const char *reason);
+extern void AuditRegistry(const char *action, int32 key_id);
+
+#endif							/* EF_AUDIT_H */

@@ -1,0 +1,309 @@
+/*-------------------------------------------------------------------------
+ *
+ * crypto_openssl.c
+ *		The provider: AES-256-GCM, AES-256 key wrap, HMAC and HKDF from OpenSSL
+ *
+ * This is the only file that includes OpenSSL headers.  It never raises a
+ * PostgreSQL error and never allocates with palloc, so the C unit tests link
+ * it without a server, and a caller always gets control back to wipe its
+ * secrets before reporting.
+ *
+ * The two cipher contexts are created once per backend and reused for every
+ * row: creating an EVP_CIPHER_CTX and fetching an algorithm per call costs
+ * more than encrypting a short value.  After each use the context is re-keyed
+ * with zeros, so that no per-value or master-derived key schedule lingers in
+ * OpenSSL's heap between calls (that heap is not excluded from core dumps).
+ *
+ * IDENTIFICATION
+ *		src/crypto_openssl.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+
+#define EF_OPENSSL_INCLUDED
+#include "compat.h"
+#include "crypto.h"
+
+static EVP_CIPHER *gcm_cipher = NULL;
+static EVP_CIPHER *wrap_cipher = NULL;
+static EVP_CIPHER_CTX *gcm_ctx = NULL;
+static EVP_CIPHER_CTX *wrap_ctx = NULL;
+
+static const uint8 zero_key[EF_KEY_LEN] = {0};
+
+/*
+ * Create a context bound to its cipher once, so that each later call passes
+ * only the key and nonce and OpenSSL does not set the algorithm up again.
+ */
+static EVP_CIPHER_CTX *
+NewBoundContext(const EVP_CIPHER *cipher, bool wrap)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+	if (ctx == NULL)
+		return NULL;
+	if (wrap)
+		EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	if (EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, 1) != 1)
+	{
+		EVP_CIPHER_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Create the cached contexts on first use */
+static bool
+EnsureContexts(void)
+{
+	if (gcm_ctx != NULL && wrap_ctx != NULL)
+		return true;
+
+	if (gcm_cipher == NULL)
+		gcm_cipher = EF_FETCH_CIPHER("AES-256-GCM", EVP_aes_256_gcm);
+	if (wrap_cipher == NULL)
+		wrap_cipher = EF_FETCH_CIPHER("AES-256-WRAP", EVP_aes_256_wrap);
+	if (gcm_cipher == NULL || wrap_cipher == NULL)
+		return false;
+
+	if (gcm_ctx == NULL)
+		gcm_ctx = NewBoundContext(gcm_cipher, false);
+	if (wrap_ctx == NULL)
+		wrap_ctx = NewBoundContext(wrap_cipher, true);
+	return gcm_ctx != NULL && wrap_ctx != NULL;
+}
+
+/*
+ * Overwrite the key schedule a context holds.  Re-keying in place is cheaper
+ * than resetting, which would free and reallocate OpenSSL's state per row.
+ */
+static void
+ScrubContext(EVP_CIPHER_CTX **ctx)
+{
+	if (EVP_CipherInit_ex(*ctx, NULL, NULL, zero_key, NULL, -1) != 1)
+	{
+		/* freeing cleanses; the next call binds a new context */
+		EVP_CIPHER_CTX_free(*ctx);
+		*ctx = NULL;
+	}
+}
+
+/* Fill buf with bytes from OpenSSL's CSPRNG */
+EfCryptoStatus
+EfRandomBytes(uint8 *buf, size_t len)
+{
+	if (len > INT_MAX)
+		return EF_CRYPTO_BAD_LENGTH;
+	if (RAND_bytes(buf, (int) len) != 1)
+		return EF_CRYPTO_NO_RANDOM;
+	return EF_CRYPTO_OK;
+}
+
+/* Feed the associated data pieces to an initialised GCM context */
+static bool
+FeedAad(const EfBuf *aad, int naad)
+{
+	int			outl;
+
+	for (int i = 0; i < naad; i++)
+	{
+		if (aad[i].len == 0)
+			continue;
+		if (aad[i].len > INT_MAX ||
+			EVP_CipherUpdate(gcm_ctx, NULL, &outl, aad[i].data, (int) aad[i].len) != 1)
+			return false;
+	}
+	return true;
+}
+
+/* Encrypt len bytes with AES-256-GCM; out receives len bytes, tag 16 */
+EfCryptoStatus
+EfAeadSeal(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
+		   const uint8 *in, size_t len, uint8 *out, uint8 *tag)
+{
+	EfCryptoStatus status = EF_CRYPTO_INTERNAL;
+	int			outl;
+
+	if (len > INT_MAX)
+		return EF_CRYPTO_BAD_LENGTH;
+	if (!EnsureContexts())
+		return EF_CRYPTO_INTERNAL;
+
+	if (EVP_CipherInit_ex(gcm_ctx, NULL, NULL, key, nonce, 1) != 1)
+		goto done;
+	if (!FeedAad(aad, naad))
+		goto done;
+	if (len > 0 && (EVP_CipherUpdate(gcm_ctx, out, &outl, in, (int) len) != 1 ||
+					(size_t) outl != len))
+		goto done;
+	if (EVP_CipherFinal_ex(gcm_ctx, out + len, &outl) != 1 || outl != 0)
+		goto done;
+	if (EVP_CIPHER_CTX_ctrl(gcm_ctx, EVP_CTRL_GCM_GET_TAG, EF_TAG_LEN, tag) != 1)
+		goto done;
+	status = EF_CRYPTO_OK;
+
+done:
+	ScrubContext(&gcm_ctx);
+	return status;
+}
+
+/*
+ * Decrypt and authenticate.  On any failure the caller must discard out: GCM
+ * decrypts before it can check the tag, so out holds unauthenticated bytes.
+ */
+EfCryptoStatus
+EfAeadOpen(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
+		   const uint8 *in, size_t len, const uint8 *tag, uint8 *out)
+{
+	EfCryptoStatus status = EF_CRYPTO_INTERNAL;
+	int			outl;
+
+	if (len > INT_MAX)
+		return EF_CRYPTO_BAD_LENGTH;
+	if (!EnsureContexts())
+		return EF_CRYPTO_INTERNAL;
+
+	if (EVP_CipherInit_ex(gcm_ctx, NULL, NULL, key, nonce, 0) != 1)
+		goto done;
+	if (!FeedAad(aad, naad))
+		goto done;
+	if (len > 0 && (EVP_CipherUpdate(gcm_ctx, out, &outl, in, (int) len) != 1 ||
+					(size_t) outl != len))
+		goto done;
+	if (EVP_CIPHER_CTX_ctrl(gcm_ctx, EVP_CTRL_GCM_SET_TAG, EF_TAG_LEN,
+							(void *) tag) != 1)
+		goto done;
+	/* only the tag check can fail here, so a failure is an authentication one */
+	if (EVP_CipherFinal_ex(gcm_ctx, out + len, &outl) != 1)
+		status = EF_CRYPTO_AUTH_FAILED;
+	else
+		status = EF_CRYPTO_OK;
+
+done:
+	ScrubContext(&gcm_ctx);
+	return status;
+}
+
+/* Run one key-wrap operation: enc = 1 wraps, enc = 0 unwraps */
+static EfCryptoStatus
+KeyWrapOp(const uint8 *kek, const uint8 *in, size_t len, uint8 *out, int enc)
+{
+	EfCryptoStatus status = EF_CRYPTO_INTERNAL;
+	size_t		expect = enc ? len + EF_WRAP_OVERHEAD : len - EF_WRAP_OVERHEAD;
+	int			outl = 0;
+	int			finl = 0;
+
+	/* RFC 3394 takes whole 64-bit blocks, at least two of them */
+	if (len % 8 != 0 || len < (enc ? 16 : 24) || len > INT_MAX - EF_WRAP_OVERHEAD)
+		return EF_CRYPTO_BAD_LENGTH;
+	if (!EnsureContexts())
+		return EF_CRYPTO_INTERNAL;
+
+	if (EVP_CipherInit_ex(wrap_ctx, NULL, NULL, kek, NULL, enc) != 1)
+		goto done;
+	if (EVP_CipherUpdate(wrap_ctx, out, &outl, in, (int) len) != 1 || outl <= 0)
+	{
+		/* when unwrapping, a failed update is the integrity check failing */
+		status = enc ? EF_CRYPTO_INTERNAL : EF_CRYPTO_AUTH_FAILED;
+		goto done;
+	}
+	if (EVP_CipherFinal_ex(wrap_ctx, out + outl, &finl) != 1 ||
+		(size_t) (outl + finl) != expect)
+		goto done;
+	status = EF_CRYPTO_OK;
+
+done:
+	ScrubContext(&wrap_ctx);
+	return status;
+}
+
+/* Wrap len bytes (a multiple of 8, at least 16) under kek; out gets len + 8 */
+EfCryptoStatus
+EfKeyWrap(const uint8 *kek, const uint8 *in, size_t len, uint8 *out)
+{
+	return KeyWrapOp(kek, in, len, out, 1);
+}
+
+/* Unwrap len bytes under kek and check integrity; out gets len - 8 */
+EfCryptoStatus
+EfKeyUnwrap(const uint8 *kek, const uint8 *in, size_t len, uint8 *out)
+{
+	return KeyWrapOp(kek, in, len, out, 0);
+}
+
+/* HMAC-SHA-256 of msg under key; out receives 32 bytes */
+EfCryptoStatus
+EfHmacSha256(const uint8 *key, size_t keylen, const uint8 *msg, size_t len,
+			 uint8 *out)
+{
+	static const uint8 empty = 0;
+	unsigned int outl = 0;
+
+	if (keylen > INT_MAX)
+		return EF_CRYPTO_BAD_LENGTH;
+	/* OpenSSL reads a NULL key as "reuse the previous key": never pass one */
+	if (HMAC(EVP_sha256(), keylen > 0 ? key : &empty, (int) keylen,
+			 len > 0 ? msg : &empty, len, out, &outl) == NULL ||
+		outl != EF_SHA256_LEN)
+		return EF_CRYPTO_INTERNAL;
+	return EF_CRYPTO_OK;
+}
+
+/* HKDF-SHA-256 (RFC 5869), extract then expand, into outlen bytes */
+EfCryptoStatus
+EfHkdfSha256(const uint8 *ikm, size_t ikmlen, const uint8 *salt, size_t saltlen,
+			 const uint8 *info, size_t infolen, uint8 *out, size_t outlen)
+{
+	static const uint8 empty = 0;
+	EfCryptoStatus status = EF_CRYPTO_INTERNAL;
+	EVP_PKEY_CTX *pctx;
+	size_t		got = outlen;
+
+	/* RFC 5869 caps the output at 255 hash lengths */
+	if (outlen == 0 || outlen > 255 * EF_SHA256_LEN ||
+		ikmlen > INT_MAX || saltlen > INT_MAX || infolen > INT_MAX)
+		return EF_CRYPTO_BAD_LENGTH;
+
+	pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	if (pctx == NULL)
+		return EF_CRYPTO_INTERNAL;
+	if (EVP_PKEY_derive_init(pctx) == 1 &&
+		EVP_PKEY_CTX_set_hkdf_md(pctx, EVP_sha256()) == 1 &&
+		EVP_PKEY_CTX_set1_hkdf_key(pctx, ikmlen > 0 ? ikm : &empty, (int) ikmlen) == 1 &&
+		(saltlen == 0 || EVP_PKEY_CTX_set1_hkdf_salt(pctx, salt, (int) saltlen) == 1) &&
+		(infolen == 0 || EVP_PKEY_CTX_add1_hkdf_info(pctx, info, (int) infolen) == 1) &&
+		EVP_PKEY_derive(pctx, out, &got) == 1 && got == outlen)
+		status = EF_CRYPTO_OK;
+	EVP_PKEY_CTX_free(pctx);
+	return status;
+}
+
+/* Compare in constant time, so a check value leaks nothing through timing */
+bool
+EfCryptoMemEqual(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+/* Free the cached contexts; OpenSSL cleanses them as it frees */
+void
+EfCryptoShutdown(void)
+{
+	EVP_CIPHER_CTX_free(gcm_ctx);
+	EVP_CIPHER_CTX_free(wrap_ctx);
+	gcm_ctx = NULL;
+	wrap_ctx = NULL;
+	EF_FREE_CIPHER(gcm_cipher);
+	EF_FREE_CIPHER(wrap_cipher);
+	gcm_cipher = NULL;
+	wrap_cipher = NULL;
+}

@@ -1,0 +1,344 @@
+/*-------------------------------------------------------------------------
+ *
+ * ef_funcs.c
+ *		SQL functions that encrypt, decrypt, re-wrap and describe values
+ *
+ * The per-row path allocates the result once and encrypts or decrypts
+ * straight into it; the data key and the plaintext copies made here are
+ * wiped before they are released, on the error paths too.
+ *
+ * IDENTIFICATION
+ *		src/ef_funcs.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "ef_report.h"
+#include "ef_type.h"
+#include "envelope.h"
+#include "funcapi.h"
+#include "keystore.h"
+#include "plaintext.h"
+#include "secure.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+/* Read an optional context argument; NULL means no context */
+static EnvelopeContext
+GetContext(FunctionCallInfo fcinfo, int argno, text **ctx_text)
+{
+	EnvelopeContext context = {false, NULL, 0};
+
+	*ctx_text = NULL;
+	if (PG_NARGS() > argno && !PG_ARGISNULL(argno))
+	{
+		*ctx_text = PG_GETARG_TEXT_PP(argno);
+		context.present = true;
+		context.data = (const uint8 *) VARDATA_ANY(*ctx_text);
+		context.len = VARSIZE_ANY_EXHDR(*ctx_text);
+	}
+	return context;
+}
+
+/* Return the held key a value is wrapped under, or raise an error */
+static const HeldKey *
+KeyForValue(int32 key_id)
+{
+	const HeldKey *key = KeystoreFind(key_id);
+
+	if (key != NULL)
+		return key;
+	if (KeystoreCount() == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no master key is unlocked in this session"),
+				 errdetail("The value is encrypted under master key %d.", key_id),
+				 errhint("Call ef_unlock() with that key first.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("master key %d is not unlocked in this session", key_id),
+			 errhint("Call ef_unlock() with that key first.")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/* Return the key that wraps new DEKs: the one asked for, or the current */
+static const HeldKey *
+KeyForWrapping(FunctionCallInfo fcinfo, int argno)
+{
+	const HeldKey *key;
+
+	if (PG_NARGS() > argno && !PG_ARGISNULL(argno))
+	{
+		int32		key_id = PG_GETARG_INT32(argno);
+
+		key = KeystoreFind(key_id);
+		if (key == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("master key %d is not unlocked in this session", key_id),
+					 errhint("Call ef_unlock() with that key first.")));
+		if (key->retired)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("master key %d is retired", key_id),
+					 errdetail("A retired key decrypts existing values but encrypts no new ones.")));
+		return key;
+	}
+
+	key = KeystoreCurrent();
+	if (key == NULL && KeystoreCount() > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no master key that may encrypt is unlocked in this session"),
+				 errdetail("Every master key this session holds is retired."),
+				 errhint("Call ef_unlock() with a master key that is not retired.")));
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no master key is unlocked in this session"),
+				 errhint("Call ef_unlock() with a registered master key first.")));
+	return key;
+}
+
+/* Encrypt bytes of a given type code into a new value */
+static EncryptedField *
+SealValue(const HeldKey *key, uint8 type_code, const uint8 *plain, size_t len,
+		  const EnvelopeContext *context)
+{
+	uint8		secret[EF_KEY_LEN + EF_NONCE_LEN];	/* DEK, then nonce */
+	EncryptedField *result;
+	EfCryptoStatus status;
+
+	if (len > MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("value is too large to encrypt"),
+				 errdetail("An encrypted value holds at most %zu bytes of plaintext.",
+						   (size_t) (MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD))));
+
+	result = palloc(EF_SIZE(len + EF_ENVELOPE_OVERHEAD));
+	SET_VARSIZE(result, EF_SIZE(len + EF_ENVELOPE_OVERHEAD));
+
+	status = EfRandomBytes(secret, sizeof(secret));
+	if (status == EF_CRYPTO_OK)
+		status = EnvelopeSeal(result->data, key->key_id, type_code, key->kek,
+							  secret, secret + EF_KEY_LEN, plain, len, context);
+	ef_secure_wipe(secret, sizeof(secret));
+	if (status != EF_CRYPTO_OK)
+		ef_crypto_report(status);
+	return result;
+}
+
+/*
+ * Decrypt a value into a new varlena of its plaintext type.  The result holds
+ * plaintext: callers that do not return it must wipe it.
+ */
+static struct varlena *
+OpenValue(const EncryptedField *value, const EnvelopeContext *context,
+		  uint8 *type_code)
+{
+	EnvelopeView view;
+	const HeldKey *key;
+	struct varlena *result;
+	EfCryptoStatus status;
+
+	EnvelopeParseStored(value, &view);
+	key = KeyForValue(view.key_id);
+
+	result = palloc(VARHDRSZ + view.ciphertext_len);
+	SET_VARSIZE(result, VARHDRSZ + view.ciphertext_len);
+	status = EnvelopeOpen(&view, key->kek, context, (uint8 *) VARDATA(result));
+	if (status != EF_CRYPTO_OK)
+	{
+		pfree(result);			/* EnvelopeOpen wiped it */
+		ef_crypto_report(status);
+	}
+	*type_code = view.type_code;
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(ef_encrypt);
+/* Encrypt a value under a held master key */
+Datum
+ef_encrypt(PG_FUNCTION_ARGS)
+{
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	uint8		type_code = PlaintextTypeCode(typid);
+	struct varlena *plain;
+	text	   *ctx_text;
+	EnvelopeContext context;
+	const HeldKey *key;
+	EncryptedField *result;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (type_code == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot encrypt a value of type %s", format_type_be(typid)),
+				 errhint("Cast the value to text or bytea.")));
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("searchable encrypted values are not supported in this version")));
+
+	key = KeyForWrapping(fcinfo, 3);
+	context = GetContext(fcinfo, 1, &ctx_text);
+	plain = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+
+	result = SealValue(key, type_code, (const uint8 *) VARDATA_ANY(plain),
+					   VARSIZE_ANY_EXHDR(plain), &context);
+
+	EF_WIPE_IF_COPY(plain, 0);
+	PG_RETURN_ENCRYPTED_FIELD_P(result);
+}
+
+PG_FUNCTION_INFO_V1(ef_decrypt);
+/* Decrypt a value to text; a non-text plaintext is rendered by its output function */
+Datum
+ef_decrypt(PG_FUNCTION_ARGS)
+{
+	EncryptedField *value;
+	struct varlena *plain;
+	text	   *ctx_text;
+	EnvelopeContext context;
+	uint8		type_code;
+	Oid			typoutput;
+	bool		isvarlena;
+	char	   *rendered;
+	text	   *result;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	context = GetContext(fcinfo, 1, &ctx_text);
+	plain = OpenValue(value, &context, &type_code);
+	if (type_code == EF_TYPE_TEXT)
+		PG_RETURN_TEXT_P((text *) plain);
+
+	getTypeOutputInfo(PlaintextTypeOid(type_code), &typoutput, &isvarlena);
+	rendered = OidOutputFunctionCall(typoutput, PointerGetDatum(plain));
+	result = cstring_to_text(rendered);
+	ef_secure_pfree(rendered, strlen(rendered));
+	ef_secure_pfree(plain, VARSIZE(plain));
+	PG_RETURN_TEXT_P(result);
+}
+
+PG_FUNCTION_INFO_V1(ef_decrypt_as);
+/* Decrypt a value to the type of the second argument, which must match */
+Datum
+ef_decrypt_as(PG_FUNCTION_ARGS)
+{
+	Oid			want = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	EncryptedField *value;
+	struct varlena *plain;
+	text	   *ctx_text;
+	EnvelopeContext context;
+	uint8		type_code;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PlaintextTypeCode(want) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot decrypt to type %s", format_type_be(want)),
+				 errhint("Decrypt to text or bytea.")));
+
+	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	context = GetContext(fcinfo, 2, &ctx_text);
+	plain = OpenValue(value, &context, &type_code);
+	if (PlaintextTypeOid(type_code) != want)
+	{
+		ef_secure_pfree(plain, VARSIZE(plain));
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("encrypted value is of type %s, not %s",
+						format_type_be(PlaintextTypeOid(type_code)),
+						format_type_be(want)),
+				 errhint("Pass a value of the encrypted type as the second argument, for example NULL::%s.",
+						 format_type_be(PlaintextTypeOid(type_code)))));
+	}
+	PG_RETURN_POINTER(plain);
+}
+
+PG_FUNCTION_INFO_V1(ef_rewrap);
+/* Wrap a value's data key under another held key; content bytes unchanged */
+Datum
+ef_rewrap(PG_FUNCTION_ARGS)
+{
+	EncryptedField *value;
+	EnvelopeView view;
+	const HeldKey *from;
+	const HeldKey *to;
+	EncryptedField *result;
+	EfCryptoStatus status;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	EnvelopeParseStored(value, &view);
+	to = KeyForWrapping(fcinfo, 1);
+	from = KeyForValue(view.key_id);
+
+	result = palloc(EF_SIZE(EF_LEN(value)));
+	SET_VARSIZE(result, EF_SIZE(EF_LEN(value)));
+	status = EnvelopeRewrap(&view, from->kek, to->kek, to->key_id, result->data);
+	if (status != EF_CRYPTO_OK)
+		ef_crypto_report(status);
+	PG_RETURN_ENCRYPTED_FIELD_P(result);
+}
+
+PG_FUNCTION_INFO_V1(ef_key_id);
+/* Return the master key id of a value; needs no key */
+Datum
+ef_key_id(PG_FUNCTION_ARGS)
+{
+	EncryptedField *value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	EnvelopeView view;
+
+	EnvelopeParseStored(value, &view);
+	PG_RETURN_INT32(view.key_id);
+}
+
+/* Copy len bytes into a new bytea datum */
+static Datum
+BytesDatum(const uint8 *data, size_t len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), data, len);
+	return PointerGetDatum(b);
+}
+
+PG_FUNCTION_INFO_V1(ef_envelope);
+/* Return the parts of a value's envelope as a composite; needs no key */
+Datum
+ef_envelope(PG_FUNCTION_ARGS)
+{
+	EncryptedField *value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	EnvelopeView view;
+	TupleDesc	desc;
+	Datum		values[8];
+	bool		nulls[8] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+
+	EnvelopeParseStored(value, &view);
+	values[0] = Int32GetDatum(view.version);
+	values[1] = Int32GetDatum(view.flags);
+	values[2] = Int32GetDatum(view.key_id);
+	values[3] = ObjectIdGetDatum(PlaintextTypeOid(view.type_code));
+	values[4] = BytesDatum(view.wrapped, EF_WRAPPED_LEN);
+	values[5] = BytesDatum(view.nonce, EF_NONCE_LEN);
+	values[6] = BytesDatum(view.ciphertext, view.ciphertext_len);
+	values[7] = BytesDatum(view.tag, EF_TAG_LEN);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}

@@ -1,0 +1,206 @@
+/*-------------------------------------------------------------------------
+ *
+ * ef_keyfuncs.c
+ *		SQL functions that register, unlock, list and forget master keys
+ *
+ * A master key arrives as a bytea argument.  It is used only to derive the
+ * key-wrapping key and the check value, then every copy made here is wiped.
+ * Errors raised while a key argument is in play hide the statement from the
+ * server log (errhidestmt): the statement may hold the key as a literal, and
+ * log_min_error_statement would otherwise write it next to the error.
+ *
+ * IDENTIFICATION
+ *		src/ef_keyfuncs.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "audit.h"
+#include "crypto.h"
+#include "funcapi.h"
+#include "kdf.h"
+#include "keystore.h"
+#include "registry.h"
+#include "secure.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+/* Raise an error about a key argument, keeping the statement out of the log */
+#define KEY_ERROR(code, ...) \
+	ereport(ERROR, (errcode(code), errhidestmt(true), __VA_ARGS__))
+
+/* Check the key id and key arguments common to register and unlock */
+static bytea *
+GetMasterKeyArgs(FunctionCallInfo fcinfo, int32 *key_id)
+{
+	bytea	   *key;
+
+	if (PG_ARGISNULL(0))
+		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+				  errmsg("key id must not be null"));
+	if (PG_ARGISNULL(1))
+		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+				  errmsg("master key must not be null"));
+
+	*key_id = PG_GETARG_INT32(0);
+	if (*key_id <= 0)
+		KEY_ERROR(ERRCODE_INVALID_PARAMETER_VALUE,
+				  errmsg("key id must be positive"));
+
+	key = PG_GETARG_BYTEA_PP(1);
+	if (VARSIZE_ANY_EXHDR(key) != EF_KEY_LEN)
+	{
+		size_t		len = VARSIZE_ANY_EXHDR(key);
+
+		EF_WIPE_IF_COPY(key, 1);
+		KEY_ERROR(ERRCODE_INVALID_PARAMETER_VALUE,
+				  errmsg("master key must be %d bytes long", EF_KEY_LEN),
+				  errdetail("The key given is %zu bytes long.", len),
+				  errhint("Generate a key with gen_random_bytes(32) from pgcrypto or \"openssl rand 32\", and keep it outside the database."));
+	}
+	return key;
+}
+
+PG_FUNCTION_INFO_V1(ef_register_key);
+/* Record a master key's check value in the registry */
+Datum
+ef_register_key(PG_FUNCTION_ARGS)
+{
+	int32		key_id;
+	bytea	   *key = GetMasterKeyArgs(fcinfo, &key_id);
+	uint8		check[EF_CHECK_VALUE_LEN];
+	EfCryptoStatus status;
+	char	   *comment = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+	status = EfKeyCheckValue((const uint8 *) VARDATA_ANY(key), key_id, check);
+	EF_WIPE_IF_COPY(key, 1);
+	if (status != EF_CRYPTO_OK)
+		elog(ERROR, "could not derive key check value");
+
+	if (!RegistryInsert(key_id, check, comment))
+		KEY_ERROR(ERRCODE_DUPLICATE_OBJECT,
+				  errmsg("master key %d is already registered", key_id),
+				  errhint("Choose another key id; a registered key is never replaced."));
+	AuditRegistry("registered", key_id);
+	PG_RETURN_VOID();
+}
+
+/* Parse the scope argument of ef_unlock() */
+static EfKeyScope
+GetScope(FunctionCallInfo fcinfo)
+{
+	char	   *scope;
+
+	if (PG_ARGISNULL(2))
+		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+				  errmsg("scope must not be null"));
+	scope = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (strcmp(scope, "session") == 0)
+		return EF_SCOPE_SESSION;
+	if (strcmp(scope, "transaction") == 0)
+		return EF_SCOPE_TRANSACTION;
+	KEY_ERROR(ERRCODE_INVALID_PARAMETER_VALUE,
+			  errmsg("invalid scope \"%s\"", scope),
+			  errhint("The scope is \"session\" or \"transaction\"."));
+	return EF_SCOPE_SESSION;	/* keep compiler quiet */
+}
+
+PG_FUNCTION_INFO_V1(ef_unlock);
+/* Check a master key against the registry and hold it in this backend */
+Datum
+ef_unlock(PG_FUNCTION_ARGS)
+{
+	int32		key_id;
+	EfKeyScope	scope = GetScope(fcinfo);
+	bytea	   *key = GetMasterKeyArgs(fcinfo, &key_id);
+	uint8		expected[EF_CHECK_VALUE_LEN];
+	uint8		check[EF_CHECK_VALUE_LEN];
+	uint8		kek[EF_KEY_LEN];
+	bool		retired;
+	EfCryptoStatus status;
+
+	if (!RegistryLookup(key_id, expected, &retired))
+	{
+		EF_WIPE_IF_COPY(key, 1);
+		AuditUnlockFailed(key_id, "not registered");
+		KEY_ERROR(ERRCODE_UNDEFINED_OBJECT,
+				  errmsg("master key %d is not registered", key_id),
+				  errhint("Register the key with ef_register_key() first."));
+	}
+
+	status = EfKeyCheckValue((const uint8 *) VARDATA_ANY(key), key_id, check);
+	if (status == EF_CRYPTO_OK)
+		status = EfDeriveKek((const uint8 *) VARDATA_ANY(key), kek);
+	EF_WIPE_IF_COPY(key, 1);
+	if (status != EF_CRYPTO_OK)
+	{
+		ef_secure_wipe(kek, sizeof(kek));
+		elog(ERROR, "could not derive keys from master key");
+	}
+
+	if (!EfCryptoMemEqual(check, expected, EF_CHECK_VALUE_LEN))
+	{
+		ef_secure_wipe(kek, sizeof(kek));
+		AuditUnlockFailed(key_id, "key does not match its fingerprint");
+		KEY_ERROR(ERRCODE_INVALID_PASSWORD,
+				  errmsg("master key does not match the fingerprint registered for key %d", key_id),
+				  errhint("Check that the key supplied is the one registered under this key id."));
+	}
+
+	KeystoreAdd(key_id, scope, retired, kek);
+	ef_secure_wipe(kek, sizeof(kek));
+	AuditUnlock(key_id, KeystoreScopeName(scope));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(ef_lock);
+/* Forget every key this backend holds; return how many there were */
+Datum
+ef_lock(PG_FUNCTION_ARGS)
+{
+	int			n = KeystoreForgetAll();
+
+	AuditLock(n, "ef_lock()");
+	PG_RETURN_INT32(n);
+}
+
+PG_FUNCTION_INFO_V1(ef_retire_key);
+/* Mark a key retired: it still decrypts, but encrypts nothing new */
+Datum
+ef_retire_key(PG_FUNCTION_ARGS)
+{
+	int32		key_id = PG_GETARG_INT32(0);
+
+	if (!RegistryRetire(key_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("master key %d is not registered", key_id)));
+	AuditRegistry("retired", key_id);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(ef_held_keys);
+/* List the keys this backend holds: ids and state, never key material */
+Datum
+ef_held_keys(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const HeldKey *current = KeystoreCurrent();
+	const HeldKey *key;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; (key = KeystoreGet(i)) != NULL; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+
+		values[0] = Int32GetDatum(key->key_id);
+		values[1] = CStringGetTextDatum(KeystoreScopeName(key->scope));
+		values[2] = BoolGetDatum(key == current);
+		values[3] = BoolGetDatum(key->retired);
+		values[4] = TimestampTzGetDatum(key->unlocked_at);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,142 @@
+/*-------------------------------------------------------------------------
+ *
+ * ef_type.c
+ *		Text and binary I/O of the encrypted_field type
+ *
+ * Input in either form ends in EnvelopeParse, so a value that gets into a
+ * table is always a structurally valid envelope.  Whether it decrypts is
+ * only known with the key.  Errors never echo the input: it may be a value
+ * someone is probing with.
+ *
+ * IDENTIFICATION
+ *		src/ef_type.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/base64.h"
+#include "ef_report.h"
+#include "ef_type.h"
+#include "envelope.h"
+#include "libpq/pqformat.h"
+#include "utils/memutils.h"
+
+/* Parse a value taken from a table or an expression, or raise an error */
+void
+EnvelopeParseStored(const EncryptedField *value, EnvelopeView *view)
+{
+	EnvelopeStatus status = EnvelopeParse(EF_DATA(value), EF_LEN(value), view);
+
+	if (status != ENVELOPE_OK)
+		ef_envelope_report(status, EF_LEN(value) > 0 ? EF_DATA(value)[0] : 0,
+						   EF_SOURCE_STORED);
+}
+
+/* Validate envelope bytes from input and wrap them in a new value */
+static EncryptedField *
+MakeValidated(const char *bytes, int len, EfEnvelopeSource source)
+{
+	EnvelopeView view;
+	EnvelopeStatus status;
+	EncryptedField *result;
+
+	status = EnvelopeParse((const uint8 *) bytes, len, &view);
+	if (status != ENVELOPE_OK)
+		ef_envelope_report(status, len > 0 ? (uint8) bytes[0] : 0, source);
+
+	result = palloc(EF_SIZE(len));
+	SET_VARSIZE(result, EF_SIZE(len));
+	memcpy(result->data, bytes, len);
+	return result;
+}
+
+/* Raise the error for text input that is not ef1: and canonical base64 */
+static void
+BadTextInput(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type encrypted_field"),
+			 errdetail_internal("%s", detail)));
+}
+
+PG_FUNCTION_INFO_V1(ef_in);
+/* Convert the text form to internal representation */
+Datum
+ef_in(PG_FUNCTION_ARGS)
+{
+	const char *str = PG_GETARG_CSTRING(0);
+	const char *b64;
+	size_t		b64len;
+	char	   *bytes;
+	char	   *check;
+	int			len;
+
+	if (strncmp(str, EF_TEXT_PREFIX, EF_TEXT_PREFIX_LEN) != 0)
+		BadTextInput("The value must start with \"" EF_TEXT_PREFIX "\".");
+
+	b64 = str + EF_TEXT_PREFIX_LEN;
+	b64len = strlen(b64);
+	if (b64len == 0 || b64len % 4 != 0 || b64len > MaxAllocSize / 2)
+		BadTextInput("The text after the prefix is not base64 of a whole envelope.");
+
+	bytes = palloc(pg_b64_dec_len((int) b64len));
+	len = pg_b64_decode(b64, (int) b64len, bytes, pg_b64_dec_len((int) b64len));
+	if (len < 0)
+		BadTextInput("The text after the prefix is not valid base64.");
+
+	/* only the canonical encoding is accepted, so a value has one text form */
+	check = palloc(pg_b64_enc_len(len) + 1);
+	if (pg_b64_encode(bytes, len, check, pg_b64_enc_len(len)) != (int) b64len ||
+		memcmp(check, b64, b64len) != 0)
+		BadTextInput("The text after the prefix is not canonical base64.");
+	pfree(check);
+
+	PG_RETURN_ENCRYPTED_FIELD_P(MakeValidated(bytes, len, EF_SOURCE_TEXT));
+}
+
+PG_FUNCTION_INFO_V1(ef_out);
+/* Convert internal representation to the text form */
+Datum
+ef_out(PG_FUNCTION_ARGS)
+{
+	EncryptedField *value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	int			len = (int) EF_LEN(value);
+	int			enclen = pg_b64_enc_len(len);
+	char	   *out = palloc(EF_TEXT_PREFIX_LEN + enclen + 1);
+	int			n;
+
+	memcpy(out, EF_TEXT_PREFIX, EF_TEXT_PREFIX_LEN);
+	n = pg_b64_encode((const char *) EF_DATA(value), len,
+					  out + EF_TEXT_PREFIX_LEN, enclen);
+	if (n < 0)
+		elog(ERROR, "could not encode encrypted_field value as base64");
+	out[EF_TEXT_PREFIX_LEN + n] = '\0';
+	PG_RETURN_CSTRING(out);
+}
+
+PG_FUNCTION_INFO_V1(ef_recv);
+/* Convert external binary representation to internal representation */
+Datum
+ef_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			len = buf->len - buf->cursor;
+	const char *bytes = pq_getmsgbytes(buf, len);
+
+	PG_RETURN_ENCRYPTED_FIELD_P(MakeValidated(bytes, len, EF_SOURCE_BINARY));
+}
+
+PG_FUNCTION_INFO_V1(ef_send);
+/* Convert internal representation to the external binary representation */
+Datum
+ef_send(PG_FUNCTION_ARGS)
+{
+	EncryptedField *value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbytes(&buf, (const char *) EF_DATA(value), (int) EF_LEN(value));
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}

@@ -1,0 +1,205 @@
+/*-------------------------------------------------------------------------
+ *
+ * envelope.c
+ *		Parse, validate, seal, open and re-wrap encrypted_field envelopes
+ *
+ * The layout is described in envelope.h and doc/envelope.md.  Parsing is
+ * strict: text input, binary receive and every function that reads a value
+ * go through EnvelopeParse, so there is one definition of a valid envelope.
+ *
+ * IDENTIFICATION
+ *		src/envelope.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "crypto.h"
+#include "envelope.h"
+#include "secure.h"
+
+/* Read a big-endian 32-bit integer */
+static inline uint32
+ReadBE32(const uint8 *p)
+{
+	return ((uint32) p[0] << 24) | ((uint32) p[1] << 16) |
+		((uint32) p[2] << 8) | (uint32) p[3];
+}
+
+/* Write a big-endian 32-bit integer */
+static inline void
+WriteBE32(uint8 *p, uint32 v)
+{
+	p[0] = (uint8) (v >> 24);
+	p[1] = (uint8) (v >> 16);
+	p[2] = (uint8) (v >> 8);
+	p[3] = (uint8) v;
+}
+
+/* Return the master key id of an envelope whose first 8 bytes are valid */
+int32
+EnvelopeReadKeyId(const uint8 *buf)
+{
+	return (int32) ReadBE32(buf + EF_OFF_KEY_ID);
+}
+
+/*
+ * Check an envelope's structure and describe its parts.
+ *
+ * The version is checked before the length, so that a value from a newer
+ * format is reported as such rather than as malformed.
+ */
+EnvelopeStatus
+EnvelopeParse(const uint8 *buf, size_t len, EnvelopeView *view)
+{
+	if (len < 1)
+		return ENVELOPE_TOO_SHORT;
+	if (buf[EF_OFF_VERSION] == 0)
+		return ENVELOPE_NO_VERSION;
+	if (buf[EF_OFF_VERSION] != EF_FORMAT_VERSION)
+		return ENVELOPE_BAD_VERSION;
+	if (len < EF_ENVELOPE_OVERHEAD)
+		return ENVELOPE_TOO_SHORT;
+	if ((buf[EF_OFF_FLAGS] & ~EF_FLAGS_KNOWN) != 0)
+		return ENVELOPE_BAD_FLAGS;
+	if (buf[EF_OFF_RESERVED] != 0)
+		return ENVELOPE_BAD_RESERVED;
+	if (buf[EF_OFF_TYPE] == 0 || buf[EF_OFF_TYPE] > EF_TYPE_MAX)
+		return ENVELOPE_BAD_TYPE;
+	if (EnvelopeReadKeyId(buf) <= 0)
+		return ENVELOPE_BAD_KEY_ID;
+
+	view->version = buf[EF_OFF_VERSION];
+	view->flags = buf[EF_OFF_FLAGS];
+	view->type_code = buf[EF_OFF_TYPE];
+	view->key_id = EnvelopeReadKeyId(buf);
+	view->header = buf;
+	view->wrapped = buf + EF_OFF_WRAPPED;
+	view->nonce = buf + EF_OFF_NONCE;
+	view->ciphertext = buf + EF_OFF_CIPHERTEXT;
+	view->ciphertext_len = len - EF_ENVELOPE_OVERHEAD;
+	view->tag = buf + len - EF_TAG_LEN;
+	return ENVELOPE_OK;
+}
+
+/* Describe a parse failure as an errdetail sentence */
+const char *
+EnvelopeStatusDetail(EnvelopeStatus status)
+{
+	switch (status)
+	{
+		case ENVELOPE_OK:
+			return "The envelope is valid.";
+		case ENVELOPE_TOO_SHORT:
+			return "The envelope is shorter than its fixed fields.";
+		case ENVELOPE_NO_VERSION:
+			return "The envelope's format version byte is zero.";
+		case ENVELOPE_BAD_VERSION:
+			return "The envelope has an unknown format version.";
+		case ENVELOPE_BAD_FLAGS:
+			return "The envelope has flag bits this version does not define.";
+		case ENVELOPE_BAD_RESERVED:
+			return "The envelope's reserved byte is not zero.";
+		case ENVELOPE_BAD_TYPE:
+			return "The envelope has an unknown plaintext type code.";
+		case ENVELOPE_BAD_KEY_ID:
+			return "The envelope's master key id is not positive.";
+	}
+	return "The envelope is malformed.";
+}
+
+/* Build the associated data: the header bytes, a context marker, the context */
+static int
+BuildAad(EfBuf *aad, const uint8 *header, const EnvelopeContext *context,
+		 uint8 *marker)
+{
+	*marker = context->present ? 1 : 0;
+	aad[0].data = header;
+	aad[0].len = EF_HEADER_AAD_LEN;
+	aad[1].data = marker;
+	aad[1].len = 1;
+	aad[2].data = context->data;
+	aad[2].len = context->present ? context->len : 0;
+	return 3;
+}
+
+/*
+ * Seal a plaintext into out, which has room for len + EF_ENVELOPE_OVERHEAD
+ * bytes.  The caller draws the DEK and nonce, so that tests can fix them.
+ */
+EfCryptoStatus
+EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code, const uint8 *kek,
+			 const uint8 *dek, const uint8 *nonce, const uint8 *plain,
+			 size_t len, const EnvelopeContext *context)
+{
+	EfBuf		aad[3];
+	uint8		marker;
+	int			naad;
+	EfCryptoStatus status;
+
+	out[EF_OFF_VERSION] = EF_FORMAT_VERSION;
+	out[EF_OFF_FLAGS] = 0;
+	out[EF_OFF_TYPE] = type_code;
+	out[EF_OFF_RESERVED] = 0;
+	WriteBE32(out + EF_OFF_KEY_ID, (uint32) key_id);
+	memcpy(out + EF_OFF_NONCE, nonce, EF_NONCE_LEN);
+
+	status = EfKeyWrap(kek, dek, EF_KEY_LEN, out + EF_OFF_WRAPPED);
+	if (status != EF_CRYPTO_OK)
+		return status;
+
+	naad = BuildAad(aad, out, context, &marker);
+	return EfAeadSeal(dek, nonce, aad, naad, plain, len,
+					  out + EF_OFF_CIPHERTEXT,
+					  out + EF_OFF_CIPHERTEXT + len);
+}
+
+/*
+ * Open a parsed envelope into plain (view->ciphertext_len bytes).  On failure
+ * plain has been wiped, as it may hold unauthenticated bytes.
+ */
+EfCryptoStatus
+EnvelopeOpen(const EnvelopeView *view, const uint8 *kek,
+			 const EnvelopeContext *context, uint8 *plain)
+{
+	uint8		dek[EF_KEY_LEN];
+	EfBuf		aad[3];
+	uint8		marker;
+	int			naad;
+	EfCryptoStatus status;
+
+	status = EfKeyUnwrap(kek, view->wrapped, EF_WRAPPED_LEN, dek);
+	if (status == EF_CRYPTO_OK)
+	{
+		naad = BuildAad(aad, view->header, context, &marker);
+		status = EfAeadOpen(dek, view->nonce, aad, naad, view->ciphertext,
+							view->ciphertext_len, view->tag, plain);
+	}
+	ef_secure_wipe(dek, sizeof(dek));
+	if (status != EF_CRYPTO_OK)
+		ef_secure_wipe(plain, view->ciphertext_len);
+	return status;
+}
+
+/*
+ * Copy a parsed envelope into out with its DEK wrapped under another key.
+ * The content bytes are copied unchanged: the DEK never changes.
+ */
+EfCryptoStatus
+EnvelopeRewrap(const EnvelopeView *view, const uint8 *old_kek,
+			   const uint8 *new_kek, int32 new_key_id, uint8 *out)
+{
+	uint8		dek[EF_KEY_LEN];
+	size_t		total = view->ciphertext_len + EF_ENVELOPE_OVERHEAD;
+	EfCryptoStatus status;
+
+	status = EfKeyUnwrap(old_kek, view->wrapped, EF_WRAPPED_LEN, dek);
+	if (status == EF_CRYPTO_OK)
+	{
+		memcpy(out, view->header, total);
+		WriteBE32(out + EF_OFF_KEY_ID, (uint32) new_key_id);
+		status = EfKeyWrap(new_kek, dek, EF_KEY_LEN, out + EF_OFF_WRAPPED);
+	}
+	ef_secure_wipe(dek, sizeof(dek));
+	return status;
+}

@@ -1,0 +1,112 @@
+/*-------------------------------------------------------------------------
+ *
+ * envelope.h
+ *		The encrypted_field envelope: byte layout, parsing and sealing
+ *
+ * Layout of format version 1 (all integers big-endian; doc/envelope.md):
+ *
+ *	offset	size	field
+ *	0		1		version (1)
+ *	1		1		flags (none defined in version 1; must be 0)
+ *	2		1		plaintext type code (EF_TYPE_*)
+ *	3		1		reserved, always 0
+ *	4		4		master key id (> 0)
+ *	8		40		DEK wrapped with AES-256 key wrap under the key's KEK
+ *	48		12		AES-GCM nonce
+ *	60		n		ciphertext (n = plaintext length)
+ *	60+n	16		AES-GCM tag
+ *
+ * The associated data is bytes 0-3, then one byte saying whether a context
+ * was given, then the context.  The key id and the wrapped DEK are left out
+ * on purpose: a re-wrap replaces them without touching the content.
+ *
+ * This file is pure C: no fmgr and no OpenSSL, only crypto.h.
+ *
+ * IDENTIFICATION
+ *		src/envelope.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EF_ENVELOPE_H
+#define EF_ENVELOPE_H
+
+#include "crypto.h"
+
+#define EF_FORMAT_VERSION		1
+
+#define EF_OFF_VERSION			0
+#define EF_OFF_FLAGS			1
+#define EF_OFF_TYPE				2
+#define EF_OFF_RESERVED			3
+#define EF_OFF_KEY_ID			4
+#define EF_OFF_WRAPPED			8
+#define EF_WRAPPED_LEN			(EF_KEY_LEN + EF_WRAP_OVERHEAD)
+#define EF_OFF_NONCE			(EF_OFF_WRAPPED + EF_WRAPPED_LEN)
+#define EF_OFF_CIPHERTEXT		(EF_OFF_NONCE + EF_NONCE_LEN)
+#define EF_HEADER_AAD_LEN		4	/* version, flags, type, reserved */
+
+/* bytes an envelope adds to its plaintext: 76 */
+#define EF_ENVELOPE_OVERHEAD	(EF_OFF_CIPHERTEXT + EF_TAG_LEN)
+
+/* flag bits this version understands; readers reject any other bit */
+#define EF_FLAGS_KNOWN			0x00
+
+/* plaintext type codes: project-assigned, never a type OID */
+#define EF_TYPE_TEXT			1
+#define EF_TYPE_BYTEA			2
+#define EF_TYPE_MAX				2
+
+typedef enum EnvelopeStatus
+{
+	ENVELOPE_OK = 0,
+	ENVELOPE_TOO_SHORT,
+	ENVELOPE_NO_VERSION,		/* version byte 0: never written */
+	ENVELOPE_BAD_VERSION,		/* a version newer than this code reads */
+	ENVELOPE_BAD_FLAGS,
+	ENVELOPE_BAD_RESERVED,
+	ENVELOPE_BAD_TYPE,
+	ENVELOPE_BAD_KEY_ID
+} EnvelopeStatus;
+
+/* A parsed envelope: pointers into the caller's buffer, nothing copied */
+typedef struct EnvelopeView
+{
+	uint8		version;
+	uint8		flags;
+	uint8		type_code;
+	int32		key_id;
+	const uint8 *header;		/* the bytes bound as associated data */
+	const uint8 *wrapped;
+	const uint8 *nonce;
+	const uint8 *ciphertext;
+	size_t		ciphertext_len;
+	const uint8 *tag;
+} EnvelopeView;
+
+/* The caller's optional context; present = false differs from empty */
+typedef struct EnvelopeContext
+{
+	bool		present;
+	const uint8 *data;
+	size_t		len;
+} EnvelopeContext;
+
+extern EnvelopeStatus EnvelopeParse(const uint8 *buf, size_t len,
+									EnvelopeView *view);
+extern const char *EnvelopeStatusDetail(EnvelopeStatus status);
+extern int32 EnvelopeReadKeyId(const uint8 *buf);
+
+extern EfCryptoStatus EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code,
+								   const uint8 *kek, const uint8 *dek,
+								   const uint8 *nonce,
+								   const uint8 *plain, size_t len,
+								   const EnvelopeContext *context);
+extern EfCryptoStatus EnvelopeOpen(const EnvelopeView *view, const uint8 *kek,
+								   const EnvelopeContext *context,
+								   uint8 *plain);
+extern EfCryptoStatus EnvelopeRewrap(const EnvelopeView *view,
+									 const uint8 *old_kek,
+									 const uint8 *new_kek, int32 new_key_id,
+									 uint8 *out);
+
+#endif							/* EF_ENVELOPE_H */

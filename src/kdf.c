@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * kdf.c
+ *		Derive the key-wrapping key and the registry check value
+ *
+ * The master key is never used directly: HKDF-SHA-256 with distinct labels
+ * gives one key for AES key wrap (the KEK) and one for the check value that
+ * the registry stores.  The check value is an HMAC of a fixed label and the
+ * key id, truncated to 16 bytes; it proves a key is the registered one and
+ * reveals nothing about it.  Only the KEK is held after unlocking.
+ *
+ * IDENTIFICATION
+ *		src/kdf.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "crypto.h"
+#include "kdf.h"
+#include "secure.h"
+
+static const char kek_label[] = "encrypted_field v1 key wrap";
+static const char check_key_label[] = "encrypted_field v1 key check";
+static const char check_msg_label[] = "encrypted_field key check value";
+
+/* Derive the AES-256 key-wrapping key from a 32-byte master key */
+EfCryptoStatus
+EfDeriveKek(const uint8 *master, uint8 *kek)
+{
+	return EfHkdfSha256(master, EF_KEY_LEN, NULL, 0,
+						(const uint8 *) kek_label, strlen(kek_label),
+						kek, EF_KEY_LEN);
+}
+
+/* Compute the registry check value of a master key under a key id */
+EfCryptoStatus
+EfKeyCheckValue(const uint8 *master, int32 key_id, uint8 *check)
+{
+	uint8		check_key[EF_KEY_LEN];
+	uint8		msg[sizeof(check_msg_label) - 1 + 4];
+	uint8		mac[EF_SHA256_LEN];
+	size_t		labellen = sizeof(check_msg_label) - 1;
+	EfCryptoStatus status;
+
+	memcpy(msg, check_msg_label, labellen);
+	msg[labellen] = (uint8) ((uint32) key_id >> 24);
+	msg[labellen + 1] = (uint8) ((uint32) key_id >> 16);
+	msg[labellen + 2] = (uint8) ((uint32) key_id >> 8);
+	msg[labellen + 3] = (uint8) key_id;
+
+	status = EfHkdfSha256(master, EF_KEY_LEN, NULL, 0,
+						  (const uint8 *) check_key_label,
+						  strlen(check_key_label), check_key, EF_KEY_LEN);
+	if (status == EF_CRYPTO_OK)
+		status = EfHmacSha256(check_key, EF_KEY_LEN, msg, sizeof(msg), mac);
+	if (status == EF_CRYPTO_OK)
+		memcpy(check, mac, EF_CHECK_VALUE_LEN);
+
+	ef_secure_wipe(check_key, sizeof(check_key));
+	ef_secure_wipe(mac, sizeof(mac));
+	return status;
+}

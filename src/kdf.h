@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * kdf.h
+ *		Keys derived from a master key: the key-wrapping key and the check value
+ *
+ * IDENTIFICATION
+ *		src/kdf.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EF_KDF_H
+#define EF_KDF_H
+
+#include "crypto.h"
+
+#define EF_CHECK_VALUE_LEN	16	/* registry fingerprint: truncated HMAC */
+
+extern EfCryptoStatus EfDeriveKek(const uint8 *master, uint8 *kek);
+extern EfCryptoStatus EfKeyCheckValue(const uint8 *master, int32 key_id,
+									  uint8 *check);
+
+#endif							/* EF_KDF_H */

@@ -1,0 +1,275 @@
+/*-------------------------------------------------------------------------
+ *
+ * keystore.c
+ *		Hold master keys in backend memory we control, and forget them
+ *
+ * The held keys live in one page of anonymous memory mapped for the purpose,
+ * not in a palloc context: it is locked against swapping where the limits
+ * allow, excluded from core dumps where the kernel offers MADV_DONTDUMP, and
+ * never handed to another allocation.  Every slot is wiped when forgotten.
+ *
+ * Unlocking is transactional, like a SET: a key unlocked in a transaction or
+ * subtransaction that rolls back is forgotten.  Transaction-scoped keys are
+ * forgotten at commit, prepare or abort; session keys at ef_lock(), DISCARD
+ * ALL and backend exit.
+ *
+ * IDENTIFICATION
+ *		src/keystore.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "audit.h"
+#include "keystore.h"
+#include "secure.h"
+#include "storage/ipc.h"
+#include "utils/timestamp.h"
+
+static HeldKey *held = NULL;
+static size_t held_bytes = 0;
+static uint64 unlock_seq = 0;
+
+static void KeystoreXactCallback(XactEvent event, void *arg);
+static void KeystoreSubXactCallback(SubXactEvent event,
+									SubTransactionId mySubid,
+									SubTransactionId parentSubid, void *arg);
+static void KeystoreAtExit(int code, Datum arg);
+
+/*
+ * Map the key page and register the callbacks that forget keys, once per
+ * backend.  Failing to lock or to exclude from dumps is not fatal: those are
+ * defences in depth, and unprivileged backends often lack the limits.
+ */
+static void
+KeystoreEnsure(void)
+{
+	void	   *page;
+	long		pagesize;
+
+	if (held != NULL)
+		return;
+
+	pagesize = sysconf(_SC_PAGESIZE);
+	held_bytes = TYPEALIGN(pagesize > 0 ? pagesize : 4096,
+						   sizeof(HeldKey) * EF_MAX_HELD_KEYS);
+	page = mmap(NULL, held_bytes, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not allocate memory for master keys: %m")));
+#ifdef MADV_DONTDUMP
+	(void) madvise(page, held_bytes, MADV_DONTDUMP);
+#endif
+	(void) mlock(page, held_bytes);
+	memset(page, 0, held_bytes);
+
+	held = (HeldKey *) page;
+	RegisterXactCallback(KeystoreXactCallback, NULL);
+	RegisterSubXactCallback(KeystoreSubXactCallback, NULL);
+	on_proc_exit(KeystoreAtExit, (Datum) 0);
+}
+
+/* Wipe one slot */
+static void
+Forget(HeldKey *key)
+{
+	explicit_bzero(key, sizeof(HeldKey));
+}
+
+/* Hold a key; unlocking a key id again replaces its slot */
+void
+KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek)
+{
+	HeldKey    *slot = NULL;
+
+	KeystoreEnsure();
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+	{
+		if (held[i].in_use && held[i].key_id == key_id)
+		{
+			slot = &held[i];
+			break;
+		}
+		if (!held[i].in_use && slot == NULL)
+			slot = &held[i];
+	}
+	if (slot == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cannot hold more than %d master keys in one session",
+						EF_MAX_HELD_KEYS),
+				 errhint("Call ef_lock() to forget the keys this session no longer needs.")));
+
+	Forget(slot);
+	slot->in_use = true;
+	slot->retired = retired;
+	slot->scope = scope;
+	slot->key_id = key_id;
+	slot->subid = GetCurrentSubTransactionId();
+	slot->seq = ++unlock_seq;
+	slot->unlocked_at = GetCurrentTimestamp();
+	memcpy(slot->kek, kek, EF_KEY_LEN);
+}
+
+/* Return the held key with this id, or NULL */
+const HeldKey *
+KeystoreFind(int32 key_id)
+{
+	if (held == NULL)
+		return NULL;
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+		if (held[i].in_use && held[i].key_id == key_id)
+			return &held[i];
+	return NULL;
+}
+
+/* Return the key that encrypts new values: the newest unlocked, not retired */
+const HeldKey *
+KeystoreCurrent(void)
+{
+	const HeldKey *best = NULL;
+
+	if (held == NULL)
+		return NULL;
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+		if (held[i].in_use && !held[i].retired &&
+			(best == NULL || held[i].seq > best->seq))
+			best = &held[i];
+	return best;
+}
+
+/* Count the held keys */
+int
+KeystoreCount(void)
+{
+	int			n = 0;
+
+	if (held == NULL)
+		return 0;
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+		if (held[i].in_use)
+			n++;
+	return n;
+}
+
+/* Return the index-th held key in slot order, or NULL past the end */
+const HeldKey *
+KeystoreGet(int index)
+{
+	if (held == NULL)
+		return NULL;
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+		if (held[i].in_use && index-- == 0)
+			return &held[i];
+	return NULL;
+}
+
+/* Forget every held key; return how many there were */
+int
+KeystoreForgetAll(void)
+{
+	int			n = 0;
+
+	if (held == NULL)
+		return 0;
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+	{
+		if (held[i].in_use)
+			n++;
+		Forget(&held[i]);
+	}
+	return n;
+}
+
+/* Name a scope as ef_unlock() spells it */
+const char *
+KeystoreScopeName(EfKeyScope scope)
+{
+	return scope == EF_SCOPE_TRANSACTION ? "transaction" : "session";
+}
+
+/*
+ * At the end of a top-level transaction, forget the transaction-scoped keys,
+ * and on abort also the keys this transaction unlocked.  Session keys that
+ * survive a commit are marked committed.
+ */
+static void
+KeystoreXactCallback(XactEvent event, void *arg)
+{
+	bool		abort;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			abort = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			abort = true;
+			break;
+		default:
+			return;
+	}
+
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+	{
+		HeldKey    *key = &held[i];
+
+		if (!key->in_use)
+			continue;
+		if (key->scope == EF_SCOPE_TRANSACTION ||
+			(abort && key->subid != InvalidSubTransactionId))
+		{
+			AuditForget(key->key_id, KeystoreScopeName(key->scope),
+						abort ? "transaction aborted" : "transaction ended");
+			Forget(key);
+		}
+		else
+			key->subid = InvalidSubTransactionId;
+	}
+}
+
+/* Forget keys unlocked in an aborted subtransaction; hand the rest up */
+static void
+KeystoreSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+	{
+		HeldKey    *key = &held[i];
+
+		if (!key->in_use || key->subid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			key->subid = parentSubid;
+		else
+		{
+			AuditForget(key->key_id, KeystoreScopeName(key->scope),
+						"subtransaction aborted");
+			Forget(key);
+		}
+	}
+}
+
+/* Wipe and unmap the key page when the backend exits */
+static void
+KeystoreAtExit(int code, Datum arg)
+{
+	if (held == NULL)
+		return;
+	explicit_bzero(held, held_bytes);
+	(void) munlock(held, held_bytes);
+	(void) munmap(held, held_bytes);
+	held = NULL;
+}

@@ -1,0 +1,52 @@
+/*-------------------------------------------------------------------------
+ *
+ * keystore.h
+ *		The master keys this backend holds, and when it forgets them
+ *
+ * IDENTIFICATION
+ *		src/keystore.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EF_KEYSTORE_H
+#define EF_KEYSTORE_H
+
+#include "access/xact.h"
+#include "crypto.h"
+#include "utils/timestamp.h"
+
+#define EF_MAX_HELD_KEYS	64
+
+typedef enum EfKeyScope
+{
+	EF_SCOPE_SESSION,
+	EF_SCOPE_TRANSACTION
+} EfKeyScope;
+
+/*
+ * One held key.  Only the key-wrapping key derived from the master key is
+ * kept; the master key itself is wiped as soon as ef_unlock() returns.
+ */
+typedef struct HeldKey
+{
+	bool		in_use;
+	bool		retired;		/* registry mark at unlock: decrypt only */
+	EfKeyScope	scope;
+	int32		key_id;
+	SubTransactionId subid;		/* unlocked in this (sub)transaction, or
+								 * InvalidSubTransactionId once committed */
+	uint64		seq;			/* unlock order: the newest encrypts */
+	TimestampTz unlocked_at;
+	uint8		kek[EF_KEY_LEN];
+} HeldKey;
+
+extern void KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired,
+						const uint8 *kek);
+extern const HeldKey *KeystoreFind(int32 key_id);
+extern const HeldKey *KeystoreCurrent(void);
+extern int	KeystoreCount(void);
+extern const HeldKey *KeystoreGet(int index);
+extern int	KeystoreForgetAll(void);
+extern const char *KeystoreScopeName(EfKeyScope scope);
+
+#endif							/* EF_KEYSTORE_H */

@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""Independent reference for the envelope test vector.
+
+Recomputes test/unit/envelope_vector.txt from its inputs with the Python
+"cryptography" package (Debian: python3-cryptography), following
+doc/envelope.md and sharing no code with the extension.  With --check it
+compares every derived field to the file and exits 1 on a difference; with
+--print it prints the file.
+"""
+import hashlib
+import hmac
+import struct
+import sys
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+INPUTS = {
+    "master_key": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+    "key_id": "7",
+    "dek": "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f",
+    "nonce": "606162636465666768696a6b",
+    "type_code": "1",
+    "plaintext": "encrypted_field test vector".encode().hex(),
+    "context": "users.email.42".encode().hex(),
+}
+
+
+def hkdf(master, label):
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=label.encode()).derive(master)
+
+
+def derive(inp):
+    master = bytes.fromhex(inp["master_key"])
+    key_id = int(inp["key_id"])
+    kek = hkdf(master, "encrypted_field v1 key wrap")
+    check_key = hkdf(master, "encrypted_field v1 key check")
+    check = hmac.new(check_key, b"encrypted_field key check value" +
+                     struct.pack(">i", key_id), hashlib.sha256).digest()[:16]
+    header = bytes([1, 0, int(inp["type_code"]), 0])
+    wrapped = aes_key_wrap(kek, bytes.fromhex(inp["dek"]))
+    aad = header + b"\x01" + bytes.fromhex(inp["context"])
+    sealed = AESGCM(bytes.fromhex(inp["dek"])).encrypt(
+        bytes.fromhex(inp["nonce"]), bytes.fromhex(inp["plaintext"]), aad)
+    envelope = (header + struct.pack(">i", key_id) + wrapped +
+                bytes.fromhex(inp["nonce"]) + sealed)
+    return {"kek": kek.hex(), "check_value": check.hex(),
+            "envelope": envelope.hex()}
+
+
+def main():
+    out = dict(INPUTS, **derive(INPUTS))
+    if sys.argv[1:] == ["--print"]:
+        for name, value in out.items():
+            print(name, value)
+        return 0
+    if len(sys.argv) != 3 or sys.argv[1] != "--check":
+        print("usage: envelope_vector.py --print | --check FILE", file=sys.stderr)
+        return 2
+    with open(sys.argv[2]) as f:
+        stored = dict(line.split() for line in f if line.strip())
+    bad = [k for k in out if stored.get(k) != out[k]]
+    for k in bad:
+        print("envelope_vector.py: %s differs from the reference" % k)
+    print("envelope_vector.py: %d passed, %d failed" % (len(out) - len(bad), len(bad)))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
