@@ -146,7 +146,7 @@ RegistryRetire(int32 key_id)
 	uint64		n;
 
 	n = RegistryExecute("UPDATE %s SET retired_at = "
-						"pg_catalog.coalesce(retired_at, pg_catalog.now()) "
+						"COALESCE(retired_at, pg_catalog.now()) "
 						"WHERE key_id OPERATOR(pg_catalog.=) $1",
 						1, types, values, NULL, false, SPI_OK_UPDATE);
 	SPI_finish();

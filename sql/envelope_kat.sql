@@ -1,0 +1,34 @@
+-- Known-answer test of the envelope format.
+--
+-- test/unit/envelope_vector.txt fixes a master key, key id, data key, nonce,
+-- plaintext and context; an implementation that shares no code with the
+-- extension (test/unit/envelope_vector.py) computes the envelope from them,
+-- and test/unit/test_envelope.c checks that the C code seals exactly those
+-- bytes.  Here the server must read that envelope: this is the format every
+-- stored value depends on, so a change to it fails this test.
+SELECT ef_register_key(7, '\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea, 'test vector key');
+
+-- the check value the registry stores for the vector's key
+SELECT fingerprint FROM ef_keys WHERE key_id = 7;
+
+CREATE TABLE kat (v encrypted_field);
+INSERT INTO kat VALUES ('ef1:AQABAAAAAAfEdv35a84yzTVNkd4xgvZrO1o1/gyE39KgcXyUGueEJmht3wm7Q3eIYGFiY2RlZmdoaWpryUZqd37k5MNt3h9fYOo4K3tJnWU3SPRtehW5h17KUUJylZVUVTbqOH7oSg==');
+
+-- the parts, readable with no key held
+SELECT (ef_envelope(v)).* FROM kat;
+SELECT ef_send(v) FROM kat;
+
+SELECT ef_unlock(7, '\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea);
+SELECT ef_decrypt(v, 'users.email.42') FROM kat;
+
+-- Negative tests: the same value without its context, or with another one
+SELECT ef_decrypt(v) FROM kat;
+SELECT ef_decrypt(v, 'users.email.43') FROM kat;
+SELECT ef_decrypt(v, '') FROM kat;
+
+-- a fresh encryption under the same key differs (new data key and nonce)
+SELECT ef_send(ef_encrypt('encrypted_field test vector', 'users.email.42')) = ef_send(v) AS same_bytes FROM kat;
+
+SELECT ef_lock();
+DROP TABLE kat;
+DELETE FROM ef_keys WHERE key_id = 7;

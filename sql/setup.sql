@@ -1,0 +1,23 @@
+-- Set up the extension and the test keys every other test uses.
+CREATE EXTENSION encrypted_field;
+
+-- Test keys are fixed, so that the expected files are stable; a real key
+-- comes from a CSPRNG and never appears in SQL text.
+CREATE FUNCTION test_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
+	AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to('encrypted_field test key ' || n, 'UTF8')) $$;
+
+-- The text form of raw envelope bytes, to feed crafted envelopes to input.
+CREATE FUNCTION test_text(b bytea) RETURNS text LANGUAGE sql IMMUTABLE
+	AS $$ SELECT 'ef1:' || pg_catalog.translate(pg_catalog.encode(b, 'base64'), E'\n', '') $$;
+
+SELECT ef_register_key(1, test_key(1), 'first test key');
+SELECT ef_register_key(2, test_key(2), 'second test key');
+SELECT ef_register_key(3, test_key(3));
+
+SELECT key_id, octet_length(fingerprint) AS fingerprint_len, retired_at IS NULL AS active, comment
+FROM ef_keys ORDER BY key_id;
+
+-- the registry never holds the key, nor a plain hash of it
+SELECT count(*) AS leaked FROM ef_keys
+WHERE position(substring(test_key(key_id) FROM 1 FOR 8) IN fingerprint) > 0
+   OR fingerprint = substring(sha256(test_key(key_id)) FROM 1 FOR 16);
