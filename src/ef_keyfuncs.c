@@ -30,11 +30,16 @@
 #define KEY_ERROR(code, ...) \
 	ereport(ERROR, (errcode(code), errhidestmt(true), __VA_ARGS__))
 
-/* Check the key id and key arguments common to register and unlock */
-static bytea *
-GetMasterKeyArgs(FunctionCallInfo fcinfo, int32 *key_id)
+/*
+ * Check the key id and key arguments common to register and unlock, and copy
+ * the key into the caller's buffer.  A detoasted copy of the argument is
+ * wiped at once, so from here on the only copy of the key is the caller's.
+ */
+static void
+TakeMasterKey(FunctionCallInfo fcinfo, int32 *key_id, uint8 *master)
 {
 	bytea	   *key;
+	size_t		len;
 
 	if (PG_ARGISNULL(0))
 		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
@@ -49,17 +54,15 @@ GetMasterKeyArgs(FunctionCallInfo fcinfo, int32 *key_id)
 				  errmsg("key id must be positive"));
 
 	key = PG_GETARG_BYTEA_PP(1);
-	if (VARSIZE_ANY_EXHDR(key) != EF_KEY_LEN)
-	{
-		size_t		len = VARSIZE_ANY_EXHDR(key);
-
-		EF_WIPE_IF_COPY(key, 1);
+	len = VARSIZE_ANY_EXHDR(key);
+	if (len == EF_KEY_LEN)
+		memcpy(master, VARDATA_ANY(key), EF_KEY_LEN);
+	EF_WIPE_IF_COPY(key, 1);
+	if (len != EF_KEY_LEN)
 		KEY_ERROR(ERRCODE_INVALID_PARAMETER_VALUE,
 				  errmsg("master key must be %d bytes long", EF_KEY_LEN),
 				  errdetail("The key given is %zu bytes long.", len),
 				  errhint("Generate a key with gen_random_bytes(32) from pgcrypto or \"openssl rand 32\", and keep it outside the database."));
-	}
-	return key;
 }
 
 PG_FUNCTION_INFO_V1(ef_register_key);
@@ -68,13 +71,14 @@ Datum
 ef_register_key(PG_FUNCTION_ARGS)
 {
 	int32		key_id;
-	bytea	   *key = GetMasterKeyArgs(fcinfo, &key_id);
+	uint8		master[EF_KEY_LEN];
 	uint8		check[EF_CHECK_VALUE_LEN];
 	EfCryptoStatus status;
 	char	   *comment = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 
-	status = EfKeyCheckValue((const uint8 *) VARDATA_ANY(key), key_id, check);
-	EF_WIPE_IF_COPY(key, 1);
+	TakeMasterKey(fcinfo, &key_id, master);
+	status = EfKeyCheckValue(master, key_id, check);
+	ef_secure_wipe(master, sizeof(master));
 	if (status != EF_CRYPTO_OK)
 		elog(ERROR, "could not derive key check value");
 
@@ -106,42 +110,32 @@ GetScope(FunctionCallInfo fcinfo)
 	return EF_SCOPE_SESSION;	/* keep compiler quiet */
 }
 
-PG_FUNCTION_INFO_V1(ef_unlock);
-/* Check a master key against the registry and hold it in this backend */
-Datum
-ef_unlock(PG_FUNCTION_ARGS)
+/*
+ * Check a master key against its registered check value and hold its KEK.
+ * Every error here may leave secrets in the caller's buffers, which the
+ * caller wipes whether this returns or not.
+ */
+static void
+UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
 {
-	int32		key_id;
-	EfKeyScope	scope = GetScope(fcinfo);
-	bytea	   *key = GetMasterKeyArgs(fcinfo, &key_id);
 	uint8		expected[EF_CHECK_VALUE_LEN];
 	uint8		check[EF_CHECK_VALUE_LEN];
-	uint8		kek[EF_KEY_LEN];
 	bool		retired;
-	EfCryptoStatus status;
 
 	if (!RegistryLookup(key_id, expected, &retired))
 	{
-		EF_WIPE_IF_COPY(key, 1);
 		AuditUnlockFailed(key_id, "not registered");
 		KEY_ERROR(ERRCODE_UNDEFINED_OBJECT,
 				  errmsg("master key %d is not registered", key_id),
 				  errhint("Register the key with ef_register_key() first."));
 	}
 
-	status = EfKeyCheckValue((const uint8 *) VARDATA_ANY(key), key_id, check);
-	if (status == EF_CRYPTO_OK)
-		status = EfDeriveKek((const uint8 *) VARDATA_ANY(key), kek);
-	EF_WIPE_IF_COPY(key, 1);
-	if (status != EF_CRYPTO_OK)
-	{
-		ef_secure_wipe(kek, sizeof(kek));
+	if (EfKeyCheckValue(master, key_id, check) != EF_CRYPTO_OK ||
+		EfDeriveKek(master, kek) != EF_CRYPTO_OK)
 		elog(ERROR, "could not derive keys from master key");
-	}
 
 	if (!EfCryptoMemEqual(check, expected, EF_CHECK_VALUE_LEN))
 	{
-		ef_secure_wipe(kek, sizeof(kek));
 		AuditUnlockFailed(key_id, "key does not match its fingerprint");
 		KEY_ERROR(ERRCODE_INVALID_PASSWORD,
 				  errmsg("master key does not match the fingerprint registered for key %d", key_id),
@@ -149,8 +143,30 @@ ef_unlock(PG_FUNCTION_ARGS)
 	}
 
 	KeystoreAdd(key_id, scope, retired, kek);
-	ef_secure_wipe(kek, sizeof(kek));
 	AuditUnlock(key_id, KeystoreScopeName(scope));
+}
+
+PG_FUNCTION_INFO_V1(ef_unlock);
+/* Check a master key against the registry and hold it in this backend */
+Datum
+ef_unlock(PG_FUNCTION_ARGS)
+{
+	int32		key_id;
+	EfKeyScope	scope = GetScope(fcinfo);
+	uint8		master[EF_KEY_LEN];
+	uint8		kek[EF_KEY_LEN];
+
+	TakeMasterKey(fcinfo, &key_id, master);
+	PG_TRY();
+	{
+		UnlockWith(key_id, scope, master, kek);
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(master, sizeof(master));
+		explicit_bzero(kek, sizeof(kek));
+	}
+	PG_END_TRY();
 	PG_RETURN_VOID();
 }
 

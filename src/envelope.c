@@ -82,6 +82,28 @@ EnvelopeParse(const uint8 *buf, size_t len, EnvelopeView *view)
 	return ENVELOPE_OK;
 }
 
+/*
+ * Check only the fixed header of an envelope (its first EF_OFF_WRAPPED bytes)
+ * and return its key id.  Metadata queries use this to read the key id of a
+ * large value without fetching the rest of it.
+ */
+EnvelopeStatus
+EnvelopeParseHead(const uint8 *buf, size_t len, int32 *key_id)
+{
+	if (len < 1)
+		return ENVELOPE_TOO_SHORT;
+	if (buf[EF_OFF_VERSION] == 0)
+		return ENVELOPE_NO_VERSION;
+	if (buf[EF_OFF_VERSION] != EF_FORMAT_VERSION)
+		return ENVELOPE_BAD_VERSION;
+	if (len < EF_OFF_WRAPPED)
+		return ENVELOPE_TOO_SHORT;
+	*key_id = EnvelopeReadKeyId(buf);
+	if (*key_id <= 0)
+		return ENVELOPE_BAD_KEY_ID;
+	return ENVELOPE_OK;
+}
+
 /* Describe a parse failure as an errdetail sentence */
 const char *
 EnvelopeStatusDetail(EnvelopeStatus status)

@@ -93,6 +93,8 @@ typedef struct EnvelopeContext
 
 extern EnvelopeStatus EnvelopeParse(const uint8 *buf, size_t len,
 									EnvelopeView *view);
+extern EnvelopeStatus EnvelopeParseHead(const uint8 *buf, size_t len,
+										int32 *key_id);
 extern const char *EnvelopeStatusDetail(EnvelopeStatus status);
 extern int32 EnvelopeReadKeyId(const uint8 *buf);
 

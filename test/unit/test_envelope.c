@@ -149,6 +149,16 @@ main(int argc, char **argv)
 	UNIT_CHECK(EnvelopeOpen(&view, kek2, &context, out) == EF_CRYPTO_AUTH_FAILED,
 			   "opened under a wrong KEK");
 
+	/* the header alone gives the key id; short or bad headers are refused */
+	{
+		int32		head_id = 0;
+
+		UNIT_CHECK(EnvelopeParseHead(env, EF_OFF_WRAPPED, &head_id) == ENVELOPE_OK &&
+				   head_id == key_id, "header parse lost the key id");
+		UNIT_CHECK(EnvelopeParseHead(env, EF_OFF_WRAPPED - 1, &head_id) == ENVELOPE_TOO_SHORT,
+				   "a 7-byte header was accepted");
+	}
+
 	/* re-wrap changes the key id and wrapped DEK only */
 	UNIT_CHECK(EnvelopeRewrap(&view, kek, kek2, key_id + 1, rewrapped) == EF_CRYPTO_OK,
 			   "rewrap failed");
