@@ -5,7 +5,7 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 MODULE_big = $(EXTENSION)
 OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/keystore.o \
        src/registry.o src/audit.o src/plaintext.o src/ef_type.o src/ef_funcs.o \
-       src/ef_keyfuncs.o src/ef_report.o
+       src/ef_keyfuncs.o src/ef_report.o src/redact.o
 
 DATA       = $(wildcard $(EXTENSION)--*--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
@@ -37,8 +37,13 @@ test/unit/test_envelope: test/unit/test_envelope.c test/unit/unit.h $(UNIT_SRCS)
 unitcheck: test/unit/test_crypto test/unit/test_envelope
 	test/unit/run.sh
 
+# a libpq client that passes keys as bind parameters, for test/hygiene/run.sh
+test/hygiene/bind_key: test/hygiene/bind_key.c
+	$(CC) -O2 -Wall -Wextra -I$(shell $(PG_CONFIG) --includedir) -o $@ $< \
+		-L$(shell $(PG_CONFIG) --libdir) -lpq
+
 pgtap:
 	pg_prove -ovf $(if $(PGTAP_TESTS),$(PGTAP_TESTS),test/*.sql)
 
 .PHONY: unitcheck pgtap
-EXTRA_CLEAN = test/unit/test_crypto test/unit/test_envelope test/unit/*.tsv
+EXTRA_CLEAN = test/unit/test_crypto test/unit/test_envelope test/unit/*.tsv test/hygiene/bind_key

@@ -47,7 +47,7 @@ ef_cluster_start() {
 	dir=$(mktemp -d /tmp/encrypted_field.XXXXXX)
 	chmod 755 "$dir"
 	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-	EF_PGDATA=$dir/data
+	export EF_PGDATA=$dir/data
 	export PGHOST=$dir PGPORT=${EF_PORT:-54329} PGUSER=postgres PGDATABASE=postgres
 	[ "$(id -u)" -eq 0 ] || PGUSER=$(id -un)
 	ef_as_owner $PG_BIN/initdb -D "$EF_PGDATA" -U "$PGUSER" -A trust \

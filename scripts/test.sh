@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: C unit tests (Wycheproof vectors, envelope vector),
-# pg_regress and pgTAP, against a throwaway PostgreSQL 15 cluster.
+# pg_regress, pgTAP, and the key-hygiene test, each against a throwaway
+# PostgreSQL 15 cluster.
 # Usage, from the project root, as root on Debian 12: bash scripts/test.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -11,24 +12,35 @@ ef_build
 
 passed=0
 failed=0
-count() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
+suite() {
+	echo "== $1"
+	shift
+	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+regress() {
+	make -s PG_CONFIG=$PG_BIN/pg_config installcheck && return 0
+	[ -f regression.diffs ] && cat regression.diffs
+	return 1
+}
+pgtap() {
+	psql -q -X -c "CREATE DATABASE ef_tap" &&
+	psql -q -X -d ef_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink" &&
+	pg_prove -d ef_tap -f test/*.sql
+}
 
-echo "== unit tests"
-count make -s PG_CONFIG=$PG_BIN/pg_config unitcheck
+suite "unit tests" make -s PG_CONFIG=$PG_BIN/pg_config unitcheck
 
 ef_cluster_start
-echo "== pg_regress"
-if ! make -s PG_CONFIG=$PG_BIN/pg_config installcheck; then
-	[ -f regression.diffs ] && cat regression.diffs
-	failed=$((failed + 1))
-else
-	passed=$((passed + 1))
-fi
+suite "pg_regress" regress
+suite "pgTAP" pgtap
+ef_cluster_stop
 
-echo "== pgTAP"
-psql -q -X -c "DROP DATABASE IF EXISTS ef_tap" -c "CREATE DATABASE ef_tap" >/dev/null
-psql -q -X -d ef_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink" >/dev/null
-count pg_prove -d ef_tap -f test/*.sql
+make -s PG_CONFIG=$PG_BIN/pg_config test/hygiene/bind_key
+ef_cluster_start -c shared_preload_libraries=pg_stat_statements \
+	-c log_statement=all -c log_min_duration_statement=0 \
+	-c log_parameter_max_length=-1 -c log_parameter_max_length_on_error=-1
+suite "key hygiene" test/hygiene/run.sh
+ef_cluster_stop
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -21,6 +21,7 @@
 #include "funcapi.h"
 #include "kdf.h"
 #include "keystore.h"
+#include "redact.h"
 #include "registry.h"
 #include "secure.h"
 #include "utils/builtins.h"
@@ -77,6 +78,7 @@ ef_register_key(PG_FUNCTION_ARGS)
 	char	   *comment = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 
 	TakeMasterKey(fcinfo, &key_id, master);
+	RedactWarnIfLogged();
 	status = EfKeyCheckValue(master, key_id, check);
 	ef_secure_wipe(master, sizeof(master));
 	if (status != EF_CRYPTO_OK)
@@ -159,6 +161,7 @@ ef_unlock(PG_FUNCTION_ARGS)
 	TakeMasterKey(fcinfo, &key_id, master);
 	PG_TRY();
 	{
+		RedactWarnIfLogged();
 		UnlockWith(key_id, scope, master, kek);
 	}
 	PG_FINALLY();

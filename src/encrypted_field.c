@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
+#include "redact.h"
 #include "tcop/utility.h"
 
 PG_MODULE_MAGIC;
@@ -54,10 +55,11 @@ EfProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 }
 
-/* Install the utility hook when the library is loaded */
+/* Install the hooks when the library is loaded */
 void
 _PG_init(void)
 {
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = EfProcessUtility;
+	RedactInstallHooks();
 }
