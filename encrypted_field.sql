@@ -119,6 +119,87 @@ CREATE FUNCTION ef_envelope(value encrypted_field) RETURNS encrypted_field_envel
 	AS 'MODULE_PATHNAME', 'ef_envelope' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_envelope(encrypted_field) IS 'the parts of a value''s envelope, readable with no key held';
 
+-- Re-wraps a column in batches, each committed on its own, so that a large
+-- table rotates without one long transaction and an interruption loses only
+-- the batch under way.  Rows are found in one scan and updated by ctid; a row
+-- moved by a concurrent update in between keeps its key and is reported in
+-- the final count, for a second run to pick up.  It must be CALLed outside a
+-- transaction block, with session-scoped keys (a transaction-scoped key is
+-- forgotten at the first batch's commit).  A SET search_path clause would
+-- forbid its COMMITs, so every name in it is qualified instead.
+CREATE PROCEDURE ef_rewrap_column(tbl regclass, col name, key_id integer DEFAULT NULL,
+	batch_size integer DEFAULT 10000)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	target integer := key_id;
+	batch tid[] := '{}';
+	done bigint := 0;
+	n bigint;
+	remaining bigint;
+	r record;
+	upd text;
+BEGIN
+	IF batch_size IS NULL OR batch_size < 1 THEN
+		RAISE EXCEPTION 'batch size must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
+		AND NOT a.attisdropped
+		AND a.atttypid OPERATOR(pg_catalog.=) '@extschema@.encrypted_field'::pg_catalog.regtype) THEN
+		RAISE EXCEPTION 'column "%" of % is not of type encrypted_field', col, tbl
+			USING ERRCODE = 'datatype_mismatch';
+	END IF;
+	IF target IS NULL THEN
+		SELECT h.key_id INTO target FROM @extschema@.ef_held_keys() h WHERE h.is_current;
+		IF target IS NULL THEN
+			RAISE EXCEPTION 'no master key is unlocked in this session'
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				HINT = 'Call ef_unlock() with the key to rotate to first.';
+		END IF;
+	ELSIF NOT EXISTS (SELECT FROM @extschema@.ef_held_keys() h
+		WHERE h.key_id OPERATOR(pg_catalog.=) target AND NOT h.retired) THEN
+		RAISE EXCEPTION 'master key % is not unlocked in this session, or is retired', target
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Call ef_unlock() with the key to rotate to first.';
+	END IF;
+
+	upd := pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_rewrap(%I, $1) '
+		'WHERE ctid OPERATOR(pg_catalog.=) ANY ($2) '
+		'AND @extschema@.ef_key_id(%I) OPERATOR(pg_catalog.<>) $1', tbl, col, col, col);
+	FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_key_id(%I) '
+		'OPERATOR(pg_catalog.<>) $1', tbl, col) USING target
+	LOOP
+		batch := pg_catalog.array_append(batch, r.ctid);
+		IF pg_catalog.cardinality(batch) >= batch_size THEN
+			EXECUTE upd USING target, batch;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			done := done + n;
+			batch := '{}';
+			COMMIT;
+			RAISE NOTICE 'ef_rewrap_column: % rows of % re-wrapped to master key %', done, tbl, target;
+		END IF;
+	END LOOP;
+	IF pg_catalog.cardinality(batch) > 0 THEN
+		EXECUTE upd USING target, batch;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		done := done + n;
+		COMMIT;
+		RAISE NOTICE 'ef_rewrap_column: % rows of % re-wrapped to master key %', done, tbl, target;
+	END IF;
+
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_key_id(%I) '
+		'OPERATOR(pg_catalog.<>) $1', tbl, col) INTO remaining USING target;
+	IF remaining > 0 THEN
+		RAISE WARNING 'ef_rewrap_column: % rows of % are still under another key', remaining, tbl
+			USING HINT = 'They changed during the run; call ef_rewrap_column again.';
+	ELSE
+		RAISE NOTICE 'ef_rewrap_column: every value of %.% is under master key %', tbl, col, target;
+	END IF;
+END
+$$;
+COMMENT ON PROCEDURE ef_rewrap_column(regclass, name, integer, integer) IS 're-wrap every value of a column under one held key, in committed batches';
+
 -- privileges
 
 -- Registering and retiring keys is for key administrators only.  Grant them
