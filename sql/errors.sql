@@ -51,6 +51,9 @@ SELECT ef_encrypt(now());
 SELECT ef_decrypt_as(v, NULL::bytea) FROM e WHERE id = 1;
 SELECT ef_decrypt_as(v, NULL::integer) FROM e WHERE id = 1;
 SELECT ef_decrypt_as(ef_encrypt('\x01'::bytea), NULL::text);
+CREATE DOMAIN blob AS bytea;
+SELECT ef_decrypt_as(ef_encrypt('\x01'::bytea), NULL::blob);
+DROP DOMAIN blob;
 SELECT ef_encrypt('x', searchable => true);
 
 -- Negative tests: authentication.  Every cause a cipher cannot tell apart

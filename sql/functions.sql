@@ -24,6 +24,13 @@ SELECT ef_decrypt_as(ef_encrypt('\x00010203ff'::bytea), NULL::bytea) AS bytea_va
 -- ef_decrypt renders a bytea plaintext with its text output
 SELECT ef_decrypt(ef_encrypt('\x00010203ff'::bytea)) AS bytea_as_text;
 
+-- a domain is encrypted as its base type
+CREATE DOMAIN short_text AS text CHECK (length(VALUE) < 10);
+CREATE DOMAIN blob AS bytea;
+SELECT ef_decrypt(ef_encrypt('abc'::short_text)) AS from_domain,
+	ef_decrypt_as(ef_encrypt('\x0a0b'::blob), NULL::bytea) AS from_bytea_domain,
+	(ef_envelope(ef_encrypt('\x0a0b'::blob))).plaintext_type;
+
 -- large values: 1 MB of text and of random bytes
 CREATE TABLE big (t text, b bytea);
 INSERT INTO big SELECT repeat('0123456789abcdef', 65536), decode(repeat(md5(g::text), 32768), 'hex')
@@ -114,5 +121,6 @@ SELECT count(*) FROM par WHERE ef_decrypt(v) = 'row ' || id;
 SELECT ef_key_id(v), count(*) FROM par GROUP BY 1;
 RESET ALL;
 DROP TABLE par, people;
+DROP DOMAIN short_text, blob;
 
 SELECT ef_lock();

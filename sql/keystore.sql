@@ -39,6 +39,12 @@ SELECT ef_unlock(2, test_key(2));
 ROLLBACK;
 SELECT key_id FROM ef_held_keys() ORDER BY key_id;
 
+-- unlocking a key already held, then rolling back, keeps the key
+BEGIN;
+SELECT ef_unlock(1, test_key(1));
+ROLLBACK;
+SELECT key_id FROM ef_held_keys() ORDER BY key_id;
+
 -- ... and one unlocked in a rolled-back savepoint
 BEGIN;
 SAVEPOINT s1;

@@ -242,6 +242,11 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
+	if (getBaseType(want) != want)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot decrypt to domain %s", format_type_be(want)),
+				 errhint("Decrypt to the domain's base type, then cast the result to the domain.")));
 	if (PlaintextTypeCode(want) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -31,34 +31,50 @@
 #define KEY_ERROR(code, ...) \
 	ereport(ERROR, (errcode(code), errhidestmt(true), __VA_ARGS__))
 
+static void ArgumentError(bool audit, int32 key_id, const char *reason, int code,
+						  const char *message) pg_attribute_noreturn();
+
+/* Raise an error about an argument, auditing it as a failed unlock if asked */
+static void
+ArgumentError(bool audit, int32 key_id, const char *reason, int code,
+			  const char *message)
+{
+	if (audit)
+		AuditUnlockFailed(key_id, reason);
+	KEY_ERROR(code, errmsg_internal("%s", message));
+}
+
 /*
  * Check the key id and key arguments common to register and unlock, and copy
  * the key into the caller's buffer.  A detoasted copy of the argument is
  * wiped at once, so from here on the only copy of the key is the caller's.
  */
 static void
-TakeMasterKey(FunctionCallInfo fcinfo, int32 *key_id, uint8 *master)
+TakeMasterKey(FunctionCallInfo fcinfo, int32 *key_id, uint8 *master,
+			  bool audit)
 {
 	bytea	   *key;
 	size_t		len;
 
+	RedactMarkKeyStatement();
+	*key_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0);
 	if (PG_ARGISNULL(0))
-		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
-				  errmsg("key id must not be null"));
+		ArgumentError(audit, 0, "key id is null",
+					  ERRCODE_NULL_VALUE_NOT_ALLOWED, "key id must not be null");
 	if (PG_ARGISNULL(1))
-		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
-				  errmsg("master key must not be null"));
-
-	*key_id = PG_GETARG_INT32(0);
+		ArgumentError(audit, *key_id, "key is null",
+					  ERRCODE_NULL_VALUE_NOT_ALLOWED, "master key must not be null");
 	if (*key_id <= 0)
-		KEY_ERROR(ERRCODE_INVALID_PARAMETER_VALUE,
-				  errmsg("key id must be positive"));
+		ArgumentError(audit, *key_id, "key id is not positive",
+					  ERRCODE_INVALID_PARAMETER_VALUE, "key id must be positive");
 
 	key = PG_GETARG_BYTEA_PP(1);
 	len = VARSIZE_ANY_EXHDR(key);
 	if (len == EF_KEY_LEN)
 		memcpy(master, VARDATA_ANY(key), EF_KEY_LEN);
 	EF_WIPE_IF_COPY(key, 1);
+	if (len != EF_KEY_LEN && audit)
+		AuditUnlockFailed(*key_id, "key is not 32 bytes long");
 	if (len != EF_KEY_LEN)
 		KEY_ERROR(ERRCODE_INVALID_PARAMETER_VALUE,
 				  errmsg("master key must be %d bytes long", EF_KEY_LEN),
@@ -77,7 +93,7 @@ ef_register_key(PG_FUNCTION_ARGS)
 	EfCryptoStatus status;
 	char	   *comment = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 
-	TakeMasterKey(fcinfo, &key_id, master);
+	TakeMasterKey(fcinfo, &key_id, master, false);
 	RedactWarnIfLogged();
 	status = EfKeyCheckValue(master, key_id, check);
 	ef_secure_wipe(master, sizeof(master));
@@ -98,14 +114,18 @@ GetScope(FunctionCallInfo fcinfo)
 {
 	char	   *scope;
 
+	int32		key_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0);
+
+	RedactMarkKeyStatement();
 	if (PG_ARGISNULL(2))
-		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
-				  errmsg("scope must not be null"));
+		ArgumentError(true, key_id, "scope is null",
+					  ERRCODE_NULL_VALUE_NOT_ALLOWED, "scope must not be null");
 	scope = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (strcmp(scope, "session") == 0)
 		return EF_SCOPE_SESSION;
 	if (strcmp(scope, "transaction") == 0)
 		return EF_SCOPE_TRANSACTION;
+	AuditUnlockFailed(key_id, "invalid scope");
 	KEY_ERROR(ERRCODE_INVALID_PARAMETER_VALUE,
 			  errmsg("invalid scope \"%s\"", scope),
 			  errhint("The scope is \"session\" or \"transaction\"."));
@@ -158,7 +178,7 @@ ef_unlock(PG_FUNCTION_ARGS)
 	uint8		master[EF_KEY_LEN];
 	uint8		kek[EF_KEY_LEN];
 
-	TakeMasterKey(fcinfo, &key_id, master);
+	TakeMasterKey(fcinfo, &key_id, master, true);
 	PG_TRY();
 	{
 		RedactWarnIfLogged();

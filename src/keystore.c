@@ -82,11 +82,12 @@ Forget(HeldKey *key)
 	explicit_bzero(key, sizeof(HeldKey));
 }
 
-/* Hold a key; unlocking a key id again replaces its slot */
+/* Hold a key; unlocking a key id again updates its slot */
 void
 KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek)
 {
 	HeldKey    *slot = NULL;
+	SubTransactionId subid;
 
 	KeystoreEnsure();
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
@@ -106,12 +107,18 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek)
 						EF_MAX_HELD_KEYS),
 				 errhint("Call ef_lock() to forget the keys this session no longer needs.")));
 
+	/*
+	 * A key held before keeps the (sub)transaction it was unlocked in, so
+	 * that rolling back a repeated unlock does not forget a key the session
+	 * already had.  The new scope and the new unlock order do take effect.
+	 */
+	subid = slot->in_use ? slot->subid : GetCurrentSubTransactionId();
 	Forget(slot);
 	slot->in_use = true;
 	slot->retired = retired;
 	slot->scope = scope;
 	slot->key_id = key_id;
-	slot->subid = GetCurrentSubTransactionId();
+	slot->subid = subid;
 	slot->seq = ++unlock_seq;
 	slot->unlocked_at = GetCurrentTimestamp();
 	memcpy(slot->kek, kek, EF_KEY_LEN);

@@ -18,12 +18,17 @@
 #include "catalog/pg_type.h"
 #include "envelope.h"
 #include "plaintext.h"
+#include "utils/lsyscache.h"
 
-/* Return the type code for a SQL type, or 0 if it cannot be encrypted */
+/*
+ * Return the type code for a SQL type, or 0 if it cannot be encrypted.  A
+ * domain is encrypted as its base type: its constraints held on the way in,
+ * and decrypting gives the base type.
+ */
 uint8
 PlaintextTypeCode(Oid typid)
 {
-	switch (typid)
+	switch (getBaseType(typid))
 	{
 		case TEXTOID:
 			return EF_TYPE_TEXT;

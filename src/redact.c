@@ -20,9 +20,11 @@
  * that calls one of its functions, which may already have been logged.
  * RedactWarnIfLogged() tells the user when that may have happened.
  *
- * Statements are recognised by the key functions' names in their text, so a
+ * Statements are recognised by the key functions' names in their text (so a
  * statement that merely mentions them is hidden too: hiding too much is the
- * safe side.
+ * safe side), and, once a key function has run, by being the statement it
+ * ran in, which covers keys passed through a wrapper function for every log
+ * line written from then on.
  *
  * IDENTIFICATION
  *		src/redact.c
@@ -50,6 +52,10 @@ static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 static bool loaded_by_statement = false;
 static TimestampTz load_statement_start = 0;
 
+/* The start of the last statement in which a key function ran */
+static bool key_function_ran = false;
+static TimestampTz key_function_statement_start = 0;
+
 /* Does this statement text call a function that takes a master key? */
 static bool
 IsKeyStatement(const char *text)
@@ -59,6 +65,33 @@ IsKeyStatement(const char *text)
 		 strcasestr(text, "ef_register_key") != NULL);
 }
 
+/*
+ * Is the current statement one that passes a key?  Either its text names a
+ * key function, or a key function ran in it (called through a wrapper the
+ * text does not reveal).
+ */
+static bool
+InKeyStatement(void)
+{
+	return IsKeyStatement(debug_query_string) ||
+		(key_function_ran &&
+		 key_function_statement_start == GetCurrentStatementStartTimestamp());
+}
+
+/*
+ * Called by the key functions: mark the running statement as one that
+ * passes a key, and hide its text from pg_stat_activity now, for statements
+ * whose text did not name a key function.  What was logged before this
+ * statement reached a key function (log_statement) cannot be taken back.
+ */
+void
+RedactMarkKeyStatement(void)
+{
+	key_function_ran = true;
+	key_function_statement_start = GetCurrentStatementStartTimestamp();
+	pgstat_report_activity(STATE_RUNNING, HIDDEN_STATEMENT);
+}
+
 /* Replace the statement text inside a log message, keeping its prefix */
 static void
 RedactMessage(ErrorData *edata, const char *statement)
@@ -66,6 +99,8 @@ RedactMessage(ErrorData *edata, const char *statement)
 	char	   *at;
 
 	if (edata->message == NULL)
+		return;
+	if (statement == NULL)
 		return;
 	at = strstr(edata->message, statement);
 	if (at != NULL)
@@ -83,7 +118,7 @@ RedactMessage(ErrorData *edata, const char *statement)
 static void
 EfEmitLogHook(ErrorData *edata)
 {
-	if (IsKeyStatement(debug_query_string))
+	if (InKeyStatement())
 	{
 		edata->hide_stmt = true;
 		edata->hide_ctx = true;

@@ -13,5 +13,6 @@
 
 extern void RedactInstallHooks(void);
 extern void RedactWarnIfLogged(void);
+extern void RedactMarkKeyStatement(void);
 
 #endif							/* EF_REDACT_H */

@@ -1,0 +1,330 @@
+-- The error contract: every failure has its own SQLSTATE and message
+-- (sql/errors.sql and sql/type_io.sql show the full text), each next to the
+-- call that succeeds.  Then: no error message, detail or hint ever holds the
+-- master key or the plaintext involved.
+\set ON_ERROR_ROLLBACK 1
+\set ON_ERROR_STOP true
+
+BEGIN;
+SELECT plan(90);
+
+CREATE EXTENSION encrypted_field;
+
+CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
+	AS $$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $$;
+-- the text form of raw envelope bytes, to feed crafted envelopes to input
+CREATE FUNCTION tap_text(b bytea) RETURNS text LANGUAGE sql IMMUTABLE
+	AS $$ SELECT 'ef1:' || translate(encode(b, 'base64'), E'\n', '') $$;
+
+SELECT ef_register_key(1, tap_key(1), 'tap key 1');
+SELECT ef_register_key(2, tap_key(2), 'tap key 2');
+SELECT ef_register_key(3, tap_key(3), 'tap key 3, to be retired');
+
+-- values under key 1 (with and without a context), key 2, and key 3
+SELECT ef_unlock(1, tap_key(1));
+CREATE TABLE e (id int PRIMARY KEY, v encrypted_field);
+INSERT INTO e VALUES (1, ef_encrypt('one')), (2, ef_encrypt('two', 'e.v.2')),
+	(3, ef_encrypt('\x0001ff'::bytea));
+SELECT ef_unlock(2, tap_key(2));
+INSERT INTO e VALUES (4, ef_encrypt('four'));
+SELECT ef_unlock(3, tap_key(3));
+INSERT INTO e VALUES (5, ef_encrypt('five'));
+SELECT ef_lock();
+
+-- ---------------------------------------------------------------------------
+-- No key held
+-- ---------------------------------------------------------------------------
+SELECT throws_ok($$SELECT ef_encrypt('x')$$, '55000', 'no master key is unlocked in this session',
+	'ef_encrypt with no key held: 55000');
+SELECT throws_ok($$SELECT ef_encrypt('\x01'::bytea)$$, '55000', 'no master key is unlocked in this session',
+	'ef_encrypt of bytea with no key held: 55000');
+SELECT throws_ok($$SELECT ef_decrypt(v) FROM e WHERE id = 1$$, '55000', 'no master key is unlocked in this session',
+	'ef_decrypt with no key held: 55000');
+SELECT throws_ok($$SELECT ef_decrypt_as(v, NULL::text) FROM e WHERE id = 1$$, '55000',
+	'no master key is unlocked in this session', 'ef_decrypt_as with no key held: 55000');
+SELECT throws_ok($$SELECT ef_rewrap(v) FROM e WHERE id = 1$$, '55000', 'no master key is unlocked in this session',
+	'ef_rewrap with no key held: 55000');
+SELECT lives_ok($$SELECT ef_key_id(v), ef_envelope(v), v IS NULL FROM e$$,
+	'ef_key_id and ef_envelope need no key');
+SELECT lives_ok($$SELECT ef_encrypt(NULL::text), ef_decrypt(NULL)$$, 'NULL in, NULL out, with no key held');
+
+-- ---------------------------------------------------------------------------
+-- A key id the session does not hold
+-- ---------------------------------------------------------------------------
+SELECT ef_unlock(2, tap_key(2));
+SELECT throws_ok($$SELECT ef_decrypt(v) FROM e WHERE id = 1$$, '42704', 'master key 1 is not unlocked in this session',
+	'ef_decrypt of a value under a key not held: 42704');
+SELECT throws_ok($$SELECT ef_decrypt_as(v, NULL::text) FROM e WHERE id = 1$$, '42704',
+	'master key 1 is not unlocked in this session', 'ef_decrypt_as of a value under a key not held: 42704');
+SELECT throws_ok($$SELECT ef_rewrap(v, 2) FROM e WHERE id = 1$$, '42704', 'master key 1 is not unlocked in this session',
+	'ef_rewrap from a key not held: 42704');
+SELECT throws_ok($$SELECT ef_rewrap(v, 1) FROM e WHERE id = 4$$, '42704', 'master key 1 is not unlocked in this session',
+	'ef_rewrap to a key not held: 42704');
+SELECT throws_ok($$SELECT ef_encrypt('x', key_id => 1)$$, '42704', 'master key 1 is not unlocked in this session',
+	'ef_encrypt under a key not held: 42704');
+SELECT lives_ok($$SELECT ef_encrypt('x', key_id => 2)$$, 'ef_encrypt under a held key succeeds');
+SELECT is((SELECT ef_decrypt(v) FROM e WHERE id = 4), 'four', 'ef_decrypt of a value under a held key succeeds');
+SELECT ef_lock();
+
+-- ---------------------------------------------------------------------------
+-- Unlocking
+-- ---------------------------------------------------------------------------
+SELECT throws_ok($$SELECT ef_unlock(99, tap_key(1))$$, '42704', 'master key 99 is not registered',
+	'unlocking an unregistered key id: 42704');
+SELECT throws_ok($$SELECT ef_unlock(1, tap_key(2))$$, '28P01',
+	'master key does not match the fingerprint registered for key 1', 'unlocking with the wrong key: 28P01');
+SELECT throws_ok($$SELECT ef_unlock(2, tap_key(1))$$, '28P01',
+	'master key does not match the fingerprint registered for key 2', 'a registered key under another id: 28P01');
+SELECT throws_ok($$SELECT ef_unlock(1, '\x0102'::bytea)$$, '22023', 'master key must be 32 bytes long',
+	'a 2-byte key: 22023');
+SELECT throws_ok($$SELECT ef_unlock(1, substring(tap_key(1) FROM 1 FOR 31))$$, '22023',
+	'master key must be 32 bytes long', 'a 31-byte key: 22023');
+SELECT throws_ok($$SELECT ef_unlock(1, tap_key(1) || '\x00'::bytea)$$, '22023', 'master key must be 32 bytes long',
+	'a 33-byte key: 22023');
+SELECT throws_ok($$SELECT ef_unlock(1, tap_key(1) || tap_key(1))$$, '22023', 'master key must be 32 bytes long',
+	'a 64-byte key: 22023');
+SELECT throws_ok($$SELECT ef_unlock(1, ''::bytea)$$, '22023', 'master key must be 32 bytes long',
+	'an empty key: 22023');
+SELECT throws_ok($$SELECT ef_unlock(0, tap_key(1))$$, '22023', 'key id must be positive', 'key id 0: 22023');
+SELECT throws_ok($$SELECT ef_unlock(-1, tap_key(1))$$, '22023', 'key id must be positive', 'key id -1: 22023');
+SELECT throws_ok($$SELECT ef_unlock(NULL, tap_key(1))$$, '22004', 'key id must not be null', 'a NULL key id: 22004');
+SELECT throws_ok($$SELECT ef_unlock(1, NULL)$$, '22004', 'master key must not be null', 'a NULL key: 22004');
+SELECT throws_ok($$SELECT ef_unlock(1, tap_key(1), 'forever')$$, '22023', 'invalid scope "forever"',
+	'an unknown scope: 22023');
+SELECT throws_ok($$SELECT ef_unlock(1, tap_key(1), NULL)$$, '22004', 'scope must not be null', 'a NULL scope: 22004');
+SELECT is((SELECT count(*)::int FROM ef_held_keys()), 0, 'no failed unlock holds a key');
+SELECT lives_ok($$SELECT ef_unlock(1, tap_key(1))$$, 'the right key unlocks (scope session by default)');
+SELECT lives_ok($$SELECT ef_unlock(1, tap_key(1), 'transaction')$$, 'the right key unlocks with scope transaction');
+SELECT lives_ok($$SELECT ef_unlock(1, tap_key(1), 'session')$$, 'the right key unlocks with scope session');
+SELECT is((SELECT array_agg(key_id || ' ' || scope) FROM ef_held_keys()), ARRAY['1 session'],
+	'unlocking again replaces the slot');
+SELECT ef_lock();
+
+-- ---------------------------------------------------------------------------
+-- Registering and retiring
+-- ---------------------------------------------------------------------------
+SELECT throws_ok($$SELECT ef_register_key(1, tap_key(1))$$, '42710', 'master key 1 is already registered',
+	'registering a registered id: 42710');
+SELECT throws_ok($$SELECT ef_register_key(1, tap_key(9))$$, '42710', 'master key 1 is already registered',
+	'registering another key under a registered id: 42710');
+SELECT throws_ok($$SELECT ef_register_key(10, '\x00'::bytea)$$, '22023', 'master key must be 32 bytes long',
+	'registering a 1-byte key: 22023');
+SELECT throws_ok($$SELECT ef_register_key(0, tap_key(10))$$, '22023', 'key id must be positive',
+	'registering key id 0: 22023');
+SELECT throws_ok($$SELECT ef_register_key(NULL, tap_key(10))$$, '22004', 'key id must not be null',
+	'registering a NULL key id: 22004');
+SELECT throws_ok($$SELECT ef_register_key(10, NULL)$$, '22004', 'master key must not be null',
+	'registering a NULL key: 22004');
+SELECT throws_ok($$SELECT ef_retire_key(99)$$, '42704', 'master key 99 is not registered',
+	'retiring an unregistered key id: 42704');
+SELECT lives_ok($$SELECT ef_register_key(10, tap_key(10), 'registered by the error test')$$,
+	'registering a new id succeeds');
+SELECT is((SELECT count(*)::int FROM ef_keys), 4, 'only the successful registration added a row');
+
+-- ---------------------------------------------------------------------------
+-- Text input
+-- ---------------------------------------------------------------------------
+SELECT throws_ok($$SELECT 'hello'::encrypted_field$$, '22P02', 'invalid input syntax for type encrypted_field',
+	'text without the ef1: prefix: 22P02');
+SELECT throws_ok($$SELECT ''::encrypted_field$$, '22P02', 'invalid input syntax for type encrypted_field',
+	'empty text: 22P02');
+SELECT throws_ok($$SELECT 'ef2:AQAB'::encrypted_field$$, '22P02', 'invalid input syntax for type encrypted_field',
+	'another prefix: 22P02');
+SELECT throws_ok($$SELECT 'ef1:'::encrypted_field$$, '22P02', 'invalid input syntax for type encrypted_field',
+	'the prefix alone: 22P02');
+SELECT throws_ok($$SELECT 'ef1:!!!!'::encrypted_field$$, '22P02', 'invalid input syntax for type encrypted_field',
+	'not base64: 22P02');
+SELECT throws_ok($$SELECT 'ef1:AR=='::encrypted_field$$, '22P02', 'invalid input syntax for type encrypted_field',
+	'non-canonical base64: 22P02');
+SELECT throws_ok($$SELECT 'ef1:AAAA'::encrypted_field$$, '22P02', 'invalid input syntax for type encrypted_field',
+	'version byte zero: 22P02');
+SELECT throws_ok($$SELECT tap_text(substring(ef_send(v) FROM 1 FOR 75))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'an envelope shorter than 76 bytes: 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 1, 1))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'an unknown flag bit: 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 2, 0))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'plaintext type code 0: 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 2, 3))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'an unknown plaintext type code: 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 3, 1))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'a nonzero reserved byte: 22P02');
+SELECT throws_ok($$SELECT tap_text(overlay(ef_send(v) PLACING '\x00000000'::bytea FROM 5))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'key id 0 in the envelope: 22P02');
+SELECT throws_ok($$SELECT tap_text(overlay(ef_send(v) PLACING '\x80000001'::bytea FROM 5))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'a negative key id in the envelope: 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 0, 2))::encrypted_field FROM e WHERE id = 1$$,
+	'0A000', 'unsupported encrypted_field format version 2', 'a newer format version: 0A000');
+SELECT throws_ok($$SELECT tap_text(set_byte(substring(ef_send(v) FROM 1 FOR 10), 0, 255))::encrypted_field FROM e WHERE id = 1$$,
+	'0A000', 'unsupported encrypted_field format version 255',
+	'a newer format version is reported as such even when short: 0A000');
+SELECT lives_ok($$SELECT tap_text(ef_send(v))::encrypted_field FROM e$$, 'every stored value''s text form is accepted');
+
+-- ---------------------------------------------------------------------------
+-- Binary input, through COPY FROM a file in the data directory (ef_recv)
+-- ---------------------------------------------------------------------------
+CREATE TEMP TABLE recv_raw (b bytea);
+CREATE TEMP TABLE recv_into (v encrypted_field);
+CREATE FUNCTION recv_via_copy(b bytea) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	path text := current_setting('data_directory') || '/ef_tap_recv.bin';
+BEGIN
+	TRUNCATE recv_raw;
+	INSERT INTO recv_raw VALUES (b);
+	-- a bytea's binary form is its raw bytes: ef_recv reads them as an envelope
+	EXECUTE format('COPY recv_raw TO %L WITH (FORMAT binary)', path);
+	EXECUTE format('COPY recv_into FROM %L WITH (FORMAT binary)', path);
+END $$;
+SELECT throws_ok($$SELECT recv_via_copy(substring(ef_send(v) FROM 1 FOR 40)) FROM e WHERE id = 1$$,
+	'22P03', 'invalid binary representation for type encrypted_field', 'binary: a truncated envelope: 22P03');
+SELECT throws_ok($$SELECT recv_via_copy(set_byte(ef_send(v), 3, 1)) FROM e WHERE id = 1$$,
+	'22P03', 'invalid binary representation for type encrypted_field', 'binary: a nonzero reserved byte: 22P03');
+SELECT throws_ok($$SELECT recv_via_copy(set_byte(ef_send(v), 1, 4)) FROM e WHERE id = 1$$,
+	'22P03', 'invalid binary representation for type encrypted_field', 'binary: an unknown flag: 22P03');
+SELECT throws_ok($$SELECT recv_via_copy(''::bytea)$$,
+	'22P03', 'invalid binary representation for type encrypted_field', 'binary: an empty value: 22P03');
+SELECT throws_ok($$SELECT recv_via_copy(set_byte(ef_send(v), 0, 9)) FROM e WHERE id = 1$$,
+	'0A000', 'unsupported encrypted_field format version 9', 'binary: a newer format version: 0A000');
+SELECT lives_ok($$SELECT recv_via_copy(ef_send(v)) FROM e WHERE id = 1$$, 'binary: a well-formed envelope is accepted');
+SELECT is((SELECT array_agg(ef_send(r.v) = ef_send(e.v)) FROM recv_into r, e WHERE e.id = 1), ARRAY[true],
+	'binary: exactly the accepted envelope arrived, byte for byte');
+-- leave an empty COPY file behind, not an envelope
+DO $$ BEGIN
+	EXECUTE format('COPY (SELECT 1 WHERE false) TO %L WITH (FORMAT binary)',
+		current_setting('data_directory') || '/ef_tap_recv.bin');
+END $$;
+
+-- ---------------------------------------------------------------------------
+-- Types
+-- ---------------------------------------------------------------------------
+SELECT ef_unlock(1, tap_key(1));
+SELECT throws_ok($$SELECT ef_encrypt(42)$$, '0A000', 'cannot encrypt a value of type integer',
+	'encrypting an integer: 0A000');
+SELECT throws_ok($$SELECT ef_encrypt(now())$$, '0A000', 'cannot encrypt a value of type timestamp with time zone',
+	'encrypting a timestamptz: 0A000');
+SELECT throws_ok($$SELECT ef_decrypt_as(v, NULL::bytea) FROM e WHERE id = 1$$, '42804',
+	'encrypted value is of type text, not bytea', 'decrypting text as bytea: 42804');
+SELECT throws_ok($$SELECT ef_decrypt_as(v, NULL::text) FROM e WHERE id = 3$$, '42804',
+	'encrypted value is of type bytea, not text', 'decrypting bytea as text: 42804');
+SELECT throws_ok($$SELECT ef_decrypt_as(v, NULL::integer) FROM e WHERE id = 1$$, '0A000',
+	'cannot decrypt to type integer', 'decrypting to an unsupported type: 0A000');
+SELECT throws_ok($$SELECT ef_encrypt('x', searchable => true)$$, '0A000',
+	'searchable encrypted values are not supported in this version', 'a searchable value: 0A000');
+SELECT is((SELECT ef_decrypt_as(v, NULL::text) FROM e WHERE id = 1), 'one', 'decrypting text as text succeeds');
+SELECT is((SELECT ef_decrypt_as(v, NULL::bytea) FROM e WHERE id = 3), '\x0001ff'::bytea,
+	'decrypting bytea as bytea succeeds');
+SELECT is(ef_decrypt(ef_encrypt('y', searchable => false)), 'y', 'searchable => false encrypts');
+
+-- ---------------------------------------------------------------------------
+-- Authentication: one error for every cause a cipher cannot tell apart
+-- ---------------------------------------------------------------------------
+SELECT throws_ok($$SELECT ef_decrypt(v, 'e.v.3') FROM e WHERE id = 2$$, 'XX001', 'could not decrypt value',
+	'a wrong context: XX001');
+SELECT throws_ok($$SELECT ef_decrypt(v) FROM e WHERE id = 2$$, 'XX001', 'could not decrypt value',
+	'no context for a value encrypted with one: XX001');
+SELECT throws_ok($$SELECT ef_decrypt(v, 'e.v.1') FROM e WHERE id = 1$$, 'XX001', 'could not decrypt value',
+	'a context for a value encrypted without one: XX001');
+SELECT throws_ok($$SELECT ef_decrypt(tap_text(set_byte(ef_send(v), octet_length(ef_send(v)) - 1,
+		get_byte(ef_send(v), octet_length(ef_send(v)) - 1) # 1))::encrypted_field) FROM e WHERE id = 1$$,
+	'XX001', 'could not decrypt value', 'a flipped tag bit: XX001');
+SELECT throws_ok($$SELECT ef_decrypt_as(tap_text(set_byte(ef_send(v), 60, get_byte(ef_send(v), 60) # 1))::encrypted_field,
+		NULL::text) FROM e WHERE id = 1$$,
+	'XX001', 'could not decrypt value', 'ef_decrypt_as of a flipped ciphertext bit: XX001');
+SELECT throws_ok($$SELECT ef_rewrap(tap_text(set_byte(ef_send(v), 20, get_byte(ef_send(v), 20) # 1))::encrypted_field)
+		FROM e WHERE id = 1$$,
+	'XX001', 'could not decrypt value', 'ef_rewrap of a flipped wrapped-key bit: XX001');
+SELECT is((SELECT ef_decrypt(v, 'e.v.2') FROM e WHERE id = 2), 'two', 'the right context decrypts');
+
+-- ---------------------------------------------------------------------------
+-- Retired keys
+-- ---------------------------------------------------------------------------
+SELECT ef_unlock(3, tap_key(3));
+SELECT ef_retire_key(3);
+SELECT ef_unlock(3, tap_key(3));
+SELECT throws_ok($$SELECT ef_encrypt('x', key_id => 3)$$, '55000', 'master key 3 is retired',
+	'encrypting under a retired key: 55000');
+SELECT throws_ok($$SELECT ef_rewrap(v, 3) FROM e WHERE id = 1$$, '55000', 'master key 3 is retired',
+	're-wrapping to a retired key: 55000');
+SELECT ef_lock();
+SELECT ef_unlock(3, tap_key(3));
+SELECT throws_ok($$SELECT ef_encrypt('x')$$, '55000', 'no master key that may encrypt is unlocked in this session',
+	'encrypting when only retired keys are held: 55000');
+SELECT is((SELECT ef_decrypt(v) FROM e WHERE id = 5), 'five', 'a retired key still decrypts');
+SELECT ef_lock();
+
+-- ---------------------------------------------------------------------------
+-- No error text holds the key or the plaintext
+-- ---------------------------------------------------------------------------
+-- Run a statement that must fail; return its SQLSTATE and all of its text
+CREATE FUNCTION error_of(sql text, OUT state text, OUT message text, OUT detail text, OUT hint text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE sql;
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+		detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+END $$;
+
+-- Every form a secret could take in a message: the plaintext, its hex and
+-- base64, and each key in hex (both cases), base64, and any 8-byte window
+CREATE FUNCTION secret_forms() RETURNS TABLE (what text, needle text) LANGUAGE sql AS $$
+	SELECT 'plaintext', 'Tap secret: the launch code is 0000-7391'
+	UNION ALL SELECT 'plaintext hex', encode(convert_to('Tap secret: the launch code is 0000-7391', 'UTF8'), 'hex')
+	UNION ALL SELECT 'plaintext base64', encode(convert_to('Tap secret: the launch code is 0000-7391', 'UTF8'), 'base64')
+	UNION ALL SELECT 'key ' || n || ' hex', encode(tap_key(n), 'hex') FROM generate_series(1, 2) n
+	UNION ALL SELECT 'key ' || n || ' HEX', upper(encode(tap_key(n), 'hex')) FROM generate_series(1, 2) n
+	UNION ALL SELECT 'key ' || n || ' base64', encode(tap_key(n), 'base64') FROM generate_series(1, 2) n
+	UNION ALL SELECT 'key ' || n || ' window ' || i, encode(substring(tap_key(n) FROM i FOR 8), 'hex')
+		FROM generate_series(1, 2) n, generate_series(1, 25) i
+$$;
+
+SELECT ef_unlock(1, tap_key(1));
+CREATE TEMP TABLE secret AS SELECT ef_encrypt('Tap secret: the launch code is 0000-7391', 'secret.1') AS v;
+SELECT ef_lock();
+
+CREATE TEMP TABLE caught AS
+SELECT c.name, (error_of(c.sql)).* FROM (VALUES
+	('wrong key', $$SELECT ef_unlock(1, tap_key(2))$$),
+	('31 bytes of the right key', $$SELECT ef_unlock(1, substring(tap_key(1) FROM 1 FOR 31))$$),
+	('the right key and a byte', $$SELECT ef_unlock(1, tap_key(1) || '\x00'::bytea)$$),
+	('unregistered id', $$SELECT ef_unlock(98, tap_key(1))$$),
+	('register twice', $$SELECT ef_register_key(1, tap_key(1))$$),
+	('register wrong length', $$SELECT ef_register_key(11, substring(tap_key(1) FROM 2))$$),
+	('decrypt, no key held', $$SELECT ef_decrypt(v, 'secret.1') FROM secret$$),
+	('decrypt, key not held', $$SELECT ef_unlock(2, tap_key(2)); SELECT ef_decrypt(v, 'secret.1') FROM secret$$),
+	('decrypt, wrong context', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_decrypt(v, 'secret.2') FROM secret$$),
+	('decrypt, no context', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_decrypt(v) FROM secret$$),
+	('decrypt as the wrong type', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_decrypt_as(v, NULL::bytea, 'secret.1') FROM secret$$),
+	('decrypt as an unsupported type', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_decrypt_as(v, NULL::integer, 'secret.1') FROM secret$$),
+	('decrypt, tampered', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_decrypt(tap_text(set_byte(ef_send(v), 70, get_byte(ef_send(v), 70) # 4))::encrypted_field, 'secret.1') FROM secret$$),
+	('searchable', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_encrypt('Tap secret: the launch code is 0000-7391', searchable => true)$$),
+	('encrypt, key not held', $$SELECT ef_encrypt('Tap secret: the launch code is 0000-7391', key_id => 3)$$),
+	('encrypt, no key held', $$SELECT ef_encrypt('Tap secret: the launch code is 0000-7391')$$),
+	('plaintext posing as an envelope', $$SELECT tap_text(convert_to('Tap secret: the launch code is 0000-7391', 'UTF8'))::encrypted_field$$),
+	('plaintext inside a version-1 envelope', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_decrypt(tap_text('\x0100010000000001'::bytea
+		|| decode(repeat('00', 52), 'hex') || convert_to('Tap secret: the launch code is 0000-7391', 'UTF8')
+		|| decode(repeat('00', 16), 'hex'))::encrypted_field)$$)
+) c(name, sql);
+SELECT ef_lock();
+
+SELECT is((SELECT array_agg(name ORDER BY name) FROM caught WHERE state IS NULL OR state = '00000'), NULL,
+	'every statement of the leak check failed, so its error text is checked');
+SELECT is((SELECT array_agg(DISTINCT state ORDER BY state) FROM caught),
+	ARRAY['0A000', '22023', '28P01', '42704', '42710', '42804', '55000', 'XX001'],
+	'the leak check covers errors of every class that involves a key or a plaintext');
+SELECT is(
+	(SELECT array_agg(DISTINCT c.name || ': ' || f.what ORDER BY c.name || ': ' || f.what)
+	 FROM caught c, secret_forms() f
+	 WHERE position(f.needle IN coalesce(c.message, '') || ' ' || coalesce(c.detail, '') || ' ' || coalesce(c.hint, '')) > 0),
+	NULL, 'no error message, detail or hint contains the plaintext or a key, in any form');
+-- the check itself finds a secret where there is one
+SELECT is(
+	(SELECT array_agg(f.what ORDER BY f.what) FROM (SELECT (error_of(format(
+		$f$DO $x$ BEGIN RAISE EXCEPTION 'control %s' USING DETAIL = %L, HINT = %L; END $x$$f$,
+		'Tap secret: the launch code is 0000-7391', encode(substring(tap_key(1) FROM 3 FOR 9), 'hex'),
+		encode(tap_key(2), 'base64')))).*) c, secret_forms() f
+	 WHERE position(f.needle IN coalesce(c.message, '') || ' ' || coalesce(c.detail, '') || ' ' || coalesce(c.hint, '')) > 0),
+	ARRAY['key 1 window 3', 'key 1 window 4', 'key 2 base64', 'plaintext'],
+	'control: a message, detail and hint carrying secrets are caught');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,179 @@
+-- Keys belong to one backend.  Two other sessions, A and B, opened with
+-- dblink on a scratch database: A registers and unlocks a key and writes
+-- encrypted rows; B, which holds no key, sees every piece of metadata but no
+-- content, until it unlocks the key itself.  Locking and transaction scope
+-- in A do not reach B.
+--
+-- This file's own transaction is never committed, so another session could
+-- not see an extension or rows created in it.  Everything therefore happens
+-- in a database created here through dblink (CREATE DATABASE runs in the
+-- other session, outside any transaction block) and dropped at the end.
+\set ON_ERROR_ROLLBACK 1
+\set ON_ERROR_STOP true
+
+BEGIN;
+SELECT plan(47);
+
+CREATE EXTENSION encrypted_field;
+
+-- a connection string to a database of this cluster, over its Unix socket
+CREATE FUNCTION tap_conninfo(db text, app text) RETURNS text LANGUAGE sql AS $$
+	SELECT format('host=%s port=%s dbname=%s user=%s application_name=%s',
+		split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'),
+		db, current_user, app)
+$$;
+-- the single-column result of a query run in another session, as text
+CREATE FUNCTION remote(conn text, sql text) RETURNS SETOF text LANGUAGE sql AS $$
+	SELECT x FROM dblink(conn, sql) AS t(x text)
+$$;
+-- the plaintext the rows below are written from, to check what B sees
+CREATE FUNCTION note_plain(g integer) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT 'secret note ' || g || ' for team ' || (1 + g % 2)
+$$;
+
+-- ---------------------------------------------------------------------------
+-- A scratch database and two sessions on it
+-- ---------------------------------------------------------------------------
+SELECT is(dblink_connect('ef_ctl', tap_conninfo(current_database(), 'ef_tap_sessions_ctl')), 'OK',
+	'open a control connection');
+SELECT is(dblink_exec('ef_ctl', 'DROP DATABASE IF EXISTS ef_tap_sessions WITH (FORCE)'), 'DROP DATABASE',
+	'drop any scratch database an interrupted run left behind');
+SELECT is(dblink_exec('ef_ctl', 'CREATE DATABASE ef_tap_sessions'), 'CREATE DATABASE',
+	'create the scratch database');
+SELECT is(dblink_connect('ef_a', tap_conninfo('ef_tap_sessions', 'ef_tap_session_a')), 'OK', 'open session A');
+SELECT is(dblink_connect('ef_b', tap_conninfo('ef_tap_sessions', 'ef_tap_session_b')), 'OK', 'open session B');
+SELECT isnt(remote('ef_a', 'SELECT pg_backend_pid()'), remote('ef_b', 'SELECT pg_backend_pid()'),
+	'A and B are two backends');
+
+-- A: the extension, a key, and rows with plain metadata and a context per row
+SELECT lives_ok($$SELECT dblink_exec('ef_a', $r$
+	CREATE EXTENSION encrypted_field;
+	CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
+		AS $k$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $k$;
+	SELECT ef_register_key(1, tap_key(1), 'sessions test key');
+	SELECT ef_unlock(1, tap_key(1));
+	CREATE TABLE teams (team_id int PRIMARY KEY, name text);
+	INSERT INTO teams VALUES (1, 'red'), (2, 'blue');
+	CREATE TABLE notes (id int PRIMARY KEY, team_id int REFERENCES teams, author text, body encrypted_field);
+	INSERT INTO notes SELECT g, 1 + g % 2, 'author' || g % 3,
+		CASE WHEN g % 5 = 0 THEN NULL
+		     ELSE ef_encrypt('secret note ' || g || ' for team ' || (1 + g % 2), 'notes.body.' || g) END
+	FROM generate_series(1, 20) g;
+	$r$)$$, 'A creates the extension, registers and unlocks key 1, and writes 20 rows (16 encrypted)');
+
+SELECT is(array(SELECT remote('ef_a', 'SELECT key_id || '' '' || scope FROM ef_held_keys()')), ARRAY['1 session'],
+	'A holds key 1 for its session');
+SELECT is(remote('ef_a', $r$SELECT count(*) FROM notes
+	WHERE ef_decrypt(body, 'notes.body.' || id) = 'secret note ' || id || ' for team ' || (1 + id % 2)$r$), '16',
+	'A decrypts every row it wrote');
+
+-- ---------------------------------------------------------------------------
+-- B holds no key: the metadata is all there
+-- ---------------------------------------------------------------------------
+SELECT is(remote('ef_b', 'SELECT count(*) FROM ef_held_keys()'), '0', 'B holds no key');
+SELECT is(remote('ef_b', 'SELECT count(*) || '' '' || count(body) FROM notes'), '20 16',
+	'B counts the rows and the non-NULL values');
+SELECT is(array(SELECT remote('ef_b', 'SELECT id FROM notes WHERE body IS NULL ORDER BY id')),
+	(SELECT array_agg(g::text ORDER BY g) FROM generate_series(1, 20) g WHERE g % 5 = 0),
+	'B finds the NULL values with IS NULL');
+SELECT is(array(SELECT remote('ef_b', 'SELECT ef_key_id(body) || '':'' || count(*) FROM notes WHERE body IS NOT NULL GROUP BY ef_key_id(body)')),
+	ARRAY['1:16'], 'B groups the values by ef_key_id');
+SELECT is(remote('ef_b', $r$SELECT count(*) FROM notes
+	WHERE (ef_envelope(body)).version = 1 AND (ef_envelope(body)).key_id = 1
+	  AND (ef_envelope(body)).plaintext_type = 'text'::regtype
+	  AND octet_length((ef_envelope(body)).wrapped_key) = 40 AND octet_length((ef_envelope(body)).nonce) = 12
+	  AND octet_length((ef_envelope(body)).tag) = 16
+	  AND octet_length((ef_envelope(body)).ciphertext) = octet_length('secret note ' || id || ' for team ' || (1 + id % 2))$r$),
+	'16', 'B reads every envelope''s parts: version, key id, type, and sizes that match the plaintext');
+SELECT is(array(SELECT remote('ef_b', $r$SELECT t.name || ':' || count(*) || ':' || count(n.body)
+	FROM notes n JOIN teams t USING (team_id) GROUP BY t.name ORDER BY t.name$r$)),
+	array(SELECT CASE 1 + g % 2 WHEN 1 THEN 'red' ELSE 'blue' END || ':' || count(*) || ':'
+		|| count(*) FILTER (WHERE g % 5 <> 0)
+		FROM generate_series(1, 20) g GROUP BY 1 + g % 2 ORDER BY 1),
+	'B joins and groups on the plain columns');
+SELECT is(remote('ef_b', $r$SELECT count(*) FROM notes WHERE author = 'author1' AND body IS NOT NULL$r$),
+	(SELECT count(*)::text FROM generate_series(1, 20) g WHERE g % 3 = 1 AND g % 5 <> 0),
+	'B filters on a plain column');
+
+-- ... but no content
+SELECT throws_ok($$SELECT remote('ef_b', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$)$$,
+	'55000', 'no master key is unlocked in this session', 'ef_decrypt in B fails: 55000');
+SELECT throws_ok($$SELECT remote('ef_b', $r$SELECT ef_decrypt_as(body, NULL::text, 'notes.body.1') FROM notes WHERE id = 1$r$)$$,
+	'55000', 'no master key is unlocked in this session', 'ef_decrypt_as in B fails: 55000');
+SELECT throws_ok($$SELECT remote('ef_b', $r$SELECT ef_rewrap(body) FROM notes WHERE id = 1$r$)$$,
+	'55000', 'no master key is unlocked in this session', 'ef_rewrap in B fails: 55000');
+SELECT throws_ok($$SELECT remote('ef_b', $r$SELECT ef_encrypt('x')$r$)$$,
+	'55000', 'no master key is unlocked in this session', 'ef_encrypt in B fails: 55000');
+
+-- what B reads is ciphertext: the text form, and the bytes under its base64
+CREATE TEMP TABLE b_read AS
+SELECT id::int, v, decode(substring(v FROM 5), 'base64') AS bytes
+FROM dblink('ef_b', 'SELECT id, body::text FROM notes WHERE body IS NOT NULL') AS t(id text, v text);
+SELECT is((SELECT count(*)::int FROM b_read
+	WHERE v LIKE 'ef1:%' AND octet_length(bytes) = 76 + octet_length(convert_to(note_plain(id), 'UTF8'))), 16,
+	'B reads 16 values in the ef1: text form, each 76 bytes longer than its plaintext');
+SELECT is((SELECT count(*)::int FROM b_read
+	WHERE position('secret' IN v) > 0 OR position('note' IN v) > 0 OR position(note_plain(id) IN v) > 0
+	   OR position(encode(convert_to(note_plain(id), 'UTF8'), 'base64') IN v) > 0), 0,
+	'no text form B reads contains the plaintext or its base64');
+SELECT is((SELECT count(*)::int FROM b_read
+	WHERE position(convert_to('secret', 'UTF8') IN bytes) > 0 OR position(convert_to('team', 'UTF8') IN bytes) > 0
+	   OR position(convert_to(note_plain(id), 'UTF8') IN bytes) > 0), 0,
+	'no envelope B reads contains the plaintext bytes');
+
+-- ---------------------------------------------------------------------------
+-- B unlocks for itself
+-- ---------------------------------------------------------------------------
+SELECT throws_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(1, tap_key(2))')$$,
+	'28P01', 'master key does not match the fingerprint registered for key 1', 'B unlocking with the wrong key: 28P01');
+SELECT is(remote('ef_b', 'SELECT count(*) FROM ef_held_keys()'), '0', 'the failed unlock left B holding nothing');
+SELECT throws_ok($$SELECT remote('ef_b', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$)$$,
+	'55000', 'no master key is unlocked in this session', 'B still cannot decrypt');
+SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(1, tap_key(1))')$$, 'B unlocks with the right key');
+SELECT is(array(SELECT remote('ef_b', 'SELECT key_id || '' '' || scope FROM ef_held_keys()')), ARRAY['1 session'],
+	'B now holds key 1');
+SELECT is(remote('ef_b', $r$SELECT count(*) FROM notes
+	WHERE ef_decrypt(body, 'notes.body.' || id) = 'secret note ' || id || ' for team ' || (1 + id % 2)$r$), '16',
+	'B decrypts every row A wrote');
+
+-- ---------------------------------------------------------------------------
+-- A's ef_lock() does not reach B
+-- ---------------------------------------------------------------------------
+SELECT is(remote('ef_a', 'SELECT ef_lock()'), '1', 'A''s ef_lock() forgets its one key');
+SELECT is(remote('ef_a', 'SELECT count(*) FROM ef_held_keys()'), '0', 'A holds no key');
+SELECT throws_ok($$SELECT remote('ef_a', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$)$$,
+	'55000', 'no master key is unlocked in this session', 'A can no longer decrypt');
+SELECT is(array(SELECT remote('ef_b', 'SELECT key_id || '' '' || scope FROM ef_held_keys()')), ARRAY['1 session'],
+	'B still holds key 1 after A''s ef_lock()');
+SELECT is(remote('ef_b', $r$SELECT count(*) FROM notes
+	WHERE ef_decrypt(body, 'notes.body.' || id) = 'secret note ' || id || ' for team ' || (1 + id % 2)$r$), '16',
+	'B still decrypts every row');
+
+-- ---------------------------------------------------------------------------
+-- A transaction-scoped key in A is gone when A's transaction commits
+-- ---------------------------------------------------------------------------
+SELECT is(dblink_exec('ef_a', 'BEGIN'), 'BEGIN', 'A begins a transaction');
+SELECT lives_ok($$SELECT remote('ef_a', $r$SELECT ef_unlock(1, tap_key(1), 'transaction')$r$)$$,
+	'A unlocks key 1 for the transaction');
+SELECT is(array(SELECT remote('ef_a', 'SELECT key_id || '' '' || scope FROM ef_held_keys()')), ARRAY['1 transaction'],
+	'A holds key 1 with scope transaction');
+SELECT is(remote('ef_a', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$), note_plain(1),
+	'A decrypts inside the transaction');
+SELECT is(dblink_exec('ef_a', 'COMMIT'), 'COMMIT', 'A commits');
+SELECT is(remote('ef_a', 'SELECT count(*) FROM ef_held_keys()'), '0', 'A holds no key after the commit');
+SELECT throws_ok($$SELECT remote('ef_a', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$)$$,
+	'55000', 'no master key is unlocked in this session', 'A cannot decrypt after the commit');
+SELECT is(remote('ef_b', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$), note_plain(1),
+	'B, with its session key, still decrypts');
+SELECT is(remote('ef_b', 'SELECT ef_lock()'), '1', 'B''s ef_lock() forgets its one key');
+
+-- ---------------------------------------------------------------------------
+-- Clean up
+-- ---------------------------------------------------------------------------
+SELECT is(dblink_disconnect('ef_a'), 'OK', 'close session A');
+SELECT is(dblink_disconnect('ef_b'), 'OK', 'close session B');
+SELECT is(dblink_exec('ef_ctl', 'DROP DATABASE ef_tap_sessions'), 'DROP DATABASE', 'drop the scratch database');
+SELECT is(dblink_disconnect('ef_ctl'), 'OK', 'close the control connection');
+
+SELECT * FROM finish();
+ROLLBACK;
