@@ -5,18 +5,23 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 MODULE_big = $(EXTENSION)
 OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/keystore.o \
        src/registry.o src/audit.o src/plaintext.o src/ef_type.o src/ef_funcs.o \
-       src/ef_keyfuncs.o src/ef_report.o src/redact.o
+       src/ef_keyfuncs.o src/ef_report.o src/redact.o src/compress.o
 
 DATA       = $(wildcard $(EXTENSION)--*--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = setup type_io envelope_kat keystore functions rotation errors privileges copy_binary
+REGRESS = setup type_io envelope_kat keystore functions types compression rotation errors privileges copy_binary
 REGRESS_OPTS = --inputdir=. --outputdir=.
+
+PG_CONFIG ?= pg_config
 
 # pgcrypto takes -lcrypto from the in-tree $(LIBS); a PGXS build must name it
 SHLIB_LINK += -lcrypto
+# lz4 where the server was built with it (PostgreSQL's pg_config.h says so)
+ifneq ($(shell grep -c '^\#define USE_LZ4 1' $(shell $(PG_CONFIG) --includedir-server)/pg_config.h),0)
+SHLIB_LINK += -llz4
+endif
 
-PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 

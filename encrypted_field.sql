@@ -97,6 +97,20 @@ CREATE FUNCTION ef_encrypt(value text, context text DEFAULT NULL,
 	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ef_encrypt(text, text, boolean, integer) IS 'encrypt text under a fresh data key wrapped by a held master key';
 
+-- varchar and char would otherwise resolve to the text overload and be
+-- recorded as text
+CREATE FUNCTION ef_encrypt(value varchar, context text DEFAULT NULL,
+	searchable boolean DEFAULT false, key_id integer DEFAULT NULL)
+	RETURNS encrypted_field
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_encrypt(varchar, text, boolean, integer) IS 'encrypt varchar under a fresh data key wrapped by a held master key';
+
+CREATE FUNCTION ef_encrypt(value character, context text DEFAULT NULL,
+	searchable boolean DEFAULT false, key_id integer DEFAULT NULL)
+	RETURNS encrypted_field
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_encrypt(character, text, boolean, integer) IS 'encrypt char(n) under a fresh data key wrapped by a held master key';
+
 CREATE FUNCTION ef_decrypt(value encrypted_field, context text DEFAULT NULL) RETURNS text
 	AS 'MODULE_PATHNAME', 'ef_decrypt' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ef_decrypt(encrypted_field, text) IS 'decrypt a value to text with a held master key';

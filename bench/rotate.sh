@@ -46,9 +46,15 @@ measure() { for _ in $(seq "$runs"); do timed "$1"; done | median; }
 rewrap=$(measure "UPDATE t SET c = ef_rewrap(c, 2)")
 reenc=$(measure "UPDATE t SET c = ef_encrypt(ef_decrypt(c), key_id => 2)")
 proc=$(measure "CALL ef_rewrap_column('t', 'c', 2, 100000)")
+# the functions alone, without writing the table
+f_rewrap=$(measure "SELECT count(ef_rewrap(c, 2)) FROM t")
+f_reenc=$(measure "SELECT count(ef_encrypt(ef_decrypt(c), key_id => 2)) FROM t")
 
 echo "rows: $n, runs: $runs (median), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 printf '%-45s %10s ms\n' "UPDATE ... SET c = ef_rewrap(c, 2)" "$rewrap"
 printf '%-45s %10s ms\n' "UPDATE ... SET c = ef_encrypt(ef_decrypt(c))" "$reenc"
 printf '%-45s %10s ms\n' "CALL ef_rewrap_column(..., batch 100000)" "$proc"
-awk -v a="$reenc" -v b="$rewrap" 'BEGIN { printf "re-wrap is %.2fx faster than decrypt-then-encrypt\n", a / b }'
+printf '%-45s %10s ms\n' "SELECT count(ef_rewrap(c, 2))" "$f_rewrap"
+printf '%-45s %10s ms\n' "SELECT count(ef_encrypt(ef_decrypt(c)))" "$f_reenc"
+awk -v a="$reenc" -v b="$rewrap" 'BEGIN { printf "rotating the table: re-wrap is %.2fx faster than decrypt-then-encrypt\n", a / b }'
+awk -v a="$f_reenc" -v b="$f_rewrap" 'BEGIN { printf "the functions alone: re-wrap is %.2fx faster than decrypt-then-encrypt\n", a / b }'

@@ -46,10 +46,17 @@ SELECT count(*) AS registered FROM ef_keys;
 
 -- Negative tests: types
 SELECT ef_unlock(1, test_key(1));
-SELECT ef_encrypt(42);
-SELECT ef_encrypt(now());
+CREATE TYPE mood AS ENUM ('ok');
+CREATE TYPE pair AS (a int, b int);
+SELECT ef_encrypt('ok'::mood);
+SELECT ef_encrypt(ROW(1, 2)::pair);
+SELECT ef_encrypt(point(1, 2));
+SELECT ef_encrypt(ARRAY['ok'::mood]);
 SELECT ef_decrypt_as(v, NULL::bytea) FROM e WHERE id = 1;
 SELECT ef_decrypt_as(v, NULL::integer) FROM e WHERE id = 1;
+SELECT ef_decrypt_as(v, NULL::point) FROM e WHERE id = 1;
+SELECT ef_decrypt_as(v, NULL::mood) FROM e WHERE id = 1;
+DROP TYPE mood, pair;
 SELECT ef_decrypt_as(ef_encrypt('\x01'::bytea), NULL::text);
 CREATE DOMAIN blob AS bytea;
 SELECT ef_decrypt_as(ef_encrypt('\x01'::bytea), NULL::blob);

@@ -39,12 +39,15 @@ SELECT test_text(set_byte(ef_send(v), 0, 255))::encrypted_field FROM io WHERE id
 -- Invalid input: truncated envelope
 SELECT test_text(substring(ef_send(v) FROM 1 FOR 75))::encrypted_field FROM io WHERE id = 2;
 SELECT test_text('\x01'::bytea)::encrypted_field;
--- Invalid input: unknown flag bits
-SELECT test_text(set_byte(ef_send(v), 1, 1))::encrypted_field FROM io WHERE id = 1;
+-- Invalid input: unknown flag bits, or both compression flags
+SELECT test_text(set_byte(ef_send(v), 1, 4))::encrypted_field FROM io WHERE id = 1;
 SELECT test_text(set_byte(ef_send(v), 1, 128))::encrypted_field FROM io WHERE id = 1;
+SELECT test_text(set_byte(ef_send(v), 1, 3))::encrypted_field FROM io WHERE id = 1;
 -- Invalid input: unknown plaintext type codes
 SELECT test_text(set_byte(ef_send(v), 2, 0))::encrypted_field FROM io WHERE id = 1;
 SELECT test_text(set_byte(ef_send(v), 2, 200))::encrypted_field FROM io WHERE id = 1;
+SELECT test_text(set_byte(ef_send(v), 2, 25))::encrypted_field FROM io WHERE id = 1;
+SELECT test_text(set_byte(ef_send(v), 2, 128))::encrypted_field FROM io WHERE id = 1;
 -- Invalid input: nonzero reserved byte
 SELECT test_text(set_byte(ef_send(v), 3, 1))::encrypted_field FROM io WHERE id = 1;
 -- Invalid input: key id zero or negative

@@ -22,6 +22,7 @@
 #include "funcapi.h"
 #include "keystore.h"
 #include "plaintext.h"
+#include "compress.h"
 #include "secure.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -106,8 +107,8 @@ KeyForWrapping(FunctionCallInfo fcinfo, int argno)
 
 /* Encrypt bytes of a given type code into a new value */
 static EncryptedField *
-SealValue(const HeldKey *key, uint8 type_code, const uint8 *plain, size_t len,
-		  const EnvelopeContext *context)
+SealValue(const HeldKey *key, uint8 type_code, uint8 flags, const uint8 *plain,
+		  size_t len, const EnvelopeContext *context)
 {
 	uint8		secret[EF_KEY_LEN + EF_NONCE_LEN];	/* DEK, then nonce */
 	EncryptedField *result;
@@ -125,8 +126,9 @@ SealValue(const HeldKey *key, uint8 type_code, const uint8 *plain, size_t len,
 
 	status = EfRandomBytes(secret, sizeof(secret));
 	if (status == EF_CRYPTO_OK)
-		status = EnvelopeSeal(result->data, key->key_id, type_code, key->kek,
-							  secret, secret + EF_KEY_LEN, plain, len, context);
+		status = EnvelopeSeal(result->data, key->key_id, type_code, flags,
+							  key->kek, secret, secret + EF_KEY_LEN, plain,
+							  len, context);
 	ef_secure_wipe(secret, sizeof(secret));
 	if (status != EF_CRYPTO_OK)
 		ef_crypto_report(status);
@@ -134,8 +136,9 @@ SealValue(const HeldKey *key, uint8 type_code, const uint8 *plain, size_t len,
 }
 
 /*
- * Decrypt a value into a new varlena of its plaintext type.  The result holds
- * plaintext: callers that do not return it must wipe it.
+ * Decrypt a value into a new varlena holding its plaintext bytes (as
+ * plaintext.c made them), decompressed.  The result holds plaintext: callers
+ * that do not return it must wipe it.
  */
 static struct varlena *
 OpenValue(const EncryptedField *value, const EnvelopeContext *context,
@@ -144,6 +147,7 @@ OpenValue(const EncryptedField *value, const EnvelopeContext *context,
 	EnvelopeView view;
 	const HeldKey *key;
 	struct varlena *result;
+	struct varlena *raw;
 	EfCryptoStatus status;
 
 	EnvelopeParseStored(value, &view);
@@ -158,7 +162,12 @@ OpenValue(const EncryptedField *value, const EnvelopeContext *context,
 		ef_crypto_report(status);
 	}
 	*type_code = view.type_code;
-	return result;
+	if ((view.flags & (EF_FLAG_PGLZ | EF_FLAG_LZ4)) == 0)
+		return result;
+
+	raw = DecompressPlaintext(result, view.flags);
+	ef_secure_pfree(result, VARSIZE(result));
+	return raw;
 }
 
 PG_FUNCTION_INFO_V1(ef_encrypt);
@@ -166,9 +175,11 @@ PG_FUNCTION_INFO_V1(ef_encrypt);
 Datum
 ef_encrypt(PG_FUNCTION_ARGS)
 {
-	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	uint8		type_code = PlaintextTypeCode(typid);
-	struct varlena *plain;
+	PlaintextIO *io;
+	struct varlena *bytes;
+	struct varlena *packed;
+	bool		bytes_copied;
+	uint8		flags;
 	text	   *ctx_text;
 	EnvelopeContext context;
 	const HeldKey *key;
@@ -176,11 +187,7 @@ ef_encrypt(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	if (type_code == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot encrypt a value of type %s", format_type_be(typid)),
-				 errhint("Cast the value to text or bytea.")));
+	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -188,12 +195,20 @@ ef_encrypt(PG_FUNCTION_ARGS)
 
 	key = KeyForWrapping(fcinfo, 3);
 	context = GetContext(fcinfo, 1, &ctx_text);
-	plain = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
+	packed = CompressPlaintext(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &flags);
 
-	result = SealValue(key, type_code, (const uint8 *) VARDATA_ANY(plain),
-					   VARSIZE_ANY_EXHDR(plain), &context);
+	if (packed != NULL)
+		result = SealValue(key, io->type_code, flags, (const uint8 *) VARDATA(packed),
+						   VARSIZE(packed) - VARHDRSZ, &context);
+	else
+		result = SealValue(key, io->type_code, 0, (const uint8 *) VARDATA_ANY(bytes),
+						   VARSIZE_ANY_EXHDR(bytes), &context);
 
-	EF_WIPE_IF_COPY(plain, 0);
+	if (packed != NULL)
+		ef_secure_pfree(packed, VARSIZE(packed));
+	if (bytes_copied)
+		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
 	PG_RETURN_ENCRYPTED_FIELD_P(result);
 }
 
@@ -207,8 +222,7 @@ ef_decrypt(PG_FUNCTION_ARGS)
 	text	   *ctx_text;
 	EnvelopeContext context;
 	uint8		type_code;
-	Oid			typoutput;
-	bool		isvarlena;
+	PlaintextIO *io;
 	char	   *rendered;
 	text	   *result;
 
@@ -220,8 +234,8 @@ ef_decrypt(PG_FUNCTION_ARGS)
 	if (type_code == EF_TYPE_TEXT)
 		PG_RETURN_TEXT_P((text *) plain);
 
-	getTypeOutputInfo(PlaintextTypeOid(type_code), &typoutput, &isvarlena);
-	rendered = OidOutputFunctionCall(typoutput, PointerGetDatum(plain));
+	io = PlaintextLookupCode(fcinfo->flinfo, type_code);
+	rendered = PlaintextToCString(io, plain);
 	result = cstring_to_text(rendered);
 	ef_secure_pfree(rendered, strlen(rendered));
 	ef_secure_pfree(plain, VARSIZE(plain));
@@ -234,11 +248,13 @@ Datum
 ef_decrypt_as(PG_FUNCTION_ARGS)
 {
 	Oid			want = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	uint8		want_code;
 	EncryptedField *value;
 	struct varlena *plain;
 	text	   *ctx_text;
 	EnvelopeContext context;
 	uint8		type_code;
+	Datum		result;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -247,16 +263,17 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot decrypt to domain %s", format_type_be(want)),
 				 errhint("Decrypt to the domain's base type, then cast the result to the domain.")));
-	if (PlaintextTypeCode(want) == 0)
+	want_code = PlaintextTypeCode(want);
+	if (want_code == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot decrypt to type %s", format_type_be(want)),
-				 errhint("Decrypt to text or bytea.")));
+				 errhint("Only built-in types and their arrays can be encrypted.")));
 
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
 	context = GetContext(fcinfo, 2, &ctx_text);
 	plain = OpenValue(value, &context, &type_code);
-	if (PlaintextTypeOid(type_code) != want)
+	if (type_code != want_code)
 	{
 		ef_secure_pfree(plain, VARSIZE(plain));
 		ereport(ERROR,
@@ -267,7 +284,10 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 				 errhint("Pass a value of the encrypted type as the second argument, for example NULL::%s.",
 						 format_type_be(PlaintextTypeOid(type_code)))));
 	}
-	PG_RETURN_POINTER(plain);
+	result = PlaintextFromBytes(PlaintextLookupCode(fcinfo->flinfo, type_code), plain);
+	if (DatumGetPointer(result) != (Pointer) plain)
+		ef_secure_pfree(plain, VARSIZE(plain));
+	PG_RETURN_DATUM(result);
 }
 
 PG_FUNCTION_INFO_V1(ef_rewrap);

@@ -10,13 +10,17 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "audit.h"
+#include "compress.h"
 #include "compat.h"
 #include "crypto.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
 #include "redact.h"
 #include "tcop/utility.h"
+#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
@@ -55,10 +59,44 @@ EfProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 }
 
+static const struct config_enum_entry compression_options[] = {
+	{"off", EF_COMPRESSION_OFF, false},
+	{"pglz", EF_COMPRESSION_PGLZ, false},
+#ifdef USE_LZ4
+	{"lz4", EF_COMPRESSION_LZ4, false},
+#endif
+	{NULL, 0, false}
+};
+
+/* Define the settings */
+static void
+DefineSettings(void)
+{
+	DefineCustomEnumVariable("encrypted_field.compression",
+							 gettext_noop("Compression applied to plaintext before encryption."),
+							 gettext_noop("TOAST cannot compress ciphertext, so large values are compressed first."),
+							 &ef_compression,
+#ifdef USE_LZ4
+							 EF_COMPRESSION_LZ4,
+#else
+							 EF_COMPRESSION_PGLZ,
+#endif
+							 compression_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("encrypted_field.compression_threshold",
+							gettext_noop("Plaintext of at least this many bytes is compressed before encryption."),
+							gettext_noop("-1 turns compression off."),
+							&ef_compression_threshold,
+							1024, -1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("encrypted_field");
+}
+
 /* Install the hooks when the library is loaded */
 void
 _PG_init(void)
 {
+	DefineSettings();
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = EfProcessUtility;
 	RedactInstallHooks();

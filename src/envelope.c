@@ -60,11 +60,13 @@ EnvelopeParse(const uint8 *buf, size_t len, EnvelopeView *view)
 		return ENVELOPE_BAD_VERSION;
 	if (len < EF_ENVELOPE_OVERHEAD)
 		return ENVELOPE_TOO_SHORT;
-	if ((buf[EF_OFF_FLAGS] & ~EF_FLAGS_KNOWN) != 0)
+	if ((buf[EF_OFF_FLAGS] & ~EF_FLAGS_KNOWN) != 0 ||
+		(buf[EF_OFF_FLAGS] & EF_FLAGS_KNOWN) == EF_FLAGS_KNOWN)
 		return ENVELOPE_BAD_FLAGS;
 	if (buf[EF_OFF_RESERVED] != 0)
 		return ENVELOPE_BAD_RESERVED;
-	if (buf[EF_OFF_TYPE] == 0 || buf[EF_OFF_TYPE] > EF_TYPE_MAX)
+	if ((buf[EF_OFF_TYPE] & ~EF_TYPE_ARRAY) == 0 ||
+		(buf[EF_OFF_TYPE] & ~EF_TYPE_ARRAY) > EF_TYPE_MAX)
 		return ENVELOPE_BAD_TYPE;
 	if (EnvelopeReadKeyId(buf) <= 0)
 		return ENVELOPE_BAD_KEY_ID;
@@ -119,7 +121,7 @@ EnvelopeStatusDetail(EnvelopeStatus status)
 		case ENVELOPE_BAD_VERSION:
 			return "The envelope has an unknown format version.";
 		case ENVELOPE_BAD_FLAGS:
-			return "The envelope has flag bits this version does not define.";
+			return "The envelope has flag bits this version does not define, or both compression flags.";
 		case ENVELOPE_BAD_RESERVED:
 			return "The envelope's reserved byte is not zero.";
 		case ENVELOPE_BAD_TYPE:
@@ -150,7 +152,8 @@ BuildAad(EfBuf *aad, const uint8 *header, const EnvelopeContext *context,
  * bytes.  The caller draws the DEK and nonce, so that tests can fix them.
  */
 EfCryptoStatus
-EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code, const uint8 *kek,
+EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code, uint8 flags,
+			 const uint8 *kek,
 			 const uint8 *dek, const uint8 *nonce, const uint8 *plain,
 			 size_t len, const EnvelopeContext *context)
 {
@@ -160,7 +163,7 @@ EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code, const uint8 *kek,
 	EfCryptoStatus status;
 
 	out[EF_OFF_VERSION] = EF_FORMAT_VERSION;
-	out[EF_OFF_FLAGS] = 0;
+	out[EF_OFF_FLAGS] = flags;
 	out[EF_OFF_TYPE] = type_code;
 	out[EF_OFF_RESERVED] = 0;
 	WriteBE32(out + EF_OFF_KEY_ID, (uint32) key_id);

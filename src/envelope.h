@@ -7,8 +7,8 @@
  *
  *	offset	size	field
  *	0		1		version (1)
- *	1		1		flags (none defined in version 1; must be 0)
- *	2		1		plaintext type code (EF_TYPE_*)
+ *	1		1		flags (EF_FLAG_*; unknown bits are rejected)
+ *	2		1		plaintext type code (EF_TYPE_*, high bit for arrays)
  *	3		1		reserved, always 0
  *	4		4		master key id (> 0)
  *	8		40		DEK wrapped with AES-256 key wrap under the key's KEK
@@ -48,13 +48,16 @@
 /* bytes an envelope adds to its plaintext: 76 */
 #define EF_ENVELOPE_OVERHEAD	(EF_OFF_CIPHERTEXT + EF_TAG_LEN)
 
-/* flag bits this version understands; readers reject any other bit */
-#define EF_FLAGS_KNOWN			0x00
+/* flag bits; readers reject any other bit, and both compression bits */
+#define EF_FLAG_PGLZ			0x01	/* plaintext compressed with pglz */
+#define EF_FLAG_LZ4				0x02	/* plaintext compressed with lz4 */
+#define EF_FLAGS_KNOWN			(EF_FLAG_PGLZ | EF_FLAG_LZ4)
 
-/* plaintext type codes: project-assigned, never a type OID */
+/* plaintext type codes: project-assigned, never a type OID (plaintext.c) */
 #define EF_TYPE_TEXT			1
 #define EF_TYPE_BYTEA			2
-#define EF_TYPE_MAX				2
+#define EF_TYPE_MAX				24
+#define EF_TYPE_ARRAY			0x80	/* an array of the code's type */
 
 typedef enum EnvelopeStatus
 {
@@ -99,7 +102,7 @@ extern const char *EnvelopeStatusDetail(EnvelopeStatus status);
 extern int32 EnvelopeReadKeyId(const uint8 *buf);
 
 extern EfCryptoStatus EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code,
-								   const uint8 *kek, const uint8 *dek,
+								   uint8 flags, const uint8 *kek, const uint8 *dek,
 								   const uint8 *nonce,
 								   const uint8 *plain, size_t len,
 								   const EnvelopeContext *context);

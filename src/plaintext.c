@@ -1,12 +1,27 @@
 /*-------------------------------------------------------------------------
  *
  * plaintext.c
- *		Map SQL types to the envelope's plaintext type codes and back
+ *		Which SQL types can be encrypted, and their bytes inside an envelope
  *
- * The envelope records a project-assigned code, never a type OID: OIDs of
- * anything but built-in types differ between clusters, and a value must
- * decrypt to the same type after a dump and restore.  Text and bytea are
- * stored as their raw bytes (text in the database encoding).
+ * The envelope records a project-assigned type code, never a type OID: the
+ * OIDs of anything but built-in types differ between clusters, and a value
+ * must decrypt to the same type after a dump and restore.  So only built-in
+ * types are accepted (a domain as its base type); enums, composite and other
+ * user-defined types are refused.
+ *
+ * Each type's bytes are made in one of three ways, chosen so that a value
+ * round-trips exactly whatever the session's settings:
+ *
+ *	REP_RAW		the varlena's own bytes (text, varchar, json, bytea): text in
+ *				the database encoding, json exactly as written;
+ *	REP_BINARY	the type's binary send/receive format (numbers, dates,
+ *				timestamps, uuid ...), which does not depend on DateStyle,
+ *				TimeZone or extra_float_digits;
+ *	REP_TEXT	the type's text output and input, for jsonb (whose binary
+ *				format converts to the client encoding) and for arrays of
+ *				text-like elements.
+ *
+ * An array's type code is its element's code with the high bit set.
  *
  * IDENTIFICATION
  *		src/plaintext.c
@@ -17,40 +32,246 @@
 
 #include "catalog/pg_type.h"
 #include "envelope.h"
+#include "lib/stringinfo.h"
 #include "plaintext.h"
+#include "secure.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-/*
- * Return the type code for a SQL type, or 0 if it cannot be encrypted.  A
- * domain is encrypted as its base type: its constraints held on the way in,
- * and decrypting gives the base type.
- */
+#define REP_RAW		0
+#define REP_BINARY	1
+#define REP_TEXT	2
+
+typedef struct PlainType
+{
+	uint8		code;
+	Oid			typid;
+	int			rep;			/* as a scalar */
+	bool		text_like;		/* arrays of it use REP_TEXT */
+} PlainType;
+
+/* Codes are part of the envelope format: never renumber, only append */
+static const PlainType plain_types[] = {
+	{EF_TYPE_TEXT, TEXTOID, REP_RAW, true},
+	{EF_TYPE_BYTEA, BYTEAOID, REP_RAW, false},
+	{3, VARCHAROID, REP_RAW, true},
+	{4, BOOLOID, REP_BINARY, false},
+	{5, INT2OID, REP_BINARY, false},
+	{6, INT4OID, REP_BINARY, false},
+	{7, INT8OID, REP_BINARY, false},
+	{8, FLOAT4OID, REP_BINARY, false},
+	{9, FLOAT8OID, REP_BINARY, false},
+	{10, NUMERICOID, REP_BINARY, false},
+	{11, DATEOID, REP_BINARY, false},
+	{12, TIMEOID, REP_BINARY, false},
+	{13, TIMETZOID, REP_BINARY, false},
+	{14, TIMESTAMPOID, REP_BINARY, false},
+	{15, TIMESTAMPTZOID, REP_BINARY, false},
+	{16, INTERVALOID, REP_BINARY, false},
+	{17, UUIDOID, REP_BINARY, false},
+	{18, JSONOID, REP_RAW, true},
+	{19, JSONBOID, REP_TEXT, true},
+	{20, BPCHAROID, REP_RAW, true},
+	{21, INETOID, REP_BINARY, false},
+	{22, CIDROID, REP_BINARY, false},
+	{23, MACADDROID, REP_BINARY, false},
+	{24, MONEYOID, REP_BINARY, false},
+};
+
+StaticAssertDecl(lengthof(plain_types) == EF_TYPE_MAX,
+				 "EF_TYPE_MAX must match the plaintext type table");
+
+/* Find a scalar type by its OID or code; NULL if not encryptable */
+static const PlainType *
+FindType(Oid typid, uint8 code)
+{
+	for (size_t i = 0; i < lengthof(plain_types); i++)
+		if (plain_types[i].typid == typid || plain_types[i].code == code)
+			return &plain_types[i];
+	return NULL;
+}
+
+/* Return the type code for a SQL type, or 0 if it cannot be encrypted */
 uint8
 PlaintextTypeCode(Oid typid)
 {
-	switch (getBaseType(typid))
+	Oid			base = getBaseType(typid);
+	Oid			elem = get_element_type(base);
+	const PlainType *t;
+
+	if (OidIsValid(elem))
 	{
-		case TEXTOID:
-			return EF_TYPE_TEXT;
-		case BYTEAOID:
-			return EF_TYPE_BYTEA;
-		default:
+		/* an array of a domain names the domain's OID in its bytes */
+		if (getBaseType(elem) != elem)
 			return 0;
+		t = FindType(elem, 0);
+		return t ? (uint8) (t->code | EF_TYPE_ARRAY) : 0;
 	}
+	t = FindType(base, 0);
+	return t ? t->code : 0;
 }
 
 /* Return the SQL type of a valid type code */
 Oid
 PlaintextTypeOid(uint8 type_code)
 {
-	switch (type_code)
+	const PlainType *t = FindType(InvalidOid, type_code & ~EF_TYPE_ARRAY);
+
+	if (t == NULL)
+		elog(ERROR, "unexpected plaintext type code %d", type_code);
+	if (type_code & EF_TYPE_ARRAY)
+		return get_array_type(t->typid);
+	return t->typid;
+}
+
+/* Fill in the functions that turn values of a type into bytes and back */
+static void
+FillIO(PlaintextIO *io, MemoryContext mcxt)
+{
+	const PlainType *t = FindType(InvalidOid, io->type_code & ~EF_TYPE_ARRAY);
+	Oid			to_fn;
+	Oid			from_fn;
+	Oid			out_fn;
+	bool		isvarlena;
+
+	io->typid = PlaintextTypeOid(io->type_code);
+	io->rep = (io->type_code & EF_TYPE_ARRAY) ?
+		(t->text_like ? REP_TEXT : REP_BINARY) : t->rep;
+
+	getTypeOutputInfo(io->typid, &out_fn, &isvarlena);
+	fmgr_info_cxt(out_fn, &io->output, mcxt);
+	if (io->rep == REP_BINARY)
 	{
-		case EF_TYPE_TEXT:
-			return TEXTOID;
-		case EF_TYPE_BYTEA:
-			return BYTEAOID;
-		default:
-			elog(ERROR, "unexpected plaintext type code %d", type_code);
+		getTypeBinaryOutputInfo(io->typid, &to_fn, &isvarlena);
+		getTypeBinaryInputInfo(io->typid, &from_fn, &io->ioparam);
 	}
-	return InvalidOid;			/* keep compiler quiet */
+	else
+	{
+		to_fn = out_fn;
+		getTypeInputInfo(io->typid, &from_fn, &io->ioparam);
+	}
+	fmgr_info_cxt(to_fn, &io->to_bytes, mcxt);
+	fmgr_info_cxt(from_fn, &io->from_bytes, mcxt);
+}
+
+/* Return the cached I/O of a call site, set up for this type code */
+PlaintextIO *
+PlaintextLookupCode(FmgrInfo *flinfo, uint8 type_code)
+{
+	PlaintextIO *io = (PlaintextIO *) flinfo->fn_extra;
+
+	if (io == NULL)
+	{
+		io = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(PlaintextIO));
+		flinfo->fn_extra = io;
+	}
+	if (io->type_code != type_code)
+	{
+		io->type_code = type_code;
+		FillIO(io, flinfo->fn_mcxt);
+	}
+	return io;
+}
+
+/* Return the cached I/O of a call site for a SQL type, or raise an error */
+PlaintextIO *
+PlaintextLookup(FmgrInfo *flinfo, Oid typid)
+{
+	PlaintextIO *io = (PlaintextIO *) flinfo->fn_extra;
+	uint8		code;
+
+	if (io != NULL && io->type_code != 0 && io->typid == typid)
+		return io;
+	code = PlaintextTypeCode(typid);
+	if (code == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot encrypt a value of type %s", format_type_be(typid)),
+				 errdetail("Only built-in types, their domains and their arrays can be encrypted: the type of a value is recorded by a code that must mean the same in every database."),
+				 errhint("Cast the value to text or to a built-in type.")));
+	io = PlaintextLookupCode(flinfo, code);
+	io->typid = typid;			/* a domain: remember the type asked for */
+	return io;
+}
+
+/* Make a varlena holding len bytes */
+static struct varlena *
+MakeBytes(const char *data, size_t len)
+{
+	struct varlena *v = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(v, VARHDRSZ + len);
+	memcpy(VARDATA(v), data, len);
+	return v;
+}
+
+/*
+ * Turn a value into the bytes to encrypt.  *is_copy says whether the result
+ * is a new allocation holding plaintext, which the caller must wipe.
+ */
+struct varlena *
+PlaintextToBytes(PlaintextIO *io, Datum value, bool *is_copy)
+{
+	struct varlena *bytes;
+	char	   *str;
+
+	switch (io->rep)
+	{
+		case REP_RAW:
+			bytes = PG_DETOAST_DATUM_PACKED(value);
+			*is_copy = (Pointer) bytes != DatumGetPointer(value);
+			return bytes;
+		case REP_BINARY:
+			*is_copy = true;
+			return (struct varlena *) SendFunctionCall(&io->to_bytes, value);
+		default:
+			*is_copy = true;
+			str = OutputFunctionCall(&io->to_bytes, value);
+			bytes = MakeBytes(str, strlen(str));
+			ef_secure_pfree(str, strlen(str));
+			return bytes;
+	}
+}
+
+/* Turn decrypted bytes back into a value of the envelope's type */
+Datum
+PlaintextFromBytes(PlaintextIO *io, struct varlena *bytes)
+{
+	StringInfoData buf;
+	char	   *str;
+	Datum		result;
+
+	switch (io->rep)
+	{
+		case REP_RAW:
+			return PointerGetDatum(bytes);
+		case REP_BINARY:
+			buf.data = VARDATA(bytes);
+			buf.len = VARSIZE(bytes) - VARHDRSZ;
+			buf.maxlen = buf.len;
+			buf.cursor = 0;
+			result = ReceiveFunctionCall(&io->from_bytes, &buf, io->ioparam, -1);
+			if (buf.cursor != buf.len)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("decrypted value is not a valid %s",
+								format_type_be(io->typid))));
+			return result;
+		default:
+			str = text_to_cstring((text *) bytes);
+			result = InputFunctionCall(&io->from_bytes, str, io->ioparam, -1);
+			ef_secure_pfree(str, strlen(str));
+			return result;
+	}
+}
+
+/* Render decrypted bytes as text, with the type's output function */
+char *
+PlaintextToCString(PlaintextIO *io, struct varlena *bytes)
+{
+	if (io->rep == REP_RAW && io->type_code != EF_TYPE_BYTEA)
+		return text_to_cstring((text *) bytes);
+	if (io->rep == REP_TEXT)
+		return text_to_cstring((text *) bytes);
+	return OutputFunctionCall(&io->output, PlaintextFromBytes(io, bytes));
 }

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * plaintext.h
- *		Which SQL types a value may be encrypted from, and their type codes
+ *		Which SQL types can be encrypted, and their bytes inside an envelope
  *
  * IDENTIFICATION
  *		src/plaintext.h
@@ -11,7 +11,31 @@
 #ifndef EF_PLAINTEXT_H
 #define EF_PLAINTEXT_H
 
+#include "fmgr.h"
+
+/*
+ * What a call site needs to turn values of one type into bytes and back,
+ * looked up once and kept in fn_extra, so the per-row path reads no catalog.
+ */
+typedef struct PlaintextIO
+{
+	Oid			typid;			/* the SQL type (a domain's base type) */
+	uint8		type_code;		/* its envelope type code */
+	int			rep;			/* how its bytes are made: see plaintext.c */
+	Oid			elemtype;		/* element type of an array */
+	Oid			ioparam;
+	FmgrInfo	to_bytes;		/* send or output function */
+	FmgrInfo	from_bytes;		/* receive or input function */
+	FmgrInfo	output;			/* text output, for ef_decrypt */
+} PlaintextIO;
+
 extern uint8 PlaintextTypeCode(Oid typid);
 extern Oid	PlaintextTypeOid(uint8 type_code);
+extern PlaintextIO *PlaintextLookup(FmgrInfo *flinfo, Oid typid);
+extern PlaintextIO *PlaintextLookupCode(FmgrInfo *flinfo, uint8 type_code);
+extern struct varlena *PlaintextToBytes(PlaintextIO *io, Datum value,
+										bool *is_copy);
+extern Datum PlaintextFromBytes(PlaintextIO *io, struct varlena *bytes);
+extern char *PlaintextToCString(PlaintextIO *io, struct varlena *bytes);
 
 #endif							/* EF_PLAINTEXT_H */

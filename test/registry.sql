@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(118);
+SELECT plan(120);
 
 CREATE EXTENSION encrypted_field;
 
@@ -211,6 +211,10 @@ SELECT has_function('ef_encrypt', ARRAY['anyelement', 'text', 'boolean', 'intege
 	'ef_encrypt(anyelement, text, boolean, integer) exists');
 SELECT has_function('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer'],
 	'ef_encrypt(text, text, boolean, integer) exists, for untyped literals');
+SELECT has_function('ef_encrypt', ARRAY['character varying', 'text', 'boolean', 'integer'],
+	'ef_encrypt(varchar, text, boolean, integer) exists, so varchar is recorded as varchar');
+SELECT has_function('ef_encrypt', ARRAY['character', 'text', 'boolean', 'integer'],
+	'ef_encrypt(character, text, boolean, integer) exists, so char(n) is recorded as char');
 SELECT has_function('ef_decrypt', ARRAY['encrypted_field', 'text'], 'ef_decrypt(encrypted_field, text) exists');
 SELECT has_function('ef_decrypt_as', ARRAY['encrypted_field', 'anyelement', 'text'],
 	'ef_decrypt_as(encrypted_field, anyelement, text) exists');
@@ -230,7 +234,8 @@ SELECT set_eq(
 	ARRAY['ef_in(cstring)', 'ef_out(encrypted_field)', 'ef_recv(internal)', 'ef_send(encrypted_field)',
 	      'ef_register_key(integer,bytea,text)', 'ef_retire_key(integer)', 'ef_unlock(integer,bytea,text)',
 	      'ef_lock()', 'ef_held_keys()', 'ef_encrypt(anyelement,text,boolean,integer)',
-	      'ef_encrypt(text,text,boolean,integer)', 'ef_decrypt(encrypted_field,text)',
+	      'ef_encrypt(text,text,boolean,integer)', 'ef_encrypt(character varying,text,boolean,integer)',
+	      'ef_encrypt(character,text,boolean,integer)', 'ef_decrypt(encrypted_field,text)',
 	      'ef_decrypt_as(encrypted_field,anyelement,text)', 'ef_rewrap(encrypted_field,integer)',
 	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)',
 	      'ef_rewrap_column(regclass,name,integer,integer)'],
@@ -259,6 +264,8 @@ SELECT results_eq(
 	$$VALUES ('ef_decrypt(encrypted_field,text)', 's', 'r', false),
 	         ('ef_decrypt_as(encrypted_field,anyelement,text)', 's', 'r', false),
 	         ('ef_encrypt(anyelement,text,boolean,integer)', 'v', 'r', false),
+	         ('ef_encrypt(character varying,text,boolean,integer)', 'v', 'r', false),
+	         ('ef_encrypt(character,text,boolean,integer)', 'v', 'r', false),
 	         ('ef_encrypt(text,text,boolean,integer)', 'v', 'r', false),
 	         ('ef_envelope(encrypted_field)', 'i', 's', true),
 	         ('ef_held_keys()', 'v', 'r', false),
@@ -279,11 +286,13 @@ SELECT results_eq(
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_encrypt(anyelement,text,boolean,integer)'::regprocedure,
 	              'ef_encrypt(text,text,boolean,integer)'::regprocedure,
+	              'ef_encrypt(character varying,text,boolean,integer)'::regprocedure,
+	              'ef_encrypt(character,text,boolean,integer)'::regprocedure,
 	              'ef_decrypt(encrypted_field,text)'::regprocedure,
 	              'ef_decrypt_as(encrypted_field,anyelement,text)'::regprocedure,
 	              'ef_rewrap(encrypted_field,integer)'::regprocedure,
 	              'ef_held_keys()'::regprocedure)
-	  AND proparallel = 'r'), 6, 'every function that reads held keys is PARALLEL RESTRICTED');
+	  AND proparallel = 'r'), 8, 'every function that reads held keys is PARALLEL RESTRICTED');
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_unlock(integer,bytea,text)'::regprocedure, 'ef_lock()'::regprocedure,
 	              'ef_register_key(integer,bytea,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure)

@@ -127,7 +127,7 @@ main(int argc, char **argv)
 	env = malloc(total);
 	out = malloc(plain_len + 1);
 	rewrapped = malloc(total);
-	UNIT_CHECK(EnvelopeSeal(env, key_id, (uint8) IntField(&v, "type_code"), kek,
+	UNIT_CHECK(EnvelopeSeal(env, key_id, (uint8) IntField(&v, "type_code"), 0, kek,
 							dek, nonce, plain, plain_len, &context) == EF_CRYPTO_OK,
 			   "seal failed");
 	UNIT_CHECK(Same(env, total, expect_env, env_len),
@@ -202,6 +202,10 @@ main(int argc, char **argv)
 	env[0] = 1;
 	env[EF_OFF_FLAGS] = 0x80;
 	UNIT_CHECK(EnvelopeParse(env, total, &view) == ENVELOPE_BAD_FLAGS, "unknown flag accepted");
+	env[EF_OFF_FLAGS] = EF_FLAG_PGLZ | EF_FLAG_LZ4;
+	UNIT_CHECK(EnvelopeParse(env, total, &view) == ENVELOPE_BAD_FLAGS, "both compression flags accepted");
+	env[EF_OFF_FLAGS] = EF_FLAG_LZ4;
+	UNIT_CHECK(EnvelopeParse(env, total, &view) == ENVELOPE_OK, "lz4 flag refused");
 	env[EF_OFF_FLAGS] = 0;
 	env[EF_OFF_RESERVED] = 1;
 	UNIT_CHECK(EnvelopeParse(env, total, &view) == ENVELOPE_BAD_RESERVED, "reserved byte accepted");
@@ -210,6 +214,10 @@ main(int argc, char **argv)
 	UNIT_CHECK(EnvelopeParse(env, total, &view) == ENVELOPE_BAD_TYPE, "unknown type accepted");
 	env[EF_OFF_TYPE] = 0;
 	UNIT_CHECK(EnvelopeParse(env, total, &view) == ENVELOPE_BAD_TYPE, "type 0 accepted");
+	env[EF_OFF_TYPE] = EF_TYPE_ARRAY;
+	UNIT_CHECK(EnvelopeParse(env, total, &view) == ENVELOPE_BAD_TYPE, "array of type 0 accepted");
+	env[EF_OFF_TYPE] = EF_TYPE_ARRAY | EF_TYPE_MAX;
+	UNIT_CHECK(EnvelopeParse(env, total, &view) == ENVELOPE_OK, "array type refused");
 	env[EF_OFF_TYPE] = 1;
 	env[EF_OFF_KEY_ID] = 0x80;
 	UNIT_CHECK(EnvelopeParse(env, total, &view) == ENVELOPE_BAD_KEY_ID, "negative key id accepted");
@@ -219,7 +227,7 @@ main(int argc, char **argv)
 	UNIT_CHECK(EnvelopeParse(env, 0, &view) == ENVELOPE_TOO_SHORT, "empty envelope accepted");
 
 	/* an empty plaintext seals and opens */
-	UNIT_CHECK(EnvelopeSeal(env, 1, EF_TYPE_BYTEA, kek, dek, nonce, NULL, 0, &none) == EF_CRYPTO_OK &&
+	UNIT_CHECK(EnvelopeSeal(env, 1, EF_TYPE_BYTEA, 0, kek, dek, nonce, NULL, 0, &none) == EF_CRYPTO_OK &&
 			   EnvelopeParse(env, EF_ENVELOPE_OVERHEAD, &view) == ENVELOPE_OK &&
 			   EnvelopeOpen(&view, kek, &none, out) == EF_CRYPTO_OK,
 			   "empty plaintext does not round-trip");
