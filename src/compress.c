@@ -30,7 +30,7 @@
 #define RAWLEN_BYTES 4
 
 int			ef_compression = EF_COMPRESSION_PGLZ;
-int			ef_compression_threshold = 1024;
+int			ef_compression_threshold = 256;
 
 /* Compress into dest (room for bound bytes); return the length or -1 */
 static int32

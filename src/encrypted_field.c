@@ -87,7 +87,7 @@ DefineSettings(void)
 							gettext_noop("Plaintext of at least this many bytes is compressed before encryption."),
 							gettext_noop("-1 turns compression off."),
 							&ef_compression_threshold,
-							1024, -1, INT_MAX,
+							256, -1, INT_MAX,
 							PGC_USERSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("encrypted_field");
 }
