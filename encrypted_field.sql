@@ -21,12 +21,17 @@ CREATE FUNCTION ef_send(encrypted_field) RETURNS bytea
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_send(encrypted_field) IS 'I/O';
 
+CREATE FUNCTION ef_typanalyze(internal) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_typanalyze(internal) IS 'ANALYZE support: no statistics on ciphertext';
+
 -- ciphertext does not compress, so TOAST should not try
 CREATE TYPE encrypted_field (
 	INPUT = ef_in,
 	OUTPUT = ef_out,
 	RECEIVE = ef_recv,
 	SEND = ef_send,
+	ANALYZE = ef_typanalyze,
 	STORAGE = external
 );
 COMMENT ON TYPE encrypted_field IS 'a value encrypted under its own data key, wrapped by a master key';
@@ -39,9 +44,39 @@ CREATE TYPE encrypted_field_envelope AS (
 	wrapped_key bytea,
 	nonce bytea,
 	ciphertext bytea,
-	tag bytea
+	tag bytea,
+	search_term bytea
 );
 COMMENT ON TYPE encrypted_field_envelope IS 'the parts of an encrypted_field envelope';
+
+CREATE TYPE encrypted_field_term;
+
+CREATE FUNCTION ef_term_in(cstring) RETURNS encrypted_field_term
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_in(cstring) IS 'I/O';
+
+CREATE FUNCTION ef_term_out(encrypted_field_term) RETURNS cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_out(encrypted_field_term) IS 'I/O';
+
+CREATE FUNCTION ef_term_recv(internal) RETURNS encrypted_field_term
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_recv(internal) IS 'I/O';
+
+CREATE FUNCTION ef_term_send(encrypted_field_term) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_send(encrypted_field_term) IS 'I/O';
+
+CREATE TYPE encrypted_field_term (
+	INPUT = ef_term_in,
+	OUTPUT = ef_term_out,
+	RECEIVE = ef_term_recv,
+	SEND = ef_term_send,
+	INTERNALLENGTH = 16,
+	ALIGNMENT = char,
+	STORAGE = plain
+);
+COMMENT ON TYPE encrypted_field_term IS 'a blind-index search term, the probe that = compares with searchable values';
 
 -- key registry: check values only, never keys
 
@@ -54,6 +89,18 @@ CREATE TABLE ef_keys (
 );
 COMMENT ON TABLE ef_keys IS 'registered master keys: id, check value, dates and comment, never the key';
 SELECT pg_catalog.pg_extension_config_dump('ef_keys', '');
+
+-- the database's index keys (for search terms), each wrapped under every
+-- master key, so that terms survive a master key's rotation
+CREATE TABLE ef_index_keys (
+	index_key_id integer NOT NULL CHECK (index_key_id BETWEEN 1 AND 65535),
+	key_id integer NOT NULL REFERENCES ef_keys (key_id),
+	wrapped_key bytea NOT NULL CHECK (pg_catalog.octet_length(wrapped_key) = 40),
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (index_key_id, key_id)
+);
+COMMENT ON TABLE ef_index_keys IS 'index keys for search terms, each wrapped under a master key';
+SELECT pg_catalog.pg_extension_config_dump('ef_index_keys', '');
 
 -- functions
 
@@ -85,31 +132,56 @@ COMMENT ON FUNCTION ef_held_keys() IS 'the master key ids this session holds, ne
 -- parallel workers are separate processes that never receive the keys, so
 -- these must run in the leader.
 CREATE FUNCTION ef_encrypt(value anyelement, context text DEFAULT NULL,
-	searchable boolean DEFAULT false, key_id integer DEFAULT NULL)
+	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
+	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ef_encrypt(anyelement, text, boolean, integer) IS 'encrypt a value under a fresh data key wrapped by a held master key';
+COMMENT ON FUNCTION ef_encrypt(anyelement, text, boolean, integer, text, text) IS 'encrypt a value under a fresh data key wrapped by a held master key';
 
 -- an untyped literal resolves to this overload, as text
 CREATE FUNCTION ef_encrypt(value text, context text DEFAULT NULL,
-	searchable boolean DEFAULT false, key_id integer DEFAULT NULL)
+	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
+	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ef_encrypt(text, text, boolean, integer) IS 'encrypt text under a fresh data key wrapped by a held master key';
+COMMENT ON FUNCTION ef_encrypt(text, text, boolean, integer, text, text) IS 'encrypt text under a fresh data key wrapped by a held master key';
 
 -- varchar and char would otherwise resolve to the text overload and be
 -- recorded as text
 CREATE FUNCTION ef_encrypt(value varchar, context text DEFAULT NULL,
-	searchable boolean DEFAULT false, key_id integer DEFAULT NULL)
+	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
+	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ef_encrypt(varchar, text, boolean, integer) IS 'encrypt varchar under a fresh data key wrapped by a held master key';
+COMMENT ON FUNCTION ef_encrypt(varchar, text, boolean, integer, text, text) IS 'encrypt varchar under a fresh data key wrapped by a held master key';
 
 CREATE FUNCTION ef_encrypt(value character, context text DEFAULT NULL,
-	searchable boolean DEFAULT false, key_id integer DEFAULT NULL)
+	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
+	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ef_encrypt(character, text, boolean, integer) IS 'encrypt char(n) under a fresh data key wrapped by a held master key';
+COMMENT ON FUNCTION ef_encrypt(character, text, boolean, integer, text, text) IS 'encrypt char(n) under a fresh data key wrapped by a held master key';
+
+-- the search term of a value: what = compares with searchable values
+CREATE FUNCTION ef_term(value anyelement, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term
+	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_term(anyelement, text, text) IS 'the blind-index search term of a value, to find searchable values equal to it';
+
+CREATE FUNCTION ef_term(value text, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term
+	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_term(text, text, text) IS 'the blind-index search term of a text value';
+
+CREATE FUNCTION ef_term(value varchar, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term
+	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_term(varchar, text, text) IS 'the blind-index search term of a varchar value';
+
+CREATE FUNCTION ef_term(value character, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term
+	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_term(character, text, text) IS 'the blind-index search term of a char(n) value';
 
 CREATE FUNCTION ef_decrypt(value encrypted_field, context text DEFAULT NULL) RETURNS text
 	AS 'MODULE_PATHNAME', 'ef_decrypt' LANGUAGE C STABLE PARALLEL RESTRICTED;
@@ -214,10 +286,106 @@ END
 $$;
 COMMENT ON PROCEDURE ef_rewrap_column(regclass, name, integer, integer) IS 're-wrap every value of a column under one held key, in committed batches';
 
+-- operators
+
+-- Searchable values compare by their search terms only; the order is
+-- arbitrary but stable.  A value without a term cannot be compared.
+CREATE FUNCTION ef_eq(encrypted_field, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_eq(encrypted_field, encrypted_field) IS 'implementation of = operator';
+CREATE FUNCTION ef_ne(encrypted_field, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_ne(encrypted_field, encrypted_field) IS 'implementation of <> operator';
+CREATE FUNCTION ef_lt(encrypted_field, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_lt(encrypted_field, encrypted_field) IS 'implementation of < operator';
+CREATE FUNCTION ef_le(encrypted_field, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_le(encrypted_field, encrypted_field) IS 'implementation of <= operator';
+CREATE FUNCTION ef_gt(encrypted_field, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_gt(encrypted_field, encrypted_field) IS 'implementation of > operator';
+CREATE FUNCTION ef_ge(encrypted_field, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_ge(encrypted_field, encrypted_field) IS 'implementation of >= operator';
+CREATE FUNCTION ef_cmp(encrypted_field, encrypted_field) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_cmp(encrypted_field, encrypted_field) IS 'btree support: order searchable values by term';
+CREATE FUNCTION ef_hash(encrypted_field) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_hash(encrypted_field) IS 'hash support: hash a searchable value''s term';
+
+CREATE FUNCTION ef_eq_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_eq_term(encrypted_field, encrypted_field_term) IS 'implementation of = operator';
+CREATE FUNCTION ef_ne_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_ne_term(encrypted_field, encrypted_field_term) IS 'implementation of <> operator';
+CREATE FUNCTION ef_term_eq(encrypted_field_term, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_eq(encrypted_field_term, encrypted_field) IS 'implementation of = operator';
+CREATE FUNCTION ef_term_ne(encrypted_field_term, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_ne(encrypted_field_term, encrypted_field) IS 'implementation of <> operator';
+CREATE FUNCTION ef_cmp_term(encrypted_field, encrypted_field_term) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_cmp_term(encrypted_field, encrypted_field_term) IS 'btree support: order a searchable value against a term';
+CREATE FUNCTION ef_term_hash(encrypted_field_term) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_hash(encrypted_field_term) IS 'hash support: hash a term';
+
+CREATE OPERATOR = (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, PROCEDURE = ef_eq,
+	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+COMMENT ON OPERATOR = (encrypted_field, encrypted_field) IS 'equal search terms';
+CREATE OPERATOR <> (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, PROCEDURE = ef_ne,
+	COMMUTATOR = <> , NEGATOR = = , RESTRICT = neqsel, JOIN = neqjoinsel);
+COMMENT ON OPERATOR <> (encrypted_field, encrypted_field) IS 'different search terms';
+CREATE OPERATOR < (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, PROCEDURE = ef_lt,
+	COMMUTATOR = > , NEGATOR = >= , RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+COMMENT ON OPERATOR < (encrypted_field, encrypted_field) IS 'less than, in the arbitrary order of search terms';
+CREATE OPERATOR <= (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, PROCEDURE = ef_le,
+	COMMUTATOR = >= , NEGATOR = > , RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+COMMENT ON OPERATOR <= (encrypted_field, encrypted_field) IS 'less than or equal, in the arbitrary order of search terms';
+CREATE OPERATOR > (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, PROCEDURE = ef_gt,
+	COMMUTATOR = < , NEGATOR = <= , RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+COMMENT ON OPERATOR > (encrypted_field, encrypted_field) IS 'greater than, in the arbitrary order of search terms';
+CREATE OPERATOR >= (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, PROCEDURE = ef_ge,
+	COMMUTATOR = <= , NEGATOR = < , RESTRICT = scalargesel, JOIN = scalargejoinsel);
+COMMENT ON OPERATOR >= (encrypted_field, encrypted_field) IS 'greater than or equal, in the arbitrary order of search terms';
+
+CREATE OPERATOR = (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_eq_term,
+	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+COMMENT ON OPERATOR = (encrypted_field, encrypted_field_term) IS 'a searchable value has this search term';
+CREATE OPERATOR <> (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_ne_term,
+	COMMUTATOR = <> , NEGATOR = = , RESTRICT = neqsel, JOIN = neqjoinsel);
+COMMENT ON OPERATOR <> (encrypted_field, encrypted_field_term) IS 'a searchable value has another search term';
+CREATE OPERATOR = (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_eq,
+	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+COMMENT ON OPERATOR = (encrypted_field_term, encrypted_field) IS 'a search term of this searchable value';
+CREATE OPERATOR <> (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_ne,
+	COMMUTATOR = <> , NEGATOR = = , RESTRICT = neqsel, JOIN = neqjoinsel);
+COMMENT ON OPERATOR <> (encrypted_field_term, encrypted_field) IS 'not a search term of this searchable value';
+
+-- operator classes
+
+CREATE OPERATOR CLASS encrypted_field_ops DEFAULT FOR TYPE encrypted_field USING btree AS
+	OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+	FUNCTION 1 ef_cmp(encrypted_field, encrypted_field);
+ALTER OPERATOR FAMILY encrypted_field_ops USING btree ADD
+	OPERATOR 3 = (encrypted_field, encrypted_field_term),
+	FUNCTION 1 (encrypted_field, encrypted_field_term) ef_cmp_term(encrypted_field, encrypted_field_term);
+
+CREATE OPERATOR CLASS encrypted_field_ops DEFAULT FOR TYPE encrypted_field USING hash AS
+	OPERATOR 1 = , FUNCTION 1 ef_hash(encrypted_field);
+ALTER OPERATOR FAMILY encrypted_field_ops USING hash ADD
+	OPERATOR 1 = (encrypted_field, encrypted_field_term),
+	FUNCTION 1 (encrypted_field_term, encrypted_field_term) ef_term_hash(encrypted_field_term);
+
 -- privileges
 
 -- Registering and retiring keys is for key administrators only.  Grant them
--- EXECUTE on these functions and INSERT, UPDATE on ef_keys.
+-- EXECUTE on these functions, INSERT, UPDATE on ef_keys and INSERT on
+-- ef_index_keys.
 REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ef_retire_key(integer) FROM PUBLIC;
 
@@ -225,3 +393,6 @@ REVOKE ALL ON FUNCTION ef_retire_key(integer) FROM PUBLIC;
 -- it, which ef_unlock() needs; only its owner may change it.
 REVOKE ALL ON TABLE ef_keys FROM PUBLIC;
 GRANT SELECT ON TABLE ef_keys TO PUBLIC;
+-- index keys are wrapped under master keys: readable, like the check values
+REVOKE ALL ON TABLE ef_index_keys FROM PUBLIC;
+GRANT SELECT ON TABLE ef_index_keys TO PUBLIC;

@@ -6,7 +6,9 @@
 -- and test/unit/test_envelope.c checks that the C code seals exactly those
 -- bytes.  Here the server must read that envelope: this is the format every
 -- stored value depends on, so a change to it fails this test.
+SELECT ef_unlock(1, test_key(1));
 SELECT ef_register_key(7, '\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea, 'test vector key');
+SELECT ef_lock();
 
 -- the check value the registry stores for the vector's key
 SELECT fingerprint FROM ef_keys WHERE key_id = 7;
@@ -31,4 +33,5 @@ SELECT ef_send(ef_encrypt('encrypted_field test vector', 'users.email.42')) = ef
 
 SELECT ef_lock();
 DROP TABLE kat;
+DELETE FROM ef_index_keys WHERE key_id = 7;
 DELETE FROM ef_keys WHERE key_id = 7;

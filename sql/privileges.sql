@@ -3,6 +3,7 @@ CREATE ROLE ef_app LOGIN;
 CREATE ROLE ef_key_admin LOGIN;
 GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text), ef_retire_key(integer) TO ef_key_admin;
 GRANT INSERT, UPDATE ON ef_keys TO ef_key_admin;
+GRANT INSERT ON ef_index_keys TO ef_key_admin;
 
 CREATE TABLE secrets (id int, v encrypted_field);
 GRANT SELECT, INSERT ON secrets TO ef_app;
@@ -19,13 +20,16 @@ SELECT ef_lock();
 SELECT ef_register_key(20, test_key(20));
 SELECT ef_retire_key(1);
 INSERT INTO ef_keys (key_id, fingerprint) VALUES (21, '\x00000000000000000000000000000000');
+INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) SELECT 2, 1, wrapped_key FROM ef_index_keys LIMIT 1;
 UPDATE ef_keys SET retired_at = now() WHERE key_id = 1;
 DELETE FROM ef_keys WHERE key_id = 1;
 RESET ROLE;
 
 -- a key administrator registers and retires keys
 SET ROLE ef_key_admin;
+SELECT ef_unlock(1, test_key(1));
 SELECT ef_register_key(20, test_key(20), 'registered by the key admin');
+SELECT ef_lock();
 SELECT ef_retire_key(20);
 -- Negative tests: registering does not let it delete from the registry
 DELETE FROM ef_keys WHERE key_id = 20;
@@ -40,9 +44,11 @@ WHERE p.proname IN ('ef_register_key', 'ef_retire_key', 'ef_unlock', 'ef_lock',
 	'ef_encrypt', 'ef_decrypt', 'ef_held_keys')
 GROUP BY p.proname, 2 ORDER BY 1;
 
+DELETE FROM ef_index_keys WHERE key_id = 20;
 DELETE FROM ef_keys WHERE key_id = 20;
 DROP TABLE secrets;
 REVOKE ALL ON ef_keys FROM ef_key_admin;
+REVOKE ALL ON ef_index_keys FROM ef_key_admin;
 REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text), ef_retire_key(integer) FROM ef_key_admin;
 DROP ROLE ef_app;
 DROP ROLE ef_key_admin;

@@ -10,9 +10,14 @@ CREATE FUNCTION test_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
 CREATE FUNCTION test_text(b bytea) RETURNS text LANGUAGE sql IMMUTABLE
 	AS $$ SELECT 'ef1:' || pg_catalog.translate(pg_catalog.encode(b, 'base64'), E'\n', '') $$;
 
+-- the first key creates the database's index key; registering more keys
+-- wraps it under them, which needs a session holding it
 SELECT ef_register_key(1, test_key(1), 'first test key');
+SELECT ef_unlock(1, test_key(1));
 SELECT ef_register_key(2, test_key(2), 'second test key');
 SELECT ef_register_key(3, test_key(3));
+SELECT ef_lock();
+SELECT index_key_id, key_id, octet_length(wrapped_key) AS wrapped_len FROM ef_index_keys ORDER BY key_id;
 
 SELECT key_id, octet_length(fingerprint) AS fingerprint_len, retired_at IS NULL AS active, comment
 FROM ef_keys ORDER BY key_id;

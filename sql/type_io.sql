@@ -40,7 +40,7 @@ SELECT test_text(set_byte(ef_send(v), 0, 255))::encrypted_field FROM io WHERE id
 SELECT test_text(substring(ef_send(v) FROM 1 FOR 75))::encrypted_field FROM io WHERE id = 2;
 SELECT test_text('\x01'::bytea)::encrypted_field;
 -- Invalid input: unknown flag bits, or both compression flags
-SELECT test_text(set_byte(ef_send(v), 1, 4))::encrypted_field FROM io WHERE id = 1;
+SELECT test_text(set_byte(ef_send(v), 1, 8))::encrypted_field FROM io WHERE id = 1;
 SELECT test_text(set_byte(ef_send(v), 1, 128))::encrypted_field FROM io WHERE id = 1;
 SELECT test_text(set_byte(ef_send(v), 1, 3))::encrypted_field FROM io WHERE id = 1;
 -- Invalid input: unknown plaintext type codes

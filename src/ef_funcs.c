@@ -22,6 +22,7 @@
 #include "funcapi.h"
 #include "keystore.h"
 #include "plaintext.h"
+#include "term.h"
 #include "compress.h"
 #include "secure.h"
 #include "utils/builtins.h"
@@ -105,30 +106,33 @@ KeyForWrapping(FunctionCallInfo fcinfo, int argno)
 	return key;
 }
 
-/* Encrypt bytes of a given type code into a new value */
+/* Encrypt bytes of a given type code, with an optional term, into a new value */
 static EncryptedField *
-SealValue(const HeldKey *key, uint8 type_code, uint8 flags, const uint8 *plain,
-		  size_t len, const EnvelopeContext *context)
+SealValue(const HeldKey *key, uint8 type_code, uint8 flags, const uint8 *term,
+		  const uint8 *plain, size_t len, const EnvelopeContext *context)
 {
+	size_t		size;
+
 	uint8		secret[EF_KEY_LEN + EF_NONCE_LEN];	/* DEK, then nonce */
 	EncryptedField *result;
 	EfCryptoStatus status;
 
-	if (len > MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD)
+	if (len > MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD - EF_TERM_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("value is too large to encrypt"),
 				 errdetail("An encrypted value holds at most %zu bytes of plaintext.",
 						   (size_t) (MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD))));
 
-	result = palloc(EF_SIZE(len + EF_ENVELOPE_OVERHEAD));
-	SET_VARSIZE(result, EF_SIZE(len + EF_ENVELOPE_OVERHEAD));
+	size = EF_SIZE(EF_ENVELOPE_SIZE(len, term != NULL));
+	result = palloc(size);
+	SET_VARSIZE(result, size);
 
 	status = EfRandomBytes(secret, sizeof(secret));
 	if (status == EF_CRYPTO_OK)
 		status = EnvelopeSeal(result->data, key->key_id, type_code, flags,
-							  key->kek, secret, secret + EF_KEY_LEN, plain,
-							  len, context);
+							  term, key->kek, secret, secret + EF_KEY_LEN,
+							  plain, len, context);
 	ef_secure_wipe(secret, sizeof(secret));
 	if (status != EF_CRYPTO_OK)
 		ef_crypto_report(status);
@@ -171,7 +175,10 @@ OpenValue(const EncryptedField *value, const EnvelopeContext *context,
 }
 
 PG_FUNCTION_INFO_V1(ef_encrypt);
-/* Encrypt a value under a held master key */
+/*
+ * Encrypt a value under a held master key.  Arguments: value, context,
+ * searchable, key_id, search_domain, search_normalize.
+ */
 Datum
 ef_encrypt(PG_FUNCTION_ARGS)
 {
@@ -179,6 +186,9 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	struct varlena *bytes;
 	struct varlena *packed;
 	bool		bytes_copied;
+	bool		searchable = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 5);
+	uint8		term[EF_TERM_LEN];
 	uint8		flags;
 	text	   *ctx_text;
 	EnvelopeContext context;
@@ -188,21 +198,21 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
-	if (PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("searchable encrypted values are not supported in this version")));
-
 	key = KeyForWrapping(fcinfo, 3);
 	context = GetContext(fcinfo, 1, &ctx_text);
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
+	if (searchable)
+		TermCompute(fcinfo, 4, normalize, io->type_code, VARDATA_ANY(bytes),
+					VARSIZE_ANY_EXHDR(bytes), term);
 	packed = CompressPlaintext(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &flags);
 
 	if (packed != NULL)
-		result = SealValue(key, io->type_code, flags, (const uint8 *) VARDATA(packed),
+		result = SealValue(key, io->type_code, flags, searchable ? term : NULL,
+						   (const uint8 *) VARDATA(packed),
 						   VARSIZE(packed) - VARHDRSZ, &context);
 	else
-		result = SealValue(key, io->type_code, 0, (const uint8 *) VARDATA_ANY(bytes),
+		result = SealValue(key, io->type_code, 0, searchable ? term : NULL,
+						   (const uint8 *) VARDATA_ANY(bytes),
 						   VARSIZE_ANY_EXHDR(bytes), &context);
 
 	if (packed != NULL)
@@ -210,6 +220,32 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	if (bytes_copied)
 		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
 	PG_RETURN_ENCRYPTED_FIELD_P(result);
+}
+
+PG_FUNCTION_INFO_V1(ef_term);
+/*
+ * Compute the search term of a value, to compare with searchable values.
+ * Arguments: value, search_domain, search_normalize.
+ */
+Datum
+ef_term(PG_FUNCTION_ARGS)
+{
+	PlaintextIO *io;
+	struct varlena *bytes;
+	bool		bytes_copied;
+	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 2);
+	EncryptedFieldTerm *result;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
+	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
+	result = palloc(sizeof(EncryptedFieldTerm));
+	TermCompute(fcinfo, 1, normalize, io->type_code, VARDATA_ANY(bytes),
+				VARSIZE_ANY_EXHDR(bytes), result->bytes);
+	if (bytes_copied)
+		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
+	PG_RETURN_POINTER(result);
 }
 
 PG_FUNCTION_INFO_V1(ef_decrypt);
@@ -326,7 +362,7 @@ Datum
 ef_key_id(PG_FUNCTION_ARGS)
 {
 	struct varlena *head = PG_DETOAST_DATUM_SLICE(PG_GETARG_DATUM(0), 0,
-												   EF_OFF_WRAPPED);
+												   EF_HEAD_LEN);
 	const uint8 *buf = (const uint8 *) VARDATA_ANY(head);
 	size_t		len = VARSIZE_ANY_EXHDR(head);
 	int32		key_id = 0;
@@ -356,8 +392,8 @@ ef_envelope(PG_FUNCTION_ARGS)
 	EncryptedField *value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
 	EnvelopeView view;
 	TupleDesc	desc;
-	Datum		values[8];
-	bool		nulls[8] = {0};
+	Datum		values[9];
+	bool		nulls[9] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -372,6 +408,10 @@ ef_envelope(PG_FUNCTION_ARGS)
 	values[5] = BytesDatum(view.nonce, EF_NONCE_LEN);
 	values[6] = BytesDatum(view.ciphertext, view.ciphertext_len);
 	values[7] = BytesDatum(view.tag, EF_TAG_LEN);
+	if (view.term != NULL)
+		values[8] = BytesDatum(view.term, EF_TERM_LEN);
+	else
+		nulls[8] = true;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

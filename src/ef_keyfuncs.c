@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "crypto.h"
+#include "ef_report.h"
 #include "funcapi.h"
 #include "kdf.h"
 #include "keystore.h"
@@ -82,29 +83,89 @@ TakeMasterKey(FunctionCallInfo fcinfo, int32 *key_id, uint8 *master,
 				  errhint("Generate a key with gen_random_bytes(32) from pgcrypto or \"openssl rand 32\", and keep it outside the database."));
 }
 
-PG_FUNCTION_INFO_V1(ef_register_key);
-/* Record a master key's check value in the registry */
-Datum
-ef_register_key(PG_FUNCTION_ARGS)
+/*
+ * Wrap the database's index key under a new master key's KEK, creating the
+ * index key if the database has none yet.  An existing index key can only
+ * come from this session's held keys: it exists nowhere in clear.
+ */
+static int32
+WrapIndexKey(const uint8 *kek, uint8 *wrapped)
 {
-	int32		key_id;
-	uint8		master[EF_KEY_LEN];
-	uint8		check[EF_CHECK_VALUE_LEN];
+	int32		newest = RegistryNewestIndexKey();
+	uint8		fresh[EF_KEY_LEN];
+	const HeldKey *holder;
 	EfCryptoStatus status;
-	char	   *comment = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 
-	TakeMasterKey(fcinfo, &key_id, master, false);
-	RedactWarnIfLogged();
-	status = EfKeyCheckValue(master, key_id, check);
-	ef_secure_wipe(master, sizeof(master));
+	if (newest == 0)
+	{
+		status = EfRandomBytes(fresh, sizeof(fresh));
+		if (status == EF_CRYPTO_OK)
+			status = EfKeyWrap(kek, fresh, EF_KEY_LEN, wrapped);
+		ef_secure_wipe(fresh, sizeof(fresh));
+		if (status != EF_CRYPTO_OK)
+			ef_crypto_report(status);
+		return 1;
+	}
+
+	holder = KeystoreIndexKey();
+	if (holder == NULL || holder->index_key_id != newest)
+		KEY_ERROR(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+				  errmsg("cannot register a master key without the database's index key"),
+				  errdetail("Search terms use index key %d, which every master key must wrap, and this session does not hold it.", newest),
+				  errhint("Unlock a registered master key in this session, then register the new one."));
+	status = EfKeyWrap(kek, holder->index_key, EF_KEY_LEN, wrapped);
 	if (status != EF_CRYPTO_OK)
-		elog(ERROR, "could not derive key check value");
+		ef_crypto_report(status);
+	return newest;
+}
+
+/* Register a master key whose KEK and check value are derived */
+static void
+RegisterWith(int32 key_id, const char *comment, const uint8 *master,
+			 uint8 *kek)
+{
+	uint8		check[EF_CHECK_VALUE_LEN];
+	uint8		wrapped[EF_WRAPPED_LEN];
+	int32		index_key_id;
+
+	if (EfKeyCheckValue(master, key_id, check) != EF_CRYPTO_OK ||
+		EfDeriveKek(master, kek) != EF_CRYPTO_OK)
+		elog(ERROR, "could not derive keys from master key");
 
 	if (!RegistryInsert(key_id, check, comment))
 		KEY_ERROR(ERRCODE_DUPLICATE_OBJECT,
 				  errmsg("master key %d is already registered", key_id),
 				  errhint("Choose another key id; a registered key is never replaced."));
+	index_key_id = WrapIndexKey(kek, wrapped);
+	RegistryInsertIndexKey(index_key_id, key_id, wrapped);
 	AuditRegistry("registered", key_id);
+}
+
+PG_FUNCTION_INFO_V1(ef_register_key);
+/*
+ * Record a master key's check value in the registry, and the database's
+ * index key wrapped under it
+ */
+Datum
+ef_register_key(PG_FUNCTION_ARGS)
+{
+	int32		key_id;
+	uint8		master[EF_KEY_LEN];
+	uint8		kek[EF_KEY_LEN];
+	char	   *comment = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+	TakeMasterKey(fcinfo, &key_id, master, false);
+	PG_TRY();
+	{
+		RedactWarnIfLogged();
+		RegisterWith(key_id, comment, master, kek);
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(master, sizeof(master));
+		explicit_bzero(kek, sizeof(kek));
+	}
+	PG_END_TRY();
 	PG_RETURN_VOID();
 }
 
@@ -130,6 +191,27 @@ GetScope(FunctionCallInfo fcinfo)
 			  errmsg("invalid scope \"%s\"", scope),
 			  errhint("The scope is \"session\" or \"transaction\"."));
 	return EF_SCOPE_SESSION;	/* keep compiler quiet */
+}
+
+/* Hold a key's KEK and the index key wrapped under it, if any */
+static void
+HoldWithIndexKey(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek)
+{
+	uint8		wrapped[EF_WRAPPED_LEN];
+	uint8		index_key[EF_KEY_LEN];
+	int32		index_key_id = RegistryLookupIndexKey(key_id, wrapped);
+	EfCryptoStatus status = EF_CRYPTO_OK;
+
+	if (index_key_id > 0)
+		status = EfKeyUnwrap(kek, wrapped, EF_WRAPPED_LEN, index_key);
+	if (status == EF_CRYPTO_OK)
+		KeystoreAdd(key_id, scope, retired, kek, index_key_id, index_key);
+	ef_secure_wipe(index_key, sizeof(index_key));
+	if (status != EF_CRYPTO_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("index key %d wrapped under master key %d is damaged", index_key_id, key_id),
+				 errdetail("It does not unwrap under the key that matched its fingerprint.")));
 }
 
 /*
@@ -164,7 +246,7 @@ UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
 				  errhint("Check that the key supplied is the one registered under this key id."));
 	}
 
-	KeystoreAdd(key_id, scope, retired, kek);
+	HoldWithIndexKey(key_id, scope, retired, kek);
 	AuditUnlock(key_id, KeystoreScopeName(scope));
 }
 

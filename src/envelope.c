@@ -52,6 +52,8 @@ EnvelopeReadKeyId(const uint8 *buf)
 EnvelopeStatus
 EnvelopeParse(const uint8 *buf, size_t len, EnvelopeView *view)
 {
+	size_t		t;
+
 	if (len < 1)
 		return ENVELOPE_TOO_SHORT;
 	if (buf[EF_OFF_VERSION] == 0)
@@ -60,8 +62,11 @@ EnvelopeParse(const uint8 *buf, size_t len, EnvelopeView *view)
 		return ENVELOPE_BAD_VERSION;
 	if (len < EF_ENVELOPE_OVERHEAD)
 		return ENVELOPE_TOO_SHORT;
+	t = (buf[EF_OFF_FLAGS] & EF_FLAG_TERM) ? EF_TERM_LEN : 0;
+	if (len < EF_ENVELOPE_OVERHEAD + t)
+		return ENVELOPE_TOO_SHORT;
 	if ((buf[EF_OFF_FLAGS] & ~EF_FLAGS_KNOWN) != 0 ||
-		(buf[EF_OFF_FLAGS] & EF_FLAGS_KNOWN) == EF_FLAGS_KNOWN)
+		(buf[EF_OFF_FLAGS] & (EF_FLAG_PGLZ | EF_FLAG_LZ4)) == (EF_FLAG_PGLZ | EF_FLAG_LZ4))
 		return ENVELOPE_BAD_FLAGS;
 	if (buf[EF_OFF_RESERVED] != 0)
 		return ENVELOPE_BAD_RESERVED;
@@ -76,16 +81,17 @@ EnvelopeParse(const uint8 *buf, size_t len, EnvelopeView *view)
 	view->type_code = buf[EF_OFF_TYPE];
 	view->key_id = EnvelopeReadKeyId(buf);
 	view->header = buf;
-	view->wrapped = buf + EF_OFF_WRAPPED;
-	view->nonce = buf + EF_OFF_NONCE;
-	view->ciphertext = buf + EF_OFF_CIPHERTEXT;
-	view->ciphertext_len = len - EF_ENVELOPE_OVERHEAD;
+	view->term = t ? buf + EF_OFF_TERM : NULL;
+	view->wrapped = buf + EF_HEAD_LEN + t;
+	view->nonce = view->wrapped + EF_WRAPPED_LEN;
+	view->ciphertext = view->nonce + EF_NONCE_LEN;
+	view->ciphertext_len = len - EF_ENVELOPE_OVERHEAD - t;
 	view->tag = buf + len - EF_TAG_LEN;
 	return ENVELOPE_OK;
 }
 
 /*
- * Check only the fixed header of an envelope (its first EF_OFF_WRAPPED bytes)
+ * Check only the fixed header of an envelope (its first EF_HEAD_LEN bytes)
  * and return its key id.  Metadata queries use this to read the key id of a
  * large value without fetching the rest of it.
  */
@@ -98,7 +104,7 @@ EnvelopeParseHead(const uint8 *buf, size_t len, int32 *key_id)
 		return ENVELOPE_NO_VERSION;
 	if (buf[EF_OFF_VERSION] != EF_FORMAT_VERSION)
 		return ENVELOPE_BAD_VERSION;
-	if (len < EF_OFF_WRAPPED)
+	if (len < EF_HEAD_LEN)
 		return ENVELOPE_TOO_SHORT;
 	*key_id = EnvelopeReadKeyId(buf);
 	if (*key_id <= 0)
@@ -132,51 +138,61 @@ EnvelopeStatusDetail(EnvelopeStatus status)
 	return "The envelope is malformed.";
 }
 
-/* Build the associated data: the header bytes, a context marker, the context */
+/*
+ * Build the associated data: the header bytes, the term if any, a context
+ * marker, the context
+ */
 static int
-BuildAad(EfBuf *aad, const uint8 *header, const EnvelopeContext *context,
-		 uint8 *marker)
+BuildAad(EfBuf *aad, const uint8 *header, const uint8 *term,
+		 const EnvelopeContext *context, uint8 *marker)
 {
 	*marker = context->present ? 1 : 0;
 	aad[0].data = header;
 	aad[0].len = EF_HEADER_AAD_LEN;
-	aad[1].data = marker;
-	aad[1].len = 1;
-	aad[2].data = context->data;
-	aad[2].len = context->present ? context->len : 0;
-	return 3;
+	aad[1].data = term;
+	aad[1].len = term ? EF_TERM_LEN : 0;
+	aad[2].data = marker;
+	aad[2].len = 1;
+	aad[3].data = context->data;
+	aad[3].len = context->present ? context->len : 0;
+	return 4;
 }
 
 /*
- * Seal a plaintext into out, which has room for len + EF_ENVELOPE_OVERHEAD
- * bytes.  The caller draws the DEK and nonce, so that tests can fix them.
+ * Seal a plaintext into out, which has room for EF_ENVELOPE_SIZE(len, term)
+ * bytes.  flags are the compression flags; a non-NULL term adds the term
+ * flag and field.  The caller draws the DEK and nonce, so that tests can fix
+ * them.
  */
 EfCryptoStatus
 EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code, uint8 flags,
-			 const uint8 *kek,
+			 const uint8 *term, const uint8 *kek,
 			 const uint8 *dek, const uint8 *nonce, const uint8 *plain,
 			 size_t len, const EnvelopeContext *context)
 {
-	EfBuf		aad[3];
+	EfBuf		aad[4];
 	uint8		marker;
 	int			naad;
+	uint8	   *wrapped = out + EF_HEAD_LEN + (term ? EF_TERM_LEN : 0);
+	uint8	   *ciphertext = wrapped + EF_WRAPPED_LEN + EF_NONCE_LEN;
 	EfCryptoStatus status;
 
 	out[EF_OFF_VERSION] = EF_FORMAT_VERSION;
-	out[EF_OFF_FLAGS] = flags;
+	out[EF_OFF_FLAGS] = flags | (term ? EF_FLAG_TERM : 0);
 	out[EF_OFF_TYPE] = type_code;
 	out[EF_OFF_RESERVED] = 0;
 	WriteBE32(out + EF_OFF_KEY_ID, (uint32) key_id);
-	memcpy(out + EF_OFF_NONCE, nonce, EF_NONCE_LEN);
+	if (term)
+		memcpy(out + EF_OFF_TERM, term, EF_TERM_LEN);
+	memcpy(wrapped + EF_WRAPPED_LEN, nonce, EF_NONCE_LEN);
 
-	status = EfKeyWrap(kek, dek, EF_KEY_LEN, out + EF_OFF_WRAPPED);
+	status = EfKeyWrap(kek, dek, EF_KEY_LEN, wrapped);
 	if (status != EF_CRYPTO_OK)
 		return status;
 
-	naad = BuildAad(aad, out, context, &marker);
+	naad = BuildAad(aad, out, term, context, &marker);
 	return EfAeadSeal(dek, nonce, aad, naad, plain, len,
-					  out + EF_OFF_CIPHERTEXT,
-					  out + EF_OFF_CIPHERTEXT + len);
+					  ciphertext, ciphertext + len);
 }
 
 /*
@@ -188,7 +204,7 @@ EnvelopeOpen(const EnvelopeView *view, const uint8 *kek,
 			 const EnvelopeContext *context, uint8 *plain)
 {
 	uint8		dek[EF_KEY_LEN];
-	EfBuf		aad[3];
+	EfBuf		aad[4];
 	uint8		marker;
 	int			naad;
 	EfCryptoStatus status;
@@ -196,7 +212,7 @@ EnvelopeOpen(const EnvelopeView *view, const uint8 *kek,
 	status = EfKeyUnwrap(kek, view->wrapped, EF_WRAPPED_LEN, dek);
 	if (status == EF_CRYPTO_OK)
 	{
-		naad = BuildAad(aad, view->header, context, &marker);
+		naad = BuildAad(aad, view->header, view->term, context, &marker);
 		status = EfAeadOpen(dek, view->nonce, aad, naad, view->ciphertext,
 							view->ciphertext_len, view->tag, plain);
 	}
@@ -215,7 +231,7 @@ EnvelopeRewrap(const EnvelopeView *view, const uint8 *old_kek,
 			   const uint8 *new_kek, int32 new_key_id, uint8 *out)
 {
 	uint8		dek[EF_KEY_LEN];
-	size_t		total = view->ciphertext_len + EF_ENVELOPE_OVERHEAD;
+	size_t		total = EF_ENVELOPE_SIZE(view->ciphertext_len, view->term != NULL);
 	EfCryptoStatus status;
 
 	status = EfKeyUnwrap(old_kek, view->wrapped, EF_WRAPPED_LEN, dek);
@@ -223,7 +239,8 @@ EnvelopeRewrap(const EnvelopeView *view, const uint8 *old_kek,
 	{
 		memcpy(out, view->header, total);
 		WriteBE32(out + EF_OFF_KEY_ID, (uint32) new_key_id);
-		status = EfKeyWrap(new_kek, dek, EF_KEY_LEN, out + EF_OFF_WRAPPED);
+		status = EfKeyWrap(new_kek, dek, EF_KEY_LEN,
+						   out + (view->wrapped - view->header));
 	}
 	ef_secure_wipe(dek, sizeof(dek));
 	return status;

@@ -11,14 +11,16 @@
  *	2		1		plaintext type code (EF_TYPE_*, high bit for arrays)
  *	3		1		reserved, always 0
  *	4		4		master key id (> 0)
- *	8		40		DEK wrapped with AES-256 key wrap under the key's KEK
- *	48		12		AES-GCM nonce
- *	60		n		ciphertext (n = plaintext length)
- *	60+n	16		AES-GCM tag
+ *	[8		16		search term, only with EF_FLAG_TERM; t = 16, else 0]
+ *	8+t		40		DEK wrapped with AES-256 key wrap under the key's KEK
+ *	48+t	12		AES-GCM nonce
+ *	60+t	n		ciphertext (n = plaintext length)
+ *	60+t+n	16		AES-GCM tag
  *
- * The associated data is bytes 0-3, then one byte saying whether a context
- * was given, then the context.  The key id and the wrapped DEK are left out
- * on purpose: a re-wrap replaces them without touching the content.
+ * The associated data is bytes 0-3, the search term if any, then one byte
+ * saying whether a context was given, then the context.  The key id and the
+ * wrapped DEK are left out on purpose: a re-wrap replaces them without
+ * touching the content or the term.
  *
  * This file is pure C: no fmgr and no OpenSSL, only crypto.h.
  *
@@ -39,19 +41,24 @@
 #define EF_OFF_TYPE				2
 #define EF_OFF_RESERVED			3
 #define EF_OFF_KEY_ID			4
-#define EF_OFF_WRAPPED			8
+#define EF_HEAD_LEN				8	/* the fixed fields, up to the key id */
+#define EF_OFF_TERM				EF_HEAD_LEN
+#define EF_TERM_LEN				16
 #define EF_WRAPPED_LEN			(EF_KEY_LEN + EF_WRAP_OVERHEAD)
-#define EF_OFF_NONCE			(EF_OFF_WRAPPED + EF_WRAPPED_LEN)
-#define EF_OFF_CIPHERTEXT		(EF_OFF_NONCE + EF_NONCE_LEN)
 #define EF_HEADER_AAD_LEN		4	/* version, flags, type, reserved */
 
-/* bytes an envelope adds to its plaintext: 76 */
-#define EF_ENVELOPE_OVERHEAD	(EF_OFF_CIPHERTEXT + EF_TAG_LEN)
+/* bytes an envelope adds to its plaintext: 76, and 16 more with a term */
+#define EF_ENVELOPE_OVERHEAD	(EF_HEAD_LEN + EF_WRAPPED_LEN + EF_NONCE_LEN + EF_TAG_LEN)
 
 /* flag bits; readers reject any other bit, and both compression bits */
 #define EF_FLAG_PGLZ			0x01	/* plaintext compressed with pglz */
 #define EF_FLAG_LZ4				0x02	/* plaintext compressed with lz4 */
-#define EF_FLAGS_KNOWN			(EF_FLAG_PGLZ | EF_FLAG_LZ4)
+#define EF_FLAG_TERM			0x04	/* a search term follows the key id */
+#define EF_FLAGS_KNOWN			(EF_FLAG_PGLZ | EF_FLAG_LZ4 | EF_FLAG_TERM)
+
+/* the size of an envelope holding len bytes of plaintext */
+#define EF_ENVELOPE_SIZE(len, has_term) \
+	((len) + EF_ENVELOPE_OVERHEAD + ((has_term) ? EF_TERM_LEN : 0))
 
 /* plaintext type codes: project-assigned, never a type OID (plaintext.c) */
 #define EF_TYPE_TEXT			1
@@ -79,6 +86,7 @@ typedef struct EnvelopeView
 	uint8		type_code;
 	int32		key_id;
 	const uint8 *header;		/* the bytes bound as associated data */
+	const uint8 *term;			/* EF_TERM_LEN bytes, or NULL */
 	const uint8 *wrapped;
 	const uint8 *nonce;
 	const uint8 *ciphertext;
@@ -102,7 +110,8 @@ extern const char *EnvelopeStatusDetail(EnvelopeStatus status);
 extern int32 EnvelopeReadKeyId(const uint8 *buf);
 
 extern EfCryptoStatus EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code,
-								   uint8 flags, const uint8 *kek, const uint8 *dek,
+								   uint8 flags, const uint8 *term,
+								   const uint8 *kek, const uint8 *dek,
 								   const uint8 *nonce,
 								   const uint8 *plain, size_t len,
 								   const EnvelopeContext *context);

@@ -84,7 +84,8 @@ Forget(HeldKey *key)
 
 /* Hold a key; unlocking a key id again updates its slot */
 void
-KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek)
+KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek,
+			int32 index_key_id, const uint8 *index_key)
 {
 	HeldKey    *slot = NULL;
 	SubTransactionId subid;
@@ -122,6 +123,24 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek)
 	slot->seq = ++unlock_seq;
 	slot->unlocked_at = GetCurrentTimestamp();
 	memcpy(slot->kek, kek, EF_KEY_LEN);
+	slot->index_key_id = index_key_id;
+	if (index_key_id > 0)
+		memcpy(slot->index_key, index_key, EF_KEY_LEN);
+}
+
+/* Return the held key that carries the newest index key, or NULL */
+const HeldKey *
+KeystoreIndexKey(void)
+{
+	const HeldKey *best = NULL;
+
+	if (held == NULL)
+		return NULL;
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+		if (held[i].in_use && held[i].index_key_id > 0 &&
+			(best == NULL || held[i].index_key_id > best->index_key_id))
+			best = &held[i];
+	return best;
 }
 
 /* Return the held key with this id, or NULL */

@@ -38,10 +38,14 @@ typedef struct HeldKey
 	uint64		seq;			/* unlock order: the newest encrypts */
 	TimestampTz unlocked_at;
 	uint8		kek[EF_KEY_LEN];
+	int32		index_key_id;	/* the index key wrapped under this key, or 0 */
+	uint8		index_key[EF_KEY_LEN];
 } HeldKey;
 
 extern void KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired,
-						const uint8 *kek);
+						const uint8 *kek, int32 index_key_id,
+						const uint8 *index_key);
+extern const HeldKey *KeystoreIndexKey(void);
 extern const HeldKey *KeystoreFind(int32 key_id);
 extern const HeldKey *KeystoreCurrent(void);
 extern int	KeystoreCount(void);

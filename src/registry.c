@@ -59,20 +59,22 @@ ExtensionSchema(void)
 	return schema;
 }
 
-/* Return the schema-qualified name of the registry table */
+/* Return the schema-qualified name of a registry table */
 static char *
-RegistryTable(void)
+RegistryTable(const char *table)
 {
-	return psprintf("%s.ef_keys",
-					quote_identifier(get_namespace_name(ExtensionSchema())));
+	return psprintf("%s.%s",
+					quote_identifier(get_namespace_name(ExtensionSchema())),
+					table);
 }
 
-/* Run one registry statement with arguments; return rows processed */
+/* Run one statement on a registry table; return rows processed */
 static uint64
-RegistryExecute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
-				const char *nulls, bool read_only, int expect)
+RegistryExecuteOn(const char *table, const char *sql_fmt, int nargs,
+				  Oid *types, Datum *values, const char *nulls,
+				  bool read_only, int expect)
 {
-	char	   *sql = psprintf(sql_fmt, RegistryTable());
+	char	   *sql = psprintf(sql_fmt, RegistryTable(table));
 	int			rc;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -81,6 +83,100 @@ RegistryExecute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
 	if (rc != expect)
 		elog(ERROR, "key registry query failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+/* Run one statement on the key table; return rows processed */
+static uint64
+RegistryExecute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
+				const char *nulls, bool read_only, int expect)
+{
+	return RegistryExecuteOn("ef_keys", sql_fmt, nargs, types, values, nulls,
+							 read_only, expect);
+}
+
+/* Copy a bytea column of the first result row, checking its length */
+static void
+CopyBytes(int column, uint8 *out, size_t len, const char *what, int32 key_id)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+								  column, &isnull);
+	bytea	   *b = isnull ? NULL : DatumGetByteaPP(d);
+
+	if (b == NULL || VARSIZE_ANY_EXHDR(b) != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("key registry entry for master key %d is damaged", key_id),
+				 errdetail("The %s is not %zu bytes long.", what, len)));
+	memcpy(out, VARDATA_ANY(b), len);
+}
+
+/* Return the newest index key id of the database, or 0 if there is none */
+int32
+RegistryNewestIndexKey(void)
+{
+	int32		id = 0;
+	bool		isnull;
+
+	RegistryExecuteOn("ef_index_keys",
+					  "SELECT pg_catalog.max(index_key_id) FROM %s",
+					  0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			id = DatumGetInt32(d);
+	}
+	SPI_finish();
+	return id;
+}
+
+/*
+ * Fetch the newest index key wrapped under a master key; return its id, or
+ * 0 if none is.
+ */
+int32
+RegistryLookupIndexKey(int32 key_id, uint8 *wrapped)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(key_id)};
+	int32		id = 0;
+	bool		isnull;
+
+	if (RegistryExecuteOn("ef_index_keys",
+						  "SELECT index_key_id, wrapped_key FROM %s "
+						  "WHERE key_id OPERATOR(pg_catalog.=) $1 "
+						  "ORDER BY index_key_id DESC LIMIT 1",
+						  1, types, values, NULL, true, SPI_OK_SELECT) == 1)
+	{
+		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+		CopyBytes(2, wrapped, EF_WRAPPED_LEN, "wrapped index key", key_id);
+	}
+	SPI_finish();
+	return id;
+}
+
+/* Record an index key wrapped under a master key */
+void
+RegistryInsertIndexKey(int32 index_key_id, int32 key_id, const uint8 *wrapped)
+{
+	Oid			types[3] = {INT4OID, INT4OID, BYTEAOID};
+	Datum		values[3];
+	bytea	   *w = palloc(VARHDRSZ + EF_WRAPPED_LEN);
+
+	SET_VARSIZE(w, VARHDRSZ + EF_WRAPPED_LEN);
+	memcpy(VARDATA(w), wrapped, EF_WRAPPED_LEN);
+	values[0] = Int32GetDatum(index_key_id);
+	values[1] = Int32GetDatum(key_id);
+	values[2] = PointerGetDatum(w);
+	RegistryExecuteOn("ef_index_keys",
+					  "INSERT INTO %s (index_key_id, key_id, wrapped_key) "
+					  "VALUES ($1, $2, $3)",
+					  3, types, values, NULL, false, SPI_OK_INSERT);
+	SPI_finish();
 }
 
 /* Fetch a key's check value and retired mark; false if not registered */
@@ -95,19 +191,11 @@ RegistryLookup(int32 key_id, uint8 *check, bool *retired)
 						"WHERE key_id OPERATOR(pg_catalog.=) $1",
 						1, types, values, NULL, true, SPI_OK_SELECT) == 1)
 	{
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		HeapTuple	row = SPI_tuptable->vals[0];
 		bool		isnull;
-		Datum		fp = SPI_getbinval(row, desc, 1, &isnull);
-		bytea	   *fpb = isnull ? NULL : DatumGetByteaPP(fp);
 
-		if (fpb == NULL || VARSIZE_ANY_EXHDR(fpb) != EF_CHECK_VALUE_LEN)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("key registry entry for master key %d is damaged", key_id),
-					 errdetail("The fingerprint is not %d bytes long.", EF_CHECK_VALUE_LEN)));
-		memcpy(check, VARDATA_ANY(fpb), EF_CHECK_VALUE_LEN);
-		*retired = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
+		CopyBytes(1, check, EF_CHECK_VALUE_LEN, "fingerprint", key_id);
+		*retired = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 2, &isnull));
 		found = true;
 	}
 	SPI_finish();

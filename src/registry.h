@@ -11,11 +11,16 @@
 #ifndef EF_REGISTRY_H
 #define EF_REGISTRY_H
 
+#include "envelope.h"
 #include "kdf.h"
 
 extern bool RegistryLookup(int32 key_id, uint8 *check, bool *retired);
 extern bool RegistryInsert(int32 key_id, const uint8 *check,
 						   const char *comment);
 extern bool RegistryRetire(int32 key_id);
+extern int32 RegistryNewestIndexKey(void);
+extern int32 RegistryLookupIndexKey(int32 key_id, uint8 *wrapped);
+extern void RegistryInsertIndexKey(int32 index_key_id, int32 key_id,
+								   const uint8 *wrapped);
 
 #endif							/* EF_REGISTRY_H */

@@ -127,7 +127,7 @@ main(int argc, char **argv)
 	env = malloc(total);
 	out = malloc(plain_len + 1);
 	rewrapped = malloc(total);
-	UNIT_CHECK(EnvelopeSeal(env, key_id, (uint8) IntField(&v, "type_code"), 0, kek,
+	UNIT_CHECK(EnvelopeSeal(env, key_id, (uint8) IntField(&v, "type_code"), 0, NULL, kek,
 							dek, nonce, plain, plain_len, &context) == EF_CRYPTO_OK,
 			   "seal failed");
 	UNIT_CHECK(Same(env, total, expect_env, env_len),
@@ -153,17 +153,18 @@ main(int argc, char **argv)
 	{
 		int32		head_id = 0;
 
-		UNIT_CHECK(EnvelopeParseHead(env, EF_OFF_WRAPPED, &head_id) == ENVELOPE_OK &&
+		UNIT_CHECK(EnvelopeParseHead(env, EF_HEAD_LEN, &head_id) == ENVELOPE_OK &&
 				   head_id == key_id, "header parse lost the key id");
-		UNIT_CHECK(EnvelopeParseHead(env, EF_OFF_WRAPPED - 1, &head_id) == ENVELOPE_TOO_SHORT,
+		UNIT_CHECK(EnvelopeParseHead(env, EF_HEAD_LEN - 1, &head_id) == ENVELOPE_TOO_SHORT,
 				   "a 7-byte header was accepted");
 	}
 
 	/* re-wrap changes the key id and wrapped DEK only */
 	UNIT_CHECK(EnvelopeRewrap(&view, kek, kek2, key_id + 1, rewrapped) == EF_CRYPTO_OK,
 			   "rewrap failed");
-	UNIT_CHECK(memcmp(rewrapped + EF_OFF_NONCE, env + EF_OFF_NONCE,
-					  total - EF_OFF_NONCE) == 0 &&
+	UNIT_CHECK(memcmp(rewrapped + EF_HEAD_LEN + EF_WRAPPED_LEN,
+					  env + EF_HEAD_LEN + EF_WRAPPED_LEN,
+					  total - EF_HEAD_LEN - EF_WRAPPED_LEN) == 0 &&
 			   memcmp(rewrapped, env, EF_OFF_KEY_ID) == 0,
 			   "rewrap changed the content bytes");
 	UNIT_CHECK(EnvelopeParse(rewrapped, total, &view) == ENVELOPE_OK &&
@@ -180,7 +181,7 @@ main(int argc, char **argv)
 		env[i / 8] ^= (uint8) (1 << (i % 8));
 		if (EnvelopeParse(env, total, &view) == ENVELOPE_OK &&
 			EnvelopeOpen(&view, kek, &context, out) != EF_CRYPTO_AUTH_FAILED &&
-			(i / 8 < EF_OFF_KEY_ID || i / 8 >= EF_OFF_WRAPPED))
+			(i / 8 < EF_OFF_KEY_ID || i / 8 >= EF_HEAD_LEN))
 			opened++;
 		env[i / 8] ^= (uint8) (1 << (i % 8));
 	}
@@ -227,10 +228,39 @@ main(int argc, char **argv)
 	UNIT_CHECK(EnvelopeParse(env, 0, &view) == ENVELOPE_TOO_SHORT, "empty envelope accepted");
 
 	/* an empty plaintext seals and opens */
-	UNIT_CHECK(EnvelopeSeal(env, 1, EF_TYPE_BYTEA, 0, kek, dek, nonce, NULL, 0, &none) == EF_CRYPTO_OK &&
+	UNIT_CHECK(EnvelopeSeal(env, 1, EF_TYPE_BYTEA, 0, NULL, kek, dek, nonce, NULL, 0, &none) == EF_CRYPTO_OK &&
 			   EnvelopeParse(env, EF_ENVELOPE_OVERHEAD, &view) == ENVELOPE_OK &&
 			   EnvelopeOpen(&view, kek, &none, out) == EF_CRYPTO_OK,
 			   "empty plaintext does not round-trip");
+
+	/* a term is bound: it opens with its term, and a changed term fails */
+	{
+		uint8		term[EF_TERM_LEN];
+		size_t		ttotal = EF_ENVELOPE_SIZE(plain_len, true);
+		uint8	   *tenv = malloc(ttotal);
+
+		memset(term, 0xab, sizeof(term));
+		UNIT_CHECK(EnvelopeSeal(tenv, key_id, 1, 0, term, kek, dek, nonce, plain,
+								plain_len, &context) == EF_CRYPTO_OK &&
+				   EnvelopeParse(tenv, ttotal, &view) == ENVELOPE_OK &&
+				   view.term != NULL && memcmp(view.term, term, EF_TERM_LEN) == 0 &&
+				   EnvelopeOpen(&view, kek, &context, out) == EF_CRYPTO_OK &&
+				   Same(out, plain_len, plain, plain_len),
+				   "an envelope with a term does not round-trip");
+		UNIT_CHECK(EnvelopeParse(tenv, ttotal - 1, &view) == ENVELOPE_OK &&
+				   EnvelopeParse(tenv, EF_ENVELOPE_SIZE(0, true) - 1, &view) == ENVELOPE_TOO_SHORT,
+				   "a term envelope shorter than its fixed fields was accepted");
+		tenv[EF_OFF_TERM + 3] ^= 1;
+		UNIT_CHECK(EnvelopeParse(tenv, ttotal, &view) == ENVELOPE_OK &&
+				   EnvelopeOpen(&view, kek, &context, out) == EF_CRYPTO_AUTH_FAILED,
+				   "a changed term still opened");
+		tenv[EF_OFF_TERM + 3] ^= 1;
+		tenv[EF_OFF_FLAGS] &= ~EF_FLAG_TERM;
+		UNIT_CHECK(EnvelopeParse(tenv, ttotal, &view) != ENVELOPE_OK ||
+				   EnvelopeOpen(&view, kek, &context, out) == EF_CRYPTO_AUTH_FAILED,
+				   "a term envelope read without its term flag opened");
+		free(tenv);
+	}
 
 	free(env);
 	free(out);

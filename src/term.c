@@ -1,0 +1,180 @@
+/*-------------------------------------------------------------------------
+ *
+ * term.c
+ *		Blind-index search terms: keyed MACs of normalised plaintext
+ *
+ * A searchable value carries a term: the id of the index key, 2 bytes, then
+ * the first 14 bytes of
+ *
+ *	HMAC-SHA-256(index key, "ef1-term" || type code || normalisation ||
+ *				 length of domain (4 bytes) || domain || plaintext bytes)
+ *
+ * The index key is one random key per database, wrapped under every master
+ * key (ef_index_keys), so terms do not change when the master key rotates.
+ * The search domain separates columns: the same plaintext under two domains
+ * gives unrelated terms.  The type code separates types: the integer 1 and
+ * the text '1' differ.  Equal terms reveal equal plaintexts: that is the
+ * point, and the documented leakage.
+ *
+ * IDENTIFICATION
+ *		src/term.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation.h"
+#include "crypto.h"
+#include "ef_report.h"
+#include "keystore.h"
+#include "secure.h"
+#include "term.h"
+#include "utils/builtins.h"
+
+static const char term_label[] = "ef1-term";
+
+/* Read a normalisation name argument; NULL means exact */
+TermNormalize
+TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *name;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return TERM_EXACT;
+	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (strcmp(name, "exact") == 0)
+		return TERM_EXACT;
+	if (strcmp(name, "lower") == 0)
+		return TERM_LOWER;
+	if (strcmp(name, "lower_trim") == 0)
+		return TERM_LOWER_TRIM;
+	if (strcmp(name, "nfkc_lower_trim") == 0)
+		return TERM_NFKC_LOWER_TRIM;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid search normalization \"%s\"", name),
+			 errhint("Use \"exact\", \"lower\", \"lower_trim\" or \"nfkc_lower_trim\".")));
+	return TERM_EXACT;			/* keep compiler quiet */
+}
+
+/* Is this type code text, whose case and spacing may be normalised? */
+static bool
+IsNormalizable(uint8 type_code)
+{
+	/* text, varchar and char(n): see plaintext.c */
+	return type_code == EF_TYPE_TEXT || type_code == 3 || type_code == 20;
+}
+
+/* Replace *t by next, wiping the text it replaces */
+static void
+Step(text **t, text *next)
+{
+	if (next != *t)
+		ef_secure_pfree(*t, VARSIZE_ANY(*t));
+	*t = next;
+}
+
+/*
+ * Apply a normalisation to a text we own; returns the normalised text, the
+ * intermediate copies wiped.  Lower-casing follows the database's default
+ * collation.
+ */
+static text *
+Normalize(TermNormalize how, text *t)
+{
+	const char *p;
+	int			len;
+
+	if (how == TERM_NFKC_LOWER_TRIM)
+		Step(&t, DatumGetTextPP(DirectFunctionCall2(unicode_normalize_func,
+													PointerGetDatum(t),
+													CStringGetTextDatum("NFKC"))));
+	Step(&t, DatumGetTextPP(DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID,
+													PointerGetDatum(t))));
+	if (how == TERM_LOWER)
+		return t;
+
+	p = VARDATA_ANY(t);
+	len = VARSIZE_ANY_EXHDR(t);
+	while (len > 0 && isspace((unsigned char) p[0]))
+		p++, len--;
+	while (len > 0 && isspace((unsigned char) p[len - 1]))
+		len--;
+	Step(&t, cstring_to_text_with_len(p, len));
+	return t;
+}
+
+/* Return the held index key, or raise the error that none is held */
+static const HeldKey *
+IndexKeyOrError(void)
+{
+	const HeldKey *key = KeystoreIndexKey();
+
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no index key is held in this session"),
+				 errdetail("Search terms are computed with the database's index key, which unlocking a registered master key provides."),
+				 errhint("Call ef_unlock() with a registered master key first.")));
+	if (key->index_key_id > PG_UINT16_MAX)
+		elog(ERROR, "index key id %d does not fit a search term", key->index_key_id);
+	return key;
+}
+
+/*
+ * Compute the term of a plaintext (its bytes as plaintext.c makes them) into
+ * term, which has EF_TERM_LEN bytes.  The domain is the text argument
+ * domain_arg (NULL: the empty domain).
+ */
+void
+TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
+			uint8 type_code, const char *data, size_t len, uint8 *term)
+{
+	const HeldKey *key = IndexKeyOrError();
+	text	   *domain = (PG_NARGS() > domain_arg && !PG_ARGISNULL(domain_arg)) ?
+	PG_GETARG_TEXT_PP(domain_arg) : NULL;
+	uint32		dlen = domain ? VARSIZE_ANY_EXHDR(domain) : 0;
+	text	   *norm = NULL;
+	size_t		prefix;
+	size_t		msglen;
+	uint8	   *msg;
+	uint8		mac[EF_SHA256_LEN];
+	EfCryptoStatus status;
+
+	if (normalize != TERM_EXACT)
+	{
+		if (!IsNormalizable(type_code))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("search normalization applies to text values only")));
+		norm = Normalize(normalize, cstring_to_text_with_len(data, len));
+		data = VARDATA_ANY(norm);
+		len = VARSIZE_ANY_EXHDR(norm);
+	}
+
+	prefix = sizeof(term_label) - 1 + 2 + 4 + dlen;
+	msglen = prefix + len;
+	msg = palloc(msglen);
+	memcpy(msg, term_label, sizeof(term_label) - 1);
+	msg[8] = type_code;
+	msg[9] = (uint8) normalize;
+	msg[10] = (uint8) (dlen >> 24);
+	msg[11] = (uint8) (dlen >> 16);
+	msg[12] = (uint8) (dlen >> 8);
+	msg[13] = (uint8) dlen;
+	if (dlen > 0)
+		memcpy(msg + 14, VARDATA_ANY(domain), dlen);
+	memcpy(msg + prefix, data, len);
+
+	status = EfHmacSha256(key->index_key, EF_KEY_LEN, msg, msglen, mac);
+	ef_secure_pfree(msg, msglen);
+	if (norm != NULL)
+		ef_secure_pfree(norm, VARSIZE_ANY(norm));
+	if (status != EF_CRYPTO_OK)
+		ef_crypto_report(status);
+
+	term[0] = (uint8) (key->index_key_id >> 8);
+	term[1] = (uint8) key->index_key_id;
+	memcpy(term + 2, mac, EF_TERM_LEN - 2);
+	ef_secure_wipe(mac, sizeof(mac));
+}

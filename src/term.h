@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ *
+ * term.h
+ *		Blind-index search terms: keyed MACs of normalised plaintext
+ *
+ * IDENTIFICATION
+ *		src/term.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EF_TERM_H
+#define EF_TERM_H
+
+#include "envelope.h"
+#include "fmgr.h"
+
+/* How text is normalised before its term is computed */
+typedef enum TermNormalize
+{
+	TERM_EXACT = 0,
+	TERM_LOWER = 1,
+	TERM_LOWER_TRIM = 2,
+	TERM_NFKC_LOWER_TRIM = 3
+} TermNormalize;
+
+/* A search term as SQL sees it: the type encrypted_field_term */
+typedef struct EncryptedFieldTerm
+{
+	uint8		bytes[EF_TERM_LEN];
+} EncryptedFieldTerm;
+
+extern TermNormalize TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno);
+extern void TermCompute(FunctionCallInfo fcinfo, int domain_arg,
+						TermNormalize normalize, uint8 type_code,
+						const char *data, size_t len, uint8 *term);
+
+#endif							/* EF_TERM_H */
