@@ -63,6 +63,18 @@ SELECT id, ef_decrypt(email, 'customers.email.' || id) AS email,
 FROM customers ORDER BY id;
 SQL
 
+say "A searchable login: a UNIQUE index, and a lookup by plaintext through it"
+q <<SQL
+SELECT ef_unlock(1, decode('$key', 'hex'));
+ALTER TABLE customers ADD COLUMN login encrypted_field;
+UPDATE customers SET login = ef_encrypt(ef_decrypt(email, 'customers.email.' || id),
+    searchable => true, search_domain => 'customers.login', search_normalize => 'lower');
+CREATE UNIQUE INDEX ON customers (login);
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM customers WHERE login = ef_term('BOB@example.com', 'customers.login', 'lower');
+SELECT id FROM customers WHERE login = ef_term('BOB@example.com', 'customers.login', 'lower');
+SQL
+
 say "A value copied to another row does not decrypt there (context binding)"
 q <<SQL
 SELECT ef_unlock(1, decode('$key', 'hex'));
