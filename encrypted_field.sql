@@ -286,6 +286,90 @@ END
 $$;
 COMMENT ON PROCEDURE ef_rewrap_column(regclass, name, integer, integer) IS 're-wrap every value of a column under one held key, in committed batches';
 
+-- Encrypts an existing plaintext column into an encrypted_field column, in
+-- batches that each commit, so a live table is converted without one long
+-- transaction.  Rows whose encrypted column is still NULL are the work left,
+-- so an interrupted run resumes where it stopped.  The context of each value
+-- can be bound to its row with context_expr, an SQL expression over the
+-- table's columns (for example 'users.email.' || id).  Reads are switched and
+-- the plaintext column dropped by hand, after the final count agrees.
+CREATE PROCEDURE ef_encrypt_column(tbl regclass, col name, encrypted_col name DEFAULT NULL,
+	context_expr text DEFAULT NULL, searchable boolean DEFAULT false,
+	search_domain text DEFAULT NULL, batch_size integer DEFAULT 10000)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	target name := COALESCE(encrypted_col, (col OPERATOR(pg_catalog.||) '_encrypted')::name);
+	batch tid[] := '{}';
+	done bigint := 0;
+	n bigint;
+	plain_rows bigint;
+	encrypted_rows bigint;
+	r record;
+	upd text;
+BEGIN
+	IF batch_size IS NULL OR batch_size < 1 THEN
+		RAISE EXCEPTION 'batch size must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
+		AND NOT a.attisdropped AND a.attnum > 0) THEN
+		RAISE EXCEPTION 'column "%" of % does not exist', col, tbl USING ERRCODE = 'undefined_column';
+	END IF;
+	IF NOT EXISTS (SELECT FROM @extschema@.ef_held_keys() h WHERE h.is_current) THEN
+		RAISE EXCEPTION 'no master key is unlocked in this session'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Call ef_unlock() with a registered master key first, with session scope.';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) target
+		AND NOT a.attisdropped) THEN
+		EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN %I @extschema@.encrypted_field', tbl, target);
+		COMMIT;
+		RAISE NOTICE 'ef_encrypt_column: added column % to %', target, tbl;
+	ELSIF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) target
+		AND a.atttypid OPERATOR(pg_catalog.=) '@extschema@.encrypted_field'::pg_catalog.regtype) THEN
+		RAISE EXCEPTION 'column "%" of % is not of type encrypted_field', target, tbl
+			USING ERRCODE = 'datatype_mismatch';
+	END IF;
+
+	upd := pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_encrypt(%I, %s, $3, NULL, $4) '
+		'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %I IS NULL AND %I IS NOT NULL',
+		tbl, target, col, COALESCE(context_expr, 'NULL'), target, col);
+	FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM %s WHERE %I IS NULL AND %I IS NOT NULL',
+		tbl, target, col)
+	LOOP
+		batch := pg_catalog.array_append(batch, r.ctid);
+		IF pg_catalog.cardinality(batch) >= batch_size THEN
+			EXECUTE upd USING batch, NULL, searchable, search_domain;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			done := done + n;
+			batch := '{}';
+			COMMIT;
+			RAISE NOTICE 'ef_encrypt_column: % rows of % encrypted into %', done, tbl, target;
+		END IF;
+	END LOOP;
+	IF pg_catalog.cardinality(batch) > 0 THEN
+		EXECUTE upd USING batch, NULL, searchable, search_domain;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		done := done + n;
+		COMMIT;
+		RAISE NOTICE 'ef_encrypt_column: % rows of % encrypted into %', done, tbl, target;
+	END IF;
+
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(%I), pg_catalog.count(%I) FROM %s', col, target, tbl)
+		INTO plain_rows, encrypted_rows;
+	IF plain_rows OPERATOR(pg_catalog.<>) encrypted_rows THEN
+		RAISE WARNING 'ef_encrypt_column: % has % values in % but % in %', tbl, plain_rows, col, encrypted_rows, target
+			USING HINT = 'Rows changed during the run; call ef_encrypt_column again, or keep a trigger encrypting new rows.';
+	ELSE
+		RAISE NOTICE 'ef_encrypt_column: all % values of %.% are encrypted in %', plain_rows, tbl, col, target;
+	END IF;
+END
+$$;
+COMMENT ON PROCEDURE ef_encrypt_column(regclass, name, name, text, boolean, text, integer) IS 'encrypt an existing plaintext column into an encrypted_field column, in committed batches';
+
 -- operators
 
 -- Searchable values compare by their search terms only; the order is
