@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test: C unit tests (Wycheproof vectors, envelope vector),
-# pg_regress, pgTAP, and the key-hygiene test, each against a throwaway
-# PostgreSQL 15 cluster.
+# pg_regress, pgTAP, the key-hygiene test, and the operations test (dump and
+# restore, streaming and logical replication), each against throwaway
+# PostgreSQL 15 clusters.
 # Usage, from the project root, as root on Debian 12: bash scripts/test.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -41,6 +42,8 @@ ef_cluster_start -c shared_preload_libraries=pg_stat_statements \
 	-c log_parameter_max_length=-1 -c log_parameter_max_length_on_error=-1
 suite "key hygiene" test/hygiene/run.sh
 ef_cluster_stop
+
+suite "operations: dump, restore, replication" test/ops/run.sh
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

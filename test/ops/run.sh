@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Operations: pg_dump and restore into a fresh cluster, a physical streaming
+# replica, and logical replication to a subscriber (text and binary), each
+# a cluster of its own on this machine.  Every copy must hold the same bytes,
+# decrypt to the same plaintext with the same key, and no dump may hold
+# plaintext or key material.  Only the registry's check values and wrapped
+# index keys travel; no server stores a master key.
+# Usage, from the project root, after the extension is installed:
+#   bash test/ops/run.sh
+set -uo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+cd "$EF_ROOT"
+
+base=$(mktemp -d /tmp/ef_ops.XXXXXX)
+chmod 755 "$base"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$base"
+export PGHOST=$base PGUSER=postgres
+[ "$(id -u)" -eq 0 ] || PGUSER=$(id -un)
+ports=(55501 55502 55503 55504)
+passed=0
+failed=0
+
+cleanup() {
+	for d in primary restored standby subscriber; do
+		[ -d "$base/$d" ] && ef_as_owner $PG_BIN/pg_ctl -D "$base/$d" -m immediate -w stop >/dev/null 2>&1
+	done
+	rm -rf "$base"
+}
+trap cleanup EXIT
+
+check() {
+	local name=$1
+	shift
+	if "$@"; then passed=$((passed + 1)); echo "ok - $name"
+	else failed=$((failed + 1)); echo "not ok - $name"; fi
+}
+same() { [ "$1" = "$2" ] && [ -n "$1" ]; }
+# start a cluster: name, port, extra postgres options
+start() {
+	ef_as_owner $PG_BIN/initdb -D "$base/$1" -U "$PGUSER" -A trust --no-sync >/dev/null
+	ef_as_owner $PG_BIN/pg_ctl -D "$base/$1" -l "$base/$1.log" -w \
+		-o "-k $base -p $2 -c listen_addresses='' -c fsync=off $3" start >/dev/null
+}
+q() { local port=$1 db=$2; shift 2; psql -X -q -At -v ON_ERROR_STOP=1 -p "$port" -d "$db" "$@"; }
+
+key=$(openssl rand -hex 32)
+unlock="SELECT ef_unlock(1, decode('$key', 'hex'));"
+# the plaintext of every row, and the stored bytes of every row
+plain_sum="SELECT md5(string_agg(id || ':' || ef_decrypt(email, 'customers.email.' || id) || ':' ||
+	ef_decrypt_as(amount, NULL::numeric) || ':' || (ef_decrypt_as(doc, NULL::jsonb) ->> 'city') || ':' || note,
+	',' ORDER BY id)) FROM customers"
+bytes_sum="SELECT md5(string_agg(id || ':' || ef_send(email)::text || ef_send(amount)::text || ef_send(doc)::text,
+	',' ORDER BY id)) FROM customers"
+schema="CREATE TABLE customers (id int PRIMARY KEY, email encrypted_field, amount encrypted_field,
+	doc encrypted_field, note text);
+CREATE UNIQUE INDEX customers_email ON customers (email);"
+insert_rows() { # port, first id, last id
+	q "$1" app -c "$unlock" -c "INSERT INTO customers SELECT g,
+		ef_encrypt('person' || g || '@example.org', 'customers.email.' || g, searchable => true, search_domain => 'email'),
+		ef_encrypt((g * 1.25)::numeric), ef_encrypt(jsonb_build_object('city', 'city-' || g)), 'plain note ' || g
+		FROM generate_series($2, $3) g" >/dev/null
+}
+
+# The primary: wal for both kinds of replication
+start primary "${ports[0]}" "-c wal_level=logical -c max_wal_senders=10 -c max_replication_slots=10"
+P=${ports[0]}
+q $P postgres -c "CREATE DATABASE app" >/dev/null
+q $P app -c "CREATE EXTENSION encrypted_field" -c "SELECT ef_register_key(1, decode('$key', 'hex'), 'ops key')" \
+	-c "$schema" -c "CREATE PUBLICATION pub FOR TABLE customers, ef_keys, ef_index_keys" >/dev/null
+insert_rows $P 1 500
+p_plain=$(q $P app -c "$unlock" -c "$plain_sum" | tail -1)
+p_bytes=$(q $P app -c "$bytes_sum")
+
+# Dumps: plain and custom format
+pg_dump -p $P -d app -Fp -f "$base/app.sql"
+pg_dump -p $P -d app -Fc -f "$base/app.dump"
+pg_restore -f "$base/app_from_custom.sql" "$base/app.dump"
+no_secret() { ! grep -q -e 'person1@example.org' -e 'city-1"' -e "$key" -e "${key^^}" "$1"; }
+check "the plain dump holds no plaintext or key" no_secret "$base/app.sql"
+check "the custom dump holds no plaintext or key" no_secret "$base/app_from_custom.sql"
+check "the plain dump holds the encrypted values and the registry" \
+	bash -c "grep -q 'ef1:' '$base/app.sql' && grep -q 'ops key' '$base/app.sql'"
+
+# Restore both dumps into a fresh cluster, then decrypt with the same key
+start restored "${ports[1]}" ""
+R=${ports[1]}
+q $R postgres -c "CREATE DATABASE from_plain" -c "CREATE DATABASE from_custom" >/dev/null
+psql -X -q -p $R -d from_plain -v ON_ERROR_STOP=1 -f "$base/app.sql" >/dev/null 2>&1
+pg_restore -p $R -d from_custom "$base/app.dump" >/dev/null 2>&1
+for db in from_plain from_custom; do
+	check "$db: the stored bytes are unchanged" same "$(q $R $db -c "$bytes_sum")" "$p_bytes"
+	check "$db: every value decrypts as on the primary" same "$(q $R $db -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
+	dup=$(psql -X -q -p $R -d $db -c "$unlock" -c "INSERT INTO customers VALUES (9999, ef_encrypt('person7@example.org', searchable => true, search_domain => 'email'))" 2>&1)
+	check "$db: the unique index on terms holds" grep -q "duplicate key value violates unique constraint" <<<"$dup"
+	check "$db: a lookup by term finds its row" \
+		same "$(q $R $db -c "$unlock" -c "SELECT id FROM customers WHERE email = ef_term('person7@example.org', 'email')" | tail -1)" 7
+done
+
+# A physical streaming replica
+ef_as_owner $PG_BIN/pg_basebackup -h "$base" -p $P -U "$PGUSER" -D "$base/standby" -R -X stream -c fast >/dev/null 2>&1
+ef_as_owner $PG_BIN/pg_ctl -D "$base/standby" -l "$base/standby.log" -w \
+	-o "-k $base -p ${ports[2]} -c listen_addresses='' -c fsync=off" start >/dev/null
+S=${ports[2]}
+insert_rows $P 501 600
+p_plain=$(q $P app -c "$unlock" -c "$plain_sum" | tail -1)
+p_bytes=$(q $P app -c "$bytes_sum")
+lsn=$(q $P app -c "SELECT pg_current_wal_lsn()")
+for _ in $(seq 100); do
+	[ "$(q $S app -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] && break
+	sleep 0.1
+done
+check "standby: the stored bytes equal the primary's" same "$(q $S app -c "$bytes_sum")" "$p_bytes"
+check "standby: a session holding the key decrypts rows written on the primary" \
+	same "$(q $S app -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
+
+# Logical replication to a subscriber, in text and in binary form
+start subscriber "${ports[3]}" ""
+L=${ports[3]}
+for mode in text binary; do
+	db=sub_$mode
+	q $L postgres -c "CREATE DATABASE $db" >/dev/null
+	q $L $db -c "CREATE EXTENSION encrypted_field" -c "$schema" \
+		-c "CREATE SUBSCRIPTION sub_$mode CONNECTION 'host=$base port=$P dbname=app user=$PGUSER' PUBLICATION pub WITH (binary = $([ $mode = binary ] && echo true || echo false))" >/dev/null 2>&1
+done
+insert_rows $P 601 650
+p_plain=$(q $P app -c "$unlock" -c "$plain_sum" | tail -1)
+p_bytes=$(q $P app -c "$bytes_sum")
+for mode in text binary; do
+	for _ in $(seq 150); do
+		[ "$(q $L sub_$mode -c "SELECT count(*) FROM customers")" = 650 ] && break
+		sleep 0.2
+	done
+	check "subscriber ($mode): values arrive byte-identical" same "$(q $L sub_$mode -c "$bytes_sum")" "$p_bytes"
+	check "subscriber ($mode): the registry arrived, and the key decrypts every row" \
+		same "$(q $L sub_$mode -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
+done
+
+for log in "$base"/*.log; do
+	check "$(basename "$log"): no key material in the server log" bash -c "! grep -q -i '$key' '$log'"
+done
+echo "ops: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
