@@ -30,6 +30,7 @@ pgtap() {
 }
 
 suite "unit tests" make -s PG_CONFIG=$PG_BIN/pg_config unitcheck
+suite "fuzz corpus replay" bash fuzz/run.sh --smoke
 
 ef_cluster_start
 suite "pg_regress" regress

@@ -20,6 +20,7 @@
 #include "ef_type.h"
 #include "envelope.h"
 #include "libpq/pqformat.h"
+#include "textform.h"
 #include "utils/memutils.h"
 
 /* Parse a value taken from a table or an expression, or raise an error */
@@ -67,32 +68,20 @@ Datum
 ef_in(PG_FUNCTION_ARGS)
 {
 	const char *str = PG_GETARG_CSTRING(0);
-	const char *b64;
-	size_t		b64len;
+	size_t		textlen = strlen(str);
 	char	   *bytes;
-	char	   *check;
-	int			len;
+	char	   *scratch;
+	const char *problem;
+	int			len = 0;
 
-	if (strncmp(str, EF_TEXT_PREFIX, EF_TEXT_PREFIX_LEN) != 0)
-		BadTextInput("The value must start with \"" EF_TEXT_PREFIX "\".");
-
-	b64 = str + EF_TEXT_PREFIX_LEN;
-	b64len = strlen(b64);
-	if (b64len == 0 || b64len % 4 != 0 || b64len > MaxAllocSize / 2)
-		BadTextInput("The text after the prefix is not base64 of a whole envelope.");
-
-	bytes = palloc(pg_b64_dec_len((int) b64len));
-	len = pg_b64_decode(b64, (int) b64len, bytes, pg_b64_dec_len((int) b64len));
-	if (len < 0)
-		BadTextInput("The text after the prefix is not valid base64.");
-
-	/* only the canonical encoding is accepted, so a value has one text form */
-	check = palloc(pg_b64_enc_len(len) + 1);
-	if (pg_b64_encode(bytes, len, check, pg_b64_enc_len(len)) != (int) b64len ||
-		memcmp(check, b64, b64len) != 0)
-		BadTextInput("The text after the prefix is not canonical base64.");
-	pfree(check);
-
+	if (textlen > MaxAllocSize / 2)
+		BadTextInput("The value is too long.");
+	bytes = palloc(TextFormMaxBytes(textlen));
+	scratch = palloc(textlen + 1);
+	problem = TextFormDecode(str, textlen, bytes, &len, scratch);
+	if (problem != NULL)
+		BadTextInput(problem);
+	pfree(scratch);
 	PG_RETURN_ENCRYPTED_FIELD_P(MakeValidated(bytes, len, EF_SOURCE_TEXT));
 }
 

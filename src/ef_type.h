@@ -13,6 +13,7 @@
 
 #include "envelope.h"
 #include "fmgr.h"
+#include "textform.h"
 
 /*
  * The envelope bytes follow the varlena header; envelope.h defines their
@@ -32,10 +33,6 @@ typedef struct EncryptedField
 #define EF_DATA(x)						((const uint8 *) VARDATA_ANY(x))
 #define EF_LEN(x)						VARSIZE_ANY_EXHDR(x)
 #define EF_SIZE(envlen)					add_size(VARHDRSZ, (envlen))
-
-/* Text form: this prefix, then standard base64 of the envelope */
-#define EF_TEXT_PREFIX					"ef1:"
-#define EF_TEXT_PREFIX_LEN				4
 
 extern void EnvelopeParseStored(const EncryptedField *value,
 								EnvelopeView *view);
