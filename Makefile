@@ -10,7 +10,7 @@ OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/k
 DATA       = $(wildcard $(EXTENSION)--*--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = setup type_io envelope_kat keystore functions types compression search rotation adoption errors privileges copy_binary
+REGRESS = setup type_io envelope_kat keystore functions types compression search rotation adoption views errors privileges copy_binary
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 PG_CONFIG ?= pg_config

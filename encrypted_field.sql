@@ -370,6 +370,95 @@ END
 $$;
 COMMENT ON PROCEDURE ef_encrypt_column(regclass, name, name, text, boolean, text, integer) IS 'encrypt an existing plaintext column into an encrypted_field column, in committed batches';
 
+-- Creates a view that shows a table's encrypted_field columns decrypted (as
+-- text) to sessions holding the key, and INSTEAD OF triggers that encrypt
+-- what is written through it, so an application reads and writes plaintext
+-- while the table holds only ciphertext.  With key_column, each value's
+-- context is 'table.column.' || key, binding it to its row, and UPDATE and
+-- DELETE work through the view; searchable columns get the search domain
+-- 'table.column'.
+CREATE FUNCTION ef_create_view(tbl regclass, view_name name DEFAULT NULL,
+	key_column name DEFAULT NULL, searchable_columns name[] DEFAULT '{}')
+	RETURNS regclass
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $create_view$
+DECLARE
+	rel_name name;
+	rel_schema name;
+	target text;
+	trigfn text;
+	cols text[] := '{}';
+	sel text[] := '{}';
+	ins_vals text[] := '{}';
+	upd_sets text[] := '{}';
+	enc text;
+	ctx text;
+	change text;
+	a record;
+BEGIN
+	SELECT c.relname, n.nspname INTO rel_name, rel_schema
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
+	target := format('%I.%I', rel_schema, COALESCE(view_name, (rel_name || '_decrypted')::name));
+	trigfn := format('%I.%I', rel_schema, COALESCE(view_name, (rel_name || '_decrypted')::name) || '_write');
+	IF key_column IS NOT NULL AND NOT EXISTS (SELECT FROM pg_attribute
+		WHERE attrelid = tbl AND attname = key_column AND attnum > 0 AND NOT attisdropped) THEN
+		RAISE EXCEPTION 'column "%" of % does not exist', key_column, tbl USING ERRCODE = 'undefined_column';
+	END IF;
+
+	FOR a IN SELECT attname, atttypid FROM pg_attribute
+		WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+	LOOP
+		cols := cols || format('%I', a.attname);
+		IF a.atttypid = '@extschema@.encrypted_field'::regtype THEN
+			ctx := CASE WHEN key_column IS NULL THEN 'NULL'
+				ELSE format('%L || %s.%I', rel_name || '.' || a.attname || '.', '%s', key_column) END;
+			sel := sel || format('@extschema@.ef_decrypt(t.%I, %s) AS %I', a.attname, format(ctx, 't'), a.attname);
+			enc := format('@extschema@.ef_encrypt(NEW.%I::text, %s, %L, NULL, %L)', a.attname, format(ctx, 'NEW'),
+				a.attname = ANY (searchable_columns), rel_name || '.' || a.attname);
+			ins_vals := ins_vals || enc;
+			upd_sets := upd_sets || format('%I = CASE WHEN NEW.%I IS NOT DISTINCT FROM OLD.%I THEN t.%I ELSE %s END',
+				a.attname, a.attname, a.attname, a.attname, enc);
+		ELSE
+			sel := sel || format('t.%I', a.attname);
+			ins_vals := ins_vals || format('NEW.%I', a.attname);
+			upd_sets := upd_sets || format('%I = NEW.%I', a.attname, a.attname);
+		END IF;
+	END LOOP;
+	IF cardinality(searchable_columns) > 0 AND EXISTS (SELECT FROM unnest(searchable_columns) s(c)
+		WHERE NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = tbl AND attname = s.c
+			AND atttypid = '@extschema@.encrypted_field'::regtype)) THEN
+		RAISE EXCEPTION 'every searchable column must be an encrypted_field column of %', tbl
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	EXECUTE format('CREATE VIEW %s AS SELECT %s FROM %s t', target, array_to_string(sel, ', '), tbl);
+	IF key_column IS NULL THEN
+		change := $c$RAISE EXCEPTION 'the view was created without a key column, so it cannot update or delete rows'
+		USING ERRCODE = 'feature_not_supported';$c$;
+	ELSE
+		change := format($c$IF TG_OP = 'UPDATE' THEN
+		UPDATE %s t SET %s WHERE t.%I = OLD.%I;
+		RETURN NEW;
+	END IF;
+	DELETE FROM %s t WHERE t.%I = OLD.%I;
+	RETURN OLD;$c$, tbl, array_to_string(upd_sets, ', '), key_column, key_column, tbl, key_column, key_column);
+	END IF;
+	EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $b$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO %s (%s) VALUES (%s);
+		RETURN NEW;
+	END IF;
+	%s
+END $b$$f$, trigfn, tbl, array_to_string(cols, ', '), array_to_string(ins_vals, ', '), change);
+	EXECUTE format('CREATE TRIGGER write INSTEAD OF INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %s()',
+		target, trigfn);
+	RETURN target::regclass;
+END
+$create_view$;
+COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[]) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
+
 -- operators
 
 -- Searchable values compare by their search terms only; the order is
@@ -437,14 +526,18 @@ CREATE OPERATOR >= (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, PROCE
 	COMMUTATOR = <= , NEGATOR = < , RESTRICT = scalargesel, JOIN = scalargejoinsel);
 COMMENT ON OPERATOR >= (encrypted_field, encrypted_field) IS 'greater than or equal, in the arbitrary order of search terms';
 
+-- The operators between a value and a term serve index lookups; they are
+-- not HASHES or MERGES, since the operator families hold no ordering or
+-- hashing of terms among themselves, so joins against stored terms run as
+-- nested loops (using the index where there is one).
 CREATE OPERATOR = (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_eq_term,
-	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel);
 COMMENT ON OPERATOR = (encrypted_field, encrypted_field_term) IS 'a searchable value has this search term';
 CREATE OPERATOR <> (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_ne_term,
 	COMMUTATOR = <> , NEGATOR = = , RESTRICT = neqsel, JOIN = neqjoinsel);
 COMMENT ON OPERATOR <> (encrypted_field, encrypted_field_term) IS 'a searchable value has another search term';
 CREATE OPERATOR = (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_eq,
-	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel);
 COMMENT ON OPERATOR = (encrypted_field_term, encrypted_field) IS 'a search term of this searchable value';
 CREATE OPERATOR <> (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_ne,
 	COMMUTATOR = <> , NEGATOR = = , RESTRICT = neqsel, JOIN = neqjoinsel);

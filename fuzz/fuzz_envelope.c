@@ -24,7 +24,7 @@
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* the fixed master key of the seed corpus: bytes 0x00 .. 0x1f */
+/* the fixed master key of the seed corpus, key id 1: bytes 0x00 .. 0x1f */
 static uint8 kek[EF_KEY_LEN];
 static bool kek_ready = false;
 
@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (int i = 0; i < EF_KEY_LEN; i++)
 			master[i] = (uint8) i;
-		if (EfDeriveKek(master, kek) != EF_CRYPTO_OK)
+		if (EfDeriveKek(master, 1, kek) != EF_CRYPTO_OK)
 			abort();
 		kek_ready = true;
 	}

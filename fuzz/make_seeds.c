@@ -62,7 +62,7 @@ main(int argc, char **argv)
 	memset(dek, 0x40, sizeof(dek));
 	memset(nonce, 0x60, sizeof(nonce));
 	memset(term, 0xab, sizeof(term));
-	if (EfDeriveKek(master, kek) != EF_CRYPTO_OK)
+	if (EfDeriveKek(master, 1, kek) != EF_CRYPTO_OK)
 		return 1;
 
 	for (int p = 0; p < 4; p++)
@@ -76,7 +76,7 @@ main(int argc, char **argv)
 			char		name[64];
 			int			n;
 
-			if (EnvelopeSeal(env, 1 + p, (uint8) (1 + variant), 0,
+			if (EnvelopeSeal(env, 1, (uint8) (1 + variant), 0,
 							 with_term ? term : NULL, kek, dek, nonce,
 							 (const uint8 *) plains[p], len,
 							 (variant & 2) ? &ctx : &none) != EF_CRYPTO_OK)

@@ -14,7 +14,7 @@ SELECT ef_lock();
 SELECT fingerprint FROM ef_keys WHERE key_id = 7;
 
 CREATE TABLE kat (v encrypted_field);
-INSERT INTO kat VALUES ('ef1:AQABAAAAAAfEdv35a84yzTVNkd4xgvZrO1o1/gyE39KgcXyUGueEJmht3wm7Q3eIYGFiY2RlZmdoaWpryUZqd37k5MNt3h9fYOo4K3tJnWU3SPRtehW5h17KUUJylZVUVTbqOH7oSg==');
+INSERT INTO kat VALUES ('ef1:AQABAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpryUZqd37k5MNt3h9fYOo4K3tJnWU3SPRtehW5h17KUUJylZVUVTbqOH7oSg==');
 
 -- the parts, readable with no key held
 SELECT (ef_envelope(v)).* FROM kat;

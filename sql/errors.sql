@@ -5,7 +5,7 @@ CREATE TABLE e (id int, v encrypted_field);
 
 -- Negative tests: no key held
 SELECT ef_encrypt('x');
-INSERT INTO e VALUES (0, 'ef1:AQABAAAAAAfEdv35a84yzTVNkd4xgvZrO1o1/gyE39KgcXyUGueEJmht3wm7Q3eIYGFiY2RlZmdoaWpryUZqd37k5MNt3h9fYOo4K3tJnWU3SPRtehW5h17KUUJylZVUVTbqOH7oSg==');
+INSERT INTO e VALUES (0, 'ef1:AQABAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpryUZqd37k5MNt3h9fYOo4K3tJnWU3SPRtehW5h17KUUJylZVUVTbqOH7oSg==');
 SELECT ef_decrypt(v) FROM e;
 SELECT ef_rewrap(v) FROM e;
 DELETE FROM e;

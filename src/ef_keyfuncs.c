@@ -129,7 +129,7 @@ RegisterWith(int32 key_id, const char *comment, const uint8 *master,
 	int32		index_key_id;
 
 	if (EfKeyCheckValue(master, key_id, check) != EF_CRYPTO_OK ||
-		EfDeriveKek(master, kek) != EF_CRYPTO_OK)
+		EfDeriveKek(master, key_id, kek) != EF_CRYPTO_OK)
 		elog(ERROR, "could not derive keys from master key");
 
 	if (!RegistryInsert(key_id, check, comment))
@@ -235,7 +235,7 @@ UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
 	}
 
 	if (EfKeyCheckValue(master, key_id, check) != EF_CRYPTO_OK ||
-		EfDeriveKek(master, kek) != EF_CRYPTO_OK)
+		EfDeriveKek(master, key_id, kek) != EF_CRYPTO_OK)
 		elog(ERROR, "could not derive keys from master key");
 
 	if (!EfCryptoMemEqual(check, expected, EF_CHECK_VALUE_LEN))

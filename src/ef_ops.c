@@ -169,6 +169,7 @@ ef_term_in(PG_FUNCTION_ARGS)
 	EncryptedFieldTerm *t = palloc(sizeof(EncryptedFieldTerm));
 
 	if (strlen(str) != 2 * EF_TERM_LEN ||
+		strspn(str, "0123456789abcdefABCDEF") != 2 * EF_TERM_LEN ||
 		hex_decode(str, 2 * EF_TERM_LEN, (char *) t->bytes) != EF_TERM_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

@@ -24,12 +24,24 @@ static const char kek_label[] = "encrypted_field v1 key wrap";
 static const char check_key_label[] = "encrypted_field v1 key check";
 static const char check_msg_label[] = "encrypted_field key check value";
 
-/* Derive the AES-256 key-wrapping key from a 32-byte master key */
+/*
+ * Derive the AES-256 key-wrapping key of a 32-byte master key registered
+ * under key_id.  The id is part of the label, so that one master key
+ * registered under two ids wraps differently under each: AES key wrap is
+ * deterministic, and equal wrapped index keys would show the reuse.
+ */
 EfCryptoStatus
-EfDeriveKek(const uint8 *master, uint8 *kek)
+EfDeriveKek(const uint8 *master, int32 key_id, uint8 *kek)
 {
-	return EfHkdfSha256(master, EF_KEY_LEN, NULL, 0,
-						(const uint8 *) kek_label, strlen(kek_label),
+	uint8		info[sizeof(kek_label) - 1 + 4];
+	size_t		labellen = sizeof(kek_label) - 1;
+
+	memcpy(info, kek_label, labellen);
+	info[labellen] = (uint8) ((uint32) key_id >> 24);
+	info[labellen + 1] = (uint8) ((uint32) key_id >> 16);
+	info[labellen + 2] = (uint8) ((uint32) key_id >> 8);
+	info[labellen + 3] = (uint8) key_id;
+	return EfHkdfSha256(master, EF_KEY_LEN, NULL, 0, info, sizeof(info),
 						kek, EF_KEY_LEN);
 }
 

@@ -15,7 +15,8 @@
 
 #define EF_CHECK_VALUE_LEN	16	/* registry fingerprint: truncated HMAC */
 
-extern EfCryptoStatus EfDeriveKek(const uint8 *master, uint8 *kek);
+extern EfCryptoStatus EfDeriveKek(const uint8 *master, int32 key_id,
+								  uint8 *kek);
 extern EfCryptoStatus EfKeyCheckValue(const uint8 *master, int32 key_id,
 									  uint8 *check);
 

@@ -13,7 +13,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(47);
+SELECT plan(52);
 
 CREATE EXTENSION encrypted_field;
 
@@ -99,6 +99,16 @@ SELECT ef_register_key(1, tap_key(1));
 SELECT is(log_count('step', format('encrypted_field: master key 1 registered (%s)', who())), 1,
 	'ef_register_key writes one line naming the key id and who');
 
+-- a second key must wrap the database's index key, which this session does
+-- not hold until it unlocks a registered key: refused, and not logged as
+-- registered
+SELECT log_mark('step');
+SELECT throws_ok($$SELECT ef_register_key(2, tap_key(2))$$, '55000',
+	'cannot register a master key without the database''s index key',
+	'registering key 2 in a session that holds no key fails');
+SELECT is((SELECT count(*)::int FROM log_grep('step', 'encrypted_field: master key 2 registered')), 0,
+	'the refused registration writes no registered line');
+
 SELECT log_mark('step');
 SELECT ef_unlock(1, tap_key(1));
 SELECT is(log_count('step', format('encrypted_field: master key 1 unlocked, scope session (%s)', who())), 1,
@@ -106,6 +116,13 @@ SELECT is(log_count('step', format('encrypted_field: master key 1 unlocked, scop
 SELECT is((SELECT count(*)::int FROM log_grep('step', 'encrypted_field:')), 1,
 	'and no other encrypted_field line');
 SELECT ok(who() LIKE '%application=ef_tap_audit_local', 'the line names this session''s application_name');
+
+SELECT log_mark('step');
+SELECT ef_register_key(2, tap_key(2));
+SELECT is(log_count('step', format('encrypted_field: master key 2 registered (%s)', who())), 1,
+	'registering key 2, holding the index key through key 1, writes one line');
+SELECT is((SELECT count(*)::int FROM log_grep('step', 'encrypted_field:')), 1,
+	'and no other encrypted_field line');
 
 SELECT log_mark('step');
 SELECT ef_unlock(1, tap_key(1), 'transaction');
@@ -257,14 +274,16 @@ SELECT throws_ok(format($f$SELECT remote('ef_r', %L)$f$, format('SELECT ef_unloc
 	'22004', NULL, 'the right key literal with a NULL key id fails');
 SELECT throws_ok(format($f$SELECT remote('ef_r', %L)$f$, format('SELECT app_unlock(%L::bytea)', '\x' || encode(tap_key(2), 'hex'))),
 	'28P01', NULL, 'a literal wrong key passed through a wrapper function fails');
+SELECT throws_ok(format($f$SELECT remote('ef_r', %L)$f$, format('SELECT ef_register_key(2, %L::bytea)', '\x' || encode(tap_key(2), 'hex'))),
+	'55000', NULL, 'a new key literal, registered in a session without the index key, fails');
 SELECT throws_ok($$SELECT remote('ef_r', 'SELECT 1/0 AS ef_tap_statement_control')$$, '22012', NULL,
 	'control: a failing statement that is not ours');
-SELECT is((SELECT count(*)::int FROM log_grep('statements', 'ERROR:  ')), 8,
-	'the server logged all eight errors');
+SELECT is((SELECT count(*)::int FROM log_grep('statements', 'ERROR:  ')), 9,
+	'the server logged all nine errors');
 SELECT is((SELECT count(*)::int FROM log_grep('statements', 'STATEMENT:  ') l WHERE l LIKE '%ef_tap_statement_control%'), 1,
 	'control: the failing statement that is not ours is logged with its STATEMENT line');
 SELECT is((SELECT array_agg(l) FROM log_grep('statements', 'STATEMENT:  ') l WHERE l NOT LIKE '%ef_tap_statement_control%'), NULL,
-	'no STATEMENT line is logged for the seven failures inside the key functions, even through a wrapper');
+	'no STATEMENT line is logged for the eight failures inside the key functions, even through a wrapper');
 
 -- ---------------------------------------------------------------------------
 -- No key material anywhere in what this file made the server log
@@ -292,7 +311,7 @@ DO $$ BEGIN
 END $$;
 
 \else
-SELECT skip('the server log is not readable as $PGDATA/server.log', 46);
+SELECT skip('the server log is not readable as $PGDATA/server.log', 51);
 \endif
 
 SELECT * FROM finish();

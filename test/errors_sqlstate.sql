@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(91);
+SELECT plan(145);
 
 CREATE EXTENSION encrypted_field;
 
@@ -17,6 +17,9 @@ CREATE FUNCTION tap_text(b bytea) RETURNS text LANGUAGE sql IMMUTABLE
 	AS $$ SELECT 'ef1:' || translate(encode(b, 'base64'), E'\n', '') $$;
 
 SELECT ef_register_key(1, tap_key(1), 'tap key 1');
+-- later keys wrap the database's index key, which a session holds once it
+-- has unlocked a registered key
+SELECT ef_unlock(1, tap_key(1));
 SELECT ef_register_key(2, tap_key(2), 'tap key 2');
 SELECT ef_register_key(3, tap_key(3), 'tap key 3, to be retired');
 
@@ -25,6 +28,11 @@ SELECT ef_unlock(1, tap_key(1));
 CREATE TABLE e (id int PRIMARY KEY, v encrypted_field);
 INSERT INTO e VALUES (1, ef_encrypt('one')), (2, ef_encrypt('two', 'e.v.2')),
 	(3, ef_encrypt('\x0001ff'::bytea));
+-- searchable values under key 1 ('one' twice), and a stored probe for 'one'
+CREATE TABLE s (id int PRIMARY KEY, v encrypted_field);
+INSERT INTO s VALUES (1, ef_encrypt('one', searchable => true)), (2, ef_encrypt('two', searchable => true)),
+	(3, ef_encrypt('one', searchable => true));
+CREATE TABLE probe AS SELECT ef_term('one') AS t;
 SELECT ef_unlock(2, tap_key(2));
 INSERT INTO e VALUES (4, ef_encrypt('four'));
 SELECT ef_unlock(3, tap_key(3));
@@ -47,6 +55,15 @@ SELECT throws_ok($$SELECT ef_rewrap(v) FROM e WHERE id = 1$$, '55000', 'no maste
 SELECT lives_ok($$SELECT ef_key_id(v), ef_envelope(v), v IS NULL FROM e$$,
 	'ef_key_id and ef_envelope need no key');
 SELECT lives_ok($$SELECT ef_encrypt(NULL::text), ef_decrypt(NULL)$$, 'NULL in, NULL out, with no key held');
+SELECT throws_ok($$SELECT ef_term('x')$$, '55000', 'no index key is held in this session',
+	'ef_term with no key held: 55000');
+SELECT throws_ok($$SELECT ef_term(42, 'accounts.number')$$, '55000', 'no index key is held in this session',
+	'ef_term of an integer, in a domain, with no key held: 55000');
+SELECT throws_ok($$SELECT ef_encrypt('x', searchable => true)$$, '55000', 'no master key is unlocked in this session',
+	'a searchable ef_encrypt with no key held: 55000');
+SELECT is(ef_term(NULL::text)::text, NULL, 'ef_term of NULL is NULL, with no key held');
+SELECT is((SELECT count(DISTINCT v) || ' ' || count(*) FILTER (WHERE v = (SELECT t FROM probe)) FROM s), '2 2',
+	'searchable values group and match a stored term with no key held');
 
 -- ---------------------------------------------------------------------------
 -- A key id the session does not hold
@@ -117,9 +134,16 @@ SELECT throws_ok($$SELECT ef_register_key(10, NULL)$$, '22004', 'master key must
 	'registering a NULL key: 22004');
 SELECT throws_ok($$SELECT ef_retire_key(99)$$, '42704', 'master key 99 is not registered',
 	'retiring an unregistered key id: 42704');
+SELECT throws_ok($$SELECT ef_register_key(10, tap_key(10), 'registered by the error test')$$, '55000',
+	'cannot register a master key without the database''s index key',
+	'registering a new key in a session that holds no key, so not the index key: 55000');
+SELECT ef_unlock(2, tap_key(2));
 SELECT lives_ok($$SELECT ef_register_key(10, tap_key(10), 'registered by the error test')$$,
-	'registering a new id succeeds');
+	'registering a new id succeeds in a session that has unlocked a registered key');
+SELECT ef_lock();
 SELECT is((SELECT count(*)::int FROM ef_keys), 4, 'only the successful registration added a row');
+SELECT is((SELECT array_agg(index_key_id || ':' || key_id ORDER BY key_id) FROM ef_index_keys),
+	ARRAY['1:1', '1:2', '1:3', '1:10'], 'only the successful registration wrapped the index key');
 
 -- ---------------------------------------------------------------------------
 -- Text input
@@ -140,12 +164,27 @@ SELECT throws_ok($$SELECT 'ef1:AAAA'::encrypted_field$$, '22P02', 'invalid input
 	'version byte zero: 22P02');
 SELECT throws_ok($$SELECT tap_text(substring(ef_send(v) FROM 1 FOR 75))::encrypted_field FROM e WHERE id = 1$$,
 	'22P02', 'invalid input syntax for type encrypted_field', 'an envelope shorter than 76 bytes: 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 1, 8))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'an unknown flag bit (0x08): 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 1, 128))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'an unknown flag bit (0x80): 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 1, 3))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'both compression flags at once: 22P02');
 SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 1, 4))::encrypted_field FROM e WHERE id = 1$$,
-	'22P02', 'invalid input syntax for type encrypted_field', 'an unknown flag bit: 22P02');
+	'22P02', 'invalid input syntax for type encrypted_field',
+	'the term flag on an envelope too short to hold a term (79 bytes): 22P02');
+SELECT throws_ok($$SELECT tap_text(substring(ef_send(v) FROM 1 FOR 91))::encrypted_field FROM s WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'a searchable envelope shorter than 92 bytes: 22P02');
 SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 2, 0))::encrypted_field FROM e WHERE id = 1$$,
 	'22P02', 'invalid input syntax for type encrypted_field', 'plaintext type code 0: 22P02');
 SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 2, 25))::encrypted_field FROM e WHERE id = 1$$,
-	'22P02', 'invalid input syntax for type encrypted_field', 'an unknown plaintext type code: 22P02');
+	'22P02', 'invalid input syntax for type encrypted_field', 'an unknown plaintext type code (25): 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 2, 255))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'an unknown plaintext type code (255): 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 2, 128 + 25))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'an array of an unknown type code (0x80 | 25): 22P02');
+SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 2, 128))::encrypted_field FROM e WHERE id = 1$$,
+	'22P02', 'invalid input syntax for type encrypted_field', 'an array of type code 0 (0x80): 22P02');
 SELECT throws_ok($$SELECT tap_text(set_byte(ef_send(v), 3, 1))::encrypted_field FROM e WHERE id = 1$$,
 	'22P02', 'invalid input syntax for type encrypted_field', 'a nonzero reserved byte: 22P02');
 SELECT throws_ok($$SELECT tap_text(overlay(ef_send(v) PLACING '\x00000000'::bytea FROM 5))::encrypted_field FROM e WHERE id = 1$$,
@@ -158,6 +197,33 @@ SELECT throws_ok($$SELECT tap_text(set_byte(substring(ef_send(v) FROM 1 FOR 10),
 	'0A000', 'unsupported encrypted_field format version 255',
 	'a newer format version is reported as such even when short: 0A000');
 SELECT lives_ok($$SELECT tap_text(ef_send(v))::encrypted_field FROM e$$, 'every stored value''s text form is accepted');
+SELECT lives_ok($$SELECT tap_text(ef_send(v))::encrypted_field FROM s$$,
+	'every stored searchable value''s text form (flag 0x04) is accepted');
+
+-- ---------------------------------------------------------------------------
+-- Text input of a search term: 32 hexadecimal digits
+-- ---------------------------------------------------------------------------
+SELECT throws_ok($$SELECT 'zz'::encrypted_field_term$$, '22P02', 'invalid input syntax for type encrypted_field_term',
+	'a term of 2 characters: 22P02');
+SELECT throws_ok($$SELECT ''::encrypted_field_term$$, '22P02', 'invalid input syntax for type encrypted_field_term',
+	'an empty term: 22P02');
+SELECT throws_ok($$SELECT repeat('a', 31)::encrypted_field_term$$, '22P02',
+	'invalid input syntax for type encrypted_field_term', '31 hexadecimal digits: 22P02');
+SELECT throws_ok($$SELECT repeat('a', 33)::encrypted_field_term$$, '22P02',
+	'invalid input syntax for type encrypted_field_term', '33 hexadecimal digits: 22P02');
+SELECT throws_ok($$SELECT repeat('a', 64)::encrypted_field_term$$, '22P02',
+	'invalid input syntax for type encrypted_field_term', '64 hexadecimal digits: 22P02');
+SELECT throws_ok($$SELECT (repeat('a', 30) || '  ')::encrypted_field_term$$, '22P02',
+	'invalid input syntax for type encrypted_field_term', '30 hexadecimal digits and 2 spaces: 22P02');
+SELECT throws_ok($$SELECT ('\x' || repeat('a', 30))::encrypted_field_term$$, '22P02',
+	'invalid input syntax for type encrypted_field_term', 'a bytea-style \x prefix and 30 digits: 22P02');
+SELECT throws_ok($$SELECT repeat('z', 32)::encrypted_field_term$$, '22P02',
+	'invalid input syntax for type encrypted_field_term', '32 characters that are not hexadecimal digits: 22P02');
+SELECT throws_ok($$SELECT (repeat('a', 31) || ' ')::encrypted_field_term$$, '22P02',
+	'invalid input syntax for type encrypted_field_term', '31 hexadecimal digits and a space: 22P02');
+SELECT is(repeat('0a', 16)::encrypted_field_term::text, repeat('0a', 16), '32 hexadecimal digits are a term');
+SELECT is(upper(repeat('0a', 16))::encrypted_field_term::text, repeat('0a', 16),
+	'upper-case digits are accepted, and the output is lower-case');
 
 -- ---------------------------------------------------------------------------
 -- Binary input, through COPY FROM a file in the data directory (ef_recv)
@@ -178,8 +244,8 @@ SELECT throws_ok($$SELECT recv_via_copy(substring(ef_send(v) FROM 1 FOR 40)) FRO
 	'22P03', 'invalid binary representation for type encrypted_field', 'binary: a truncated envelope: 22P03');
 SELECT throws_ok($$SELECT recv_via_copy(set_byte(ef_send(v), 3, 1)) FROM e WHERE id = 1$$,
 	'22P03', 'invalid binary representation for type encrypted_field', 'binary: a nonzero reserved byte: 22P03');
-SELECT throws_ok($$SELECT recv_via_copy(set_byte(ef_send(v), 1, 4)) FROM e WHERE id = 1$$,
-	'22P03', 'invalid binary representation for type encrypted_field', 'binary: an unknown flag: 22P03');
+SELECT throws_ok($$SELECT recv_via_copy(set_byte(ef_send(v), 1, 8)) FROM e WHERE id = 1$$,
+	'22P03', 'invalid binary representation for type encrypted_field', 'binary: an unknown flag (0x08): 22P03');
 SELECT throws_ok($$SELECT recv_via_copy(''::bytea)$$,
 	'22P03', 'invalid binary representation for type encrypted_field', 'binary: an empty value: 22P03');
 SELECT throws_ok($$SELECT recv_via_copy(set_byte(ef_send(v), 0, 9)) FROM e WHERE id = 1$$,
@@ -187,6 +253,25 @@ SELECT throws_ok($$SELECT recv_via_copy(set_byte(ef_send(v), 0, 9)) FROM e WHERE
 SELECT lives_ok($$SELECT recv_via_copy(ef_send(v)) FROM e WHERE id = 1$$, 'binary: a well-formed envelope is accepted');
 SELECT is((SELECT array_agg(ef_send(r.v) = ef_send(e.v)) FROM recv_into r, e WHERE e.id = 1), ARRAY[true],
 	'binary: exactly the accepted envelope arrived, byte for byte');
+-- and a search term's binary form: its 16 bytes (ef_term_recv)
+CREATE TEMP TABLE recv_term_into (t encrypted_field_term);
+CREATE FUNCTION recv_term_via_copy(b bytea) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	path text := current_setting('data_directory') || '/ef_tap_recv.bin';
+BEGIN
+	TRUNCATE recv_raw;
+	INSERT INTO recv_raw VALUES (b);
+	EXECUTE format('COPY recv_raw TO %L WITH (FORMAT binary)', path);
+	EXECUTE format('COPY recv_term_into FROM %L WITH (FORMAT binary)', path);
+END $$;
+SELECT throws_ok($$SELECT recv_term_via_copy(decode(repeat('ab', 15), 'hex'))$$,
+	'08P01', 'insufficient data left in message', 'binary: a 15-byte term: 08P01, as for other fixed-size types');
+SELECT throws_ok($$SELECT recv_term_via_copy(decode(repeat('ab', 17), 'hex'))$$,
+	'22P03', 'incorrect binary data format', 'binary: a 17-byte term: 22P03');
+SELECT lives_ok($$SELECT recv_term_via_copy(decode(repeat('ab', 16), 'hex'))$$, 'binary: a 16-byte term is accepted');
+SELECT is((SELECT array_agg(t::text) FROM recv_term_into), ARRAY[repeat('ab', 16)],
+	'binary: exactly the accepted term arrived');
+
 -- leave an empty COPY file behind, not an envelope
 DO $$ BEGIN
 	EXECUTE format('COPY (SELECT 1 WHERE false) TO %L WITH (FORMAT binary)',
@@ -209,12 +294,63 @@ SELECT throws_ok($$SELECT ef_decrypt_as(v, NULL::point) FROM e WHERE id = 1$$, '
 	'cannot decrypt to type point', 'decrypting to an unsupported type: 0A000');
 SELECT throws_ok($$SELECT ef_decrypt_as(v, NULL::integer) FROM e WHERE id = 1$$, '42804',
 	'encrypted value is of type text, not integer', 'decrypting text as integer: 42804');
-SELECT throws_ok($$SELECT ef_encrypt('x', searchable => true)$$, '0A000',
-	'searchable encrypted values are not supported in this version', 'a searchable value: 0A000');
 SELECT is((SELECT ef_decrypt_as(v, NULL::text) FROM e WHERE id = 1), 'one', 'decrypting text as text succeeds');
 SELECT is((SELECT ef_decrypt_as(v, NULL::bytea) FROM e WHERE id = 3), '\x0001ff'::bytea,
 	'decrypting bytea as bytea succeeds');
 SELECT is(ef_decrypt(ef_encrypt('y', searchable => false)), 'y', 'searchable => false encrypts');
+-- searchable values are supported now: the former 0A000 is gone
+SELECT is(ef_decrypt(ef_encrypt('x', searchable => true)), 'x', 'a searchable value encrypts and decrypts');
+SELECT is(ef_decrypt_as(ef_encrypt(42, searchable => true), NULL::int), 42, 'a searchable integer decrypts as integer');
+
+-- ---------------------------------------------------------------------------
+-- Search: normalisations, and comparing values that carry no term
+-- ---------------------------------------------------------------------------
+SELECT throws_ok($$SELECT ef_term('x', NULL, 'upper')$$, '22023', 'invalid search normalization "upper"',
+	'ef_term with an unknown normalization: 22023');
+SELECT throws_ok($$SELECT ef_encrypt('x', searchable => true, search_normalize => 'upper')$$, '22023',
+	'invalid search normalization "upper"', 'a searchable ef_encrypt with an unknown normalization: 22023');
+SELECT throws_ok($$SELECT ef_term('x', NULL, 'LOWER')$$, '22023', 'invalid search normalization "LOWER"',
+	'normalization names are case-sensitive: 22023');
+SELECT throws_ok($$SELECT ef_term('x', NULL, '')$$, '22023', 'invalid search normalization ""',
+	'an empty normalization name: 22023');
+SELECT lives_ok($$SELECT ef_term('x', NULL, 'exact'), ef_term('x', NULL, 'lower'), ef_term('x', NULL, 'lower_trim'),
+	ef_term('x', NULL, 'nfkc_lower_trim')$$, 'each of the four normalizations is accepted');
+SELECT is(ef_term('x', NULL, NULL)::text, ef_term('x')::text, 'a NULL normalization is exact');
+SELECT throws_ok($$SELECT ef_encrypt(42, searchable => true, search_normalize => 'lower')$$, '22023',
+	'search normalization applies to text values only', 'normalizing a searchable integer: 22023');
+SELECT throws_ok($$SELECT ef_term(42, NULL, 'lower')$$, '22023', 'search normalization applies to text values only',
+	'the term of an integer, normalized: 22023');
+SELECT throws_ok($$SELECT ef_term('\x01'::bytea, NULL, 'lower_trim')$$, '22023',
+	'search normalization applies to text values only', 'the term of a bytea, normalized: 22023');
+SELECT lives_ok($$SELECT ef_encrypt('X'::text, searchable => true, search_normalize => 'lower'),
+	ef_encrypt('X'::varchar, searchable => true, search_normalize => 'lower_trim'),
+	ef_encrypt('X'::char(3), searchable => true, search_normalize => 'nfkc_lower_trim')$$,
+	'normalizing searchable text, varchar and char(n) succeeds');
+SELECT lives_ok($$SELECT ef_encrypt(42, searchable => true), ef_term(42)$$,
+	'an integer is searchable without normalization');
+
+SELECT throws_ok($$SELECT v = v FROM e WHERE id = 1$$, '0A000',
+	'cannot compare encrypted_field values that are not searchable', 'comparing a value without a term: 0A000');
+SELECT throws_ok($$SELECT e.v <> s.v FROM e, s WHERE e.id = 1 AND s.id = 1$$, '0A000',
+	'cannot compare encrypted_field values that are not searchable',
+	'comparing a value without a term with a searchable one: 0A000');
+SELECT throws_ok($$SELECT count(*) FROM e WHERE v = ef_term('one')$$, '0A000',
+	'cannot compare encrypted_field values that are not searchable', 'a value without a term against a term: 0A000');
+SELECT throws_ok($$SELECT count(DISTINCT v) FROM e$$, '0A000',
+	'cannot compare encrypted_field values that are not searchable', 'DISTINCT on values without terms: 0A000');
+SELECT throws_ok($$SELECT v FROM e ORDER BY v$$, '0A000',
+	'cannot compare encrypted_field values that are not searchable', 'ORDER BY values without terms: 0A000');
+SELECT throws_ok($$CREATE INDEX ON e (v)$$, '0A000',
+	'cannot compare encrypted_field values that are not searchable', 'a btree index on values without terms: 0A000');
+SELECT throws_ok($$CREATE INDEX ON e USING hash (v)$$, '0A000',
+	'cannot compare encrypted_field values that are not searchable', 'a hash index on values without terms: 0A000');
+SELECT is((SELECT count(DISTINCT v) || ' ' || count(*) FILTER (WHERE v = ef_term('one')) FROM s), '2 2',
+	'searchable values compare: DISTINCT and = a term succeed');
+SELECT lives_ok($$SELECT v FROM s ORDER BY v$$, 'ORDER BY searchable values succeeds');
+SELECT lives_ok($$CREATE INDEX ON s (v)$$, 'a btree index on searchable values succeeds');
+SELECT lives_ok($$CREATE INDEX ON s USING hash (v)$$, 'a hash index on searchable values succeeds');
+SELECT throws_ok($$CREATE UNIQUE INDEX ON s (v)$$, '23505', NULL,
+	'a unique index on searchable values that repeat a plaintext: 23505');
 
 -- ---------------------------------------------------------------------------
 -- Authentication: one error for every cause a cipher cannot tell apart
@@ -298,7 +434,12 @@ SELECT c.name, (error_of(c.sql)).* FROM (VALUES
 	('decrypt as the wrong type', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_decrypt_as(v, NULL::bytea, 'secret.1') FROM secret$$),
 	('decrypt as an unsupported type', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_decrypt_as(v, NULL::integer, 'secret.1') FROM secret$$),
 	('decrypt, tampered', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_decrypt(tap_text(set_byte(ef_send(v), 70, get_byte(ef_send(v), 70) # 4))::encrypted_field, 'secret.1') FROM secret$$),
-	('searchable', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_encrypt('Tap secret: the launch code is 0000-7391', searchable => true)$$),
+	('search term, no key held', $$SELECT ef_term('Tap secret: the launch code is 0000-7391')$$),
+	('search term, unknown normalization', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_term('Tap secret: the launch code is 0000-7391', 'secret', 'upper')$$),
+	('searchable bytes, normalized', $$SELECT ef_unlock(1, tap_key(1)); SELECT ef_encrypt(convert_to('Tap secret: the launch code is 0000-7391', 'UTF8'), searchable => true, search_normalize => 'lower')$$),
+	('compare a value without a term', $$SELECT ef_unlock(1, tap_key(1)); SELECT count(*) FROM secret WHERE v = ef_term('Tap secret: the launch code is 0000-7391')$$),
+	('plaintext posing as a term', $$SELECT 'Tap secret: the launch code is 0000-7391'::encrypted_field_term$$),
+	('register without the index key', $$SELECT ef_register_key(12, tap_key(2))$$),
 	('encrypt, key not held', $$SELECT ef_encrypt('Tap secret: the launch code is 0000-7391', key_id => 3)$$),
 	('encrypt, no key held', $$SELECT ef_encrypt('Tap secret: the launch code is 0000-7391')$$),
 	('plaintext posing as an envelope', $$SELECT tap_text(convert_to('Tap secret: the launch code is 0000-7391', 'UTF8'))::encrypted_field$$),
@@ -311,7 +452,7 @@ SELECT ef_lock();
 SELECT is((SELECT array_agg(name ORDER BY name) FROM caught WHERE state IS NULL OR state = '00000'), NULL,
 	'every statement of the leak check failed, so its error text is checked');
 SELECT is((SELECT array_agg(DISTINCT state ORDER BY state) FROM caught),
-	ARRAY['0A000', '22023', '28P01', '42704', '42710', '42804', '55000', 'XX001'],
+	ARRAY['0A000', '22023', '22P02', '28P01', '42704', '42710', '42804', '55000', 'XX001'],
 	'the leak check covers errors of every class that involves a key or a plaintext');
 SELECT is(
 	(SELECT array_agg(DISTINCT c.name || ': ' || f.what ORDER BY c.name || ': ' || f.what)

@@ -1,12 +1,13 @@
--- Registry invariants and the object inventory: the ef_keys table, its
--- constraints and pg_dump marking, what a fingerprint may never be, who may
--- touch the registry and the key functions, and every function's signature,
--- volatility and parallel marking as the install script declares them.
+-- Registry invariants and the object inventory: the ef_keys and ef_index_keys
+-- tables, their constraints and pg_dump marking, what a fingerprint or a
+-- wrapped index key may never be, who may touch the registry and the key
+-- functions, and every function's signature, volatility and parallel marking,
+-- every operator and operator class, as the install script declares them.
 \set ON_ERROR_ROLLBACK 1
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(120);
+SELECT plan(236);
 
 CREATE EXTENSION encrypted_field;
 
@@ -56,15 +57,79 @@ SELECT lives_ok($$INSERT INTO ef_keys (key_id, fingerprint) VALUES (100, '\x0001
 	'a row with a positive id and a 16-byte fingerprint is accepted');
 SELECT throws_ok($$INSERT INTO ef_keys (key_id, fingerprint) VALUES (100, '\x0f0e0d0c0b0a09080706050403020100')$$,
 	'23505', NULL, 'a second row with the same key id violates the primary key');
+
+-- ---------------------------------------------------------------------------
+-- The index key table: the database's index keys, wrapped under master keys
+-- ---------------------------------------------------------------------------
+SELECT has_table('ef_index_keys', 'the index key table exists');
+SELECT columns_are('ef_index_keys', ARRAY['index_key_id', 'key_id', 'wrapped_key', 'created_at'],
+	'ef_index_keys has exactly the documented columns');
+SELECT col_type_is('ef_index_keys', 'index_key_id', 'integer', 'ef_index_keys.index_key_id is integer');
+SELECT col_type_is('ef_index_keys', 'key_id', 'integer', 'ef_index_keys.key_id is integer');
+SELECT col_type_is('ef_index_keys', 'wrapped_key', 'bytea', 'ef_index_keys.wrapped_key is bytea');
+SELECT col_type_is('ef_index_keys', 'created_at', 'timestamp with time zone', 'ef_index_keys.created_at is timestamptz');
+SELECT col_not_null('ef_index_keys', 'index_key_id', 'ef_index_keys.index_key_id is NOT NULL');
+SELECT col_not_null('ef_index_keys', 'key_id', 'ef_index_keys.key_id is NOT NULL');
+SELECT col_not_null('ef_index_keys', 'wrapped_key', 'ef_index_keys.wrapped_key is NOT NULL');
+SELECT col_not_null('ef_index_keys', 'created_at', 'ef_index_keys.created_at is NOT NULL');
+SELECT col_has_default('ef_index_keys', 'created_at', 'ef_index_keys.created_at has a default');
+SELECT has_pk('ef_index_keys', 'ef_index_keys has a primary key');
+SELECT col_is_pk('ef_index_keys', ARRAY['index_key_id', 'key_id'], 'the primary key is (index_key_id, key_id)');
+SELECT fk_ok('ef_index_keys', 'key_id', 'ef_keys', 'key_id', 'ef_index_keys.key_id references ef_keys.key_id');
+SELECT col_has_check('ef_index_keys', 'index_key_id', 'ef_index_keys.index_key_id has a check constraint');
+SELECT col_has_check('ef_index_keys', 'wrapped_key', 'ef_index_keys.wrapped_key has a check constraint');
+
+-- the constraints hold against rows written directly, bypassing ef_register_key
+-- (key 100 is the row of ef_keys inserted above)
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (0, 100, decode(repeat('ab', 40), 'hex'))$$,
+	'23514', NULL, 'an index key id of 0 violates the check constraint');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (-1, 100, decode(repeat('ab', 40), 'hex'))$$,
+	'23514', NULL, 'a negative index key id violates the check constraint');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (65536, 100, decode(repeat('ab', 40), 'hex'))$$,
+	'23514', NULL, 'an index key id of 65536, which a term''s 2 bytes cannot carry, violates the check constraint');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (1, 100, decode(repeat('ab', 39), 'hex'))$$,
+	'23514', NULL, 'a 39-byte wrapped key violates the check constraint');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (1, 100, decode(repeat('ab', 41), 'hex'))$$,
+	'23514', NULL, 'a 41-byte wrapped key violates the check constraint');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (1, 100, ''::bytea)$$,
+	'23514', NULL, 'an empty wrapped key violates the check constraint');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (1, 100, NULL)$$,
+	'23502', NULL, 'a NULL wrapped key is rejected');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (1, NULL, decode(repeat('ab', 40), 'hex'))$$,
+	'23502', NULL, 'a NULL master key id is rejected');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (1, 101, decode(repeat('ab', 40), 'hex'))$$,
+	'23503', NULL, 'an index key wrapped under an unregistered master key violates the foreign key');
+-- the controls: ids 1 and 65535 with a 40-byte wrapped key under a registered key are accepted
+SELECT lives_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (1, 100, decode(repeat('ab', 40), 'hex'))$$,
+	'a row with index key id 1 and a 40-byte wrapped key under a registered key is accepted');
+SELECT lives_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (65535, 100, decode(repeat('cd', 40), 'hex'))$$,
+	'a row with index key id 65535 is accepted');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (1, 100, decode(repeat('ef', 40), 'hex'))$$,
+	'23505', NULL, 'a second row for the same index key and master key violates the primary key');
+SELECT throws_ok($$DELETE FROM ef_keys WHERE key_id = 100$$, '23503', NULL,
+	'a master key''s row cannot be deleted while an index key is wrapped under it');
+DELETE FROM ef_index_keys WHERE key_id = 100;
 DELETE FROM ef_keys WHERE key_id = 100;
 
 -- ---------------------------------------------------------------------------
 -- Fingerprints: a check value, never the key nor a plain hash of it
 -- ---------------------------------------------------------------------------
 SELECT lives_ok($$SELECT ef_register_key(1, tap_key(1), 'first tap key')$$, 'register key 1');
+SELECT results_eq(
+	$$SELECT index_key_id, key_id, octet_length(wrapped_key), created_at = now() FROM ef_index_keys$$,
+	$$VALUES (1, 1, 40, true)$$,
+	'the first registration creates index key 1, stored only wrapped under key 1 (40 bytes)');
+-- every later key must wrap the index key, which only a session holding it has
+SELECT throws_ok($$SELECT ef_register_key(2, tap_key(1), 'the same key under a second id')$$,
+	'55000', 'cannot register a master key without the database''s index key',
+	'a second key cannot be registered by a session that holds no key');
+SELECT is((SELECT count(*)::int FROM ef_keys) || ' ' || (SELECT count(*)::int FROM ef_index_keys), '1 1',
+	'the refused registration added no row to either table');
+SELECT ef_unlock(1, tap_key(1));
 SELECT lives_ok($$SELECT ef_register_key(2, tap_key(1), 'the same key under a second id')$$,
-	'the same key may be registered under a second id');
+	'the same key may be registered under a second id, by a session holding the index key');
 SELECT lives_ok($$SELECT ef_register_key(3, tap_key(3))$$, 'register key 3 without a comment');
+SELECT ef_lock();
 
 SELECT results_eq(
 	$$SELECT key_id, octet_length(fingerprint), comment, created_at = now(), retired_at IS NULL
@@ -96,6 +161,41 @@ SELECT is((SELECT count(*)::int FROM ef_keys k, generate_series(1, 3) n
 	   OR position(tap_key(n) IN convert_to(k::text, 'UTF8')) > 0),
 	0, 'no registry row holds a key in hex, base64 or raw form');
 
+-- the index key: one id, wrapped under every registered key, never a key
+SELECT results_eq(
+	$$SELECT index_key_id, key_id, octet_length(wrapped_key), created_at = now() FROM ef_index_keys ORDER BY key_id$$,
+	$$VALUES (1, 1, 40, true), (1, 2, 40, true), (1, 3, 40, true)$$,
+	'index key 1 is wrapped under each registered key, 40 bytes each');
+SELECT isnt((SELECT wrapped_key FROM ef_index_keys WHERE key_id = 1), (SELECT wrapped_key FROM ef_index_keys WHERE key_id = 3),
+	'the index key wrapped under two different keys gives two different wrapped keys');
+SELECT isnt((SELECT wrapped_key FROM ef_index_keys WHERE key_id = 1), (SELECT wrapped_key FROM ef_index_keys WHERE key_id = 2),
+	'the same key registered under two ids wraps the index key to two different values (like its two fingerprints)');
+SELECT is((SELECT count(*)::int FROM ef_index_keys w, generate_series(1, 3) n, generate_series(1, 25) i
+	WHERE position(substring(tap_key(n) FROM i FOR 8) IN w.wrapped_key) > 0
+	   OR position(encode(tap_key(n), 'hex') IN w::text) > 0
+	   OR position(upper(encode(tap_key(n), 'hex')) IN upper(w::text)) > 0
+	   OR position(encode(tap_key(n), 'base64') IN w::text) > 0),
+	0, 'no ef_index_keys row holds a master key in hex or base64, nor any 8-byte window of one');
+
+-- the index key comes with the key unlocked: keys 1 and 3 give the same terms
+SELECT ef_unlock(1, tap_key(1));
+CREATE TEMP TABLE term_by_key AS SELECT 1 AS key_id, ef_term('registry probe')::text AS term;
+SELECT ef_lock();
+SELECT ef_unlock(3, tap_key(3));
+INSERT INTO term_by_key SELECT 3, ef_term('registry probe')::text;
+SELECT ef_lock();
+SELECT is((SELECT count(DISTINCT term)::int || ' ' || count(*)::int FROM term_by_key), '1 2',
+	'key 1 and key 3 each unwrap the same index key: the same term');
+-- a wrapped index key that does not unwrap under its key is reported as damaged
+CREATE TEMP TABLE before_damage AS SELECT * FROM ef_index_keys WHERE key_id = 3;
+UPDATE ef_index_keys SET wrapped_key = (SELECT wrapped_key FROM ef_index_keys WHERE key_id = 1) WHERE key_id = 3;
+SELECT throws_ok($$SELECT ef_unlock(3, tap_key(3))$$, 'XX001', 'index key 1 wrapped under master key 3 is damaged',
+	'an index key that does not unwrap under its master key: XX001');
+SELECT is((SELECT count(*)::int FROM ef_held_keys()), 0, 'the unlock that found a damaged index key holds nothing');
+UPDATE ef_index_keys SET wrapped_key = (SELECT wrapped_key FROM before_damage) WHERE key_id = 3;
+SELECT lives_ok($$SELECT ef_unlock(3, tap_key(3))$$, 'restoring the wrapped index key restores the unlock');
+SELECT ef_lock();
+
 -- a registered id is never replaced
 CREATE TEMP TABLE before_dup AS SELECT * FROM ef_keys WHERE key_id = 1;
 SELECT throws_ok($$SELECT ef_register_key(1, tap_key(9), 'replacement attempt')$$,
@@ -104,6 +204,7 @@ SELECT throws_ok($$SELECT ef_register_key(1, tap_key(1))$$,
 	'42710', 'master key 1 is already registered', 'registering the same key under the same id again fails too');
 SELECT results_eq($$SELECT * FROM ef_keys WHERE key_id = 1$$, $$SELECT * FROM before_dup$$,
 	'the row of key 1 is unchanged by the refused registrations');
+SELECT is((SELECT count(*)::int FROM ef_index_keys), 3, 'the refused registrations wrapped the index key under nothing');
 
 -- retiring stamps the row and keeps the first date
 SELECT lives_ok($$SELECT ef_retire_key(3)$$, 'retire key 3');
@@ -119,6 +220,9 @@ SELECT throws_ok($$SELECT ef_unlock(1, tap_key(1))$$, '28P01', NULL,
 UPDATE ef_keys SET fingerprint = (SELECT fingerprint FROM before_dup) WHERE key_id = 1;
 SELECT lives_ok($$SELECT ef_unlock(1, tap_key(1))$$, 'restoring the fingerprint restores the unlock');
 SELECT ef_lock();
+SELECT throws_ok($$DELETE FROM ef_keys WHERE key_id = 2$$, '23503', NULL,
+	'a registered key''s row cannot be deleted while the index key is wrapped under it');
+DELETE FROM ef_index_keys WHERE key_id = 2;
 DELETE FROM ef_keys WHERE key_id = 2;
 SELECT throws_ok($$SELECT ef_unlock(2, tap_key(1))$$, '42704', 'master key 2 is not registered',
 	'a key whose row was deleted is no longer registered');
@@ -129,12 +233,22 @@ SELECT ok((SELECT 'ef_keys'::regclass::oid = ANY (extconfig) FROM pg_extension W
 SELECT is((SELECT extcondition[array_position(extconfig, 'ef_keys'::regclass::oid)]
 	FROM pg_extension WHERE extname = 'encrypted_field'), '',
 	'every row of ef_keys is dumped (empty filter condition)');
+SELECT ok((SELECT 'ef_index_keys'::regclass::oid = ANY (extconfig) FROM pg_extension WHERE extname = 'encrypted_field'),
+	'ef_index_keys is marked with pg_extension_config_dump');
+SELECT is((SELECT extcondition[array_position(extconfig, 'ef_index_keys'::regclass::oid)]
+	FROM pg_extension WHERE extname = 'encrypted_field'), '',
+	'every row of ef_index_keys is dumped (empty filter condition)');
+SELECT is((SELECT array_agg(c::regclass::text ORDER BY c::regclass::text COLLATE "C")
+	FROM pg_extension, unnest(extconfig) c WHERE extname = 'encrypted_field'),
+	ARRAY['ef_index_keys', 'ef_keys'], 'the extension''s configuration is exactly the two registry tables');
 
 -- ---------------------------------------------------------------------------
 -- Privileges
 -- ---------------------------------------------------------------------------
 SELECT table_privs_are('ef_keys', 'public', ARRAY['SELECT'], 'PUBLIC may only SELECT from ef_keys');
 SELECT table_privs_are('ef_keys', 'ef_tap_fresh', ARRAY['SELECT'], 'a fresh role may only SELECT from ef_keys');
+SELECT table_privs_are('ef_index_keys', 'public', ARRAY['SELECT'], 'PUBLIC may only SELECT from ef_index_keys');
+SELECT table_privs_are('ef_index_keys', 'ef_tap_fresh', ARRAY['SELECT'], 'a fresh role may only SELECT from ef_index_keys');
 SELECT function_privs_are('ef_register_key', ARRAY['integer', 'bytea', 'text'], 'public', ARRAY[]::name[],
 	'PUBLIC may not execute ef_register_key');
 SELECT function_privs_are('ef_register_key', ARRAY['integer', 'bytea', 'text'], 'ef_tap_fresh', ARRAY[]::name[],
@@ -146,8 +260,10 @@ SELECT function_privs_are('ef_retire_key', ARRAY['integer'], 'ef_tap_fresh', ARR
 SELECT function_privs_are(f, a, r, ARRAY['EXECUTE'], format('%s may execute %s(%s)', r, f, array_to_string(a, ', ')))
 FROM (VALUES ('ef_unlock'::name, ARRAY['integer', 'bytea', 'text']::name[]),
 	('ef_lock', ARRAY[]::name[]),
-	('ef_encrypt', ARRAY['anyelement', 'text', 'boolean', 'integer']),
-	('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer']),
+	('ef_encrypt', ARRAY['anyelement', 'text', 'boolean', 'integer', 'text', 'text']),
+	('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text']),
+	('ef_term', ARRAY['anyelement', 'text', 'text']),
+	('ef_term', ARRAY['text', 'text', 'text']),
 	('ef_decrypt', ARRAY['encrypted_field', 'text'])) fns(f, a),
 	(VALUES ('public'::name), ('ef_tap_fresh')) roles(r)
 ORDER BY r, f, a;
@@ -157,7 +273,8 @@ FROM (VALUES ('ef_held_keys'::name, ARRAY[]::name[]),
 	('ef_rewrap', ARRAY['encrypted_field', 'integer']),
 	('ef_key_id', ARRAY['encrypted_field']),
 	('ef_envelope', ARRAY['encrypted_field']),
-	('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer'])) fns(f, a)
+	('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer']),
+	('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text', 'boolean', 'text', 'integer'])) fns(f, a)
 ORDER BY f;
 
 -- what the privileges mean in practice, for a role granted nothing
@@ -169,52 +286,105 @@ SELECT throws_ok($$INSERT INTO ef_keys (key_id, fingerprint) VALUES (51, '\x0001
 	'42501', NULL, 'a fresh role cannot insert into ef_keys');
 SELECT throws_ok($$UPDATE ef_keys SET retired_at = now()$$, '42501', NULL, 'a fresh role cannot update ef_keys');
 SELECT throws_ok($$DELETE FROM ef_keys$$, '42501', NULL, 'a fresh role cannot delete from ef_keys');
+SELECT throws_ok($$INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) SELECT 2, 1, wrapped_key FROM ef_index_keys LIMIT 1$$,
+	'42501', NULL, 'a fresh role cannot insert into ef_index_keys');
+SELECT throws_ok($$UPDATE ef_index_keys SET wrapped_key = wrapped_key$$, '42501', NULL,
+	'a fresh role cannot update ef_index_keys');
+SELECT throws_ok($$DELETE FROM ef_index_keys$$, '42501', NULL, 'a fresh role cannot delete from ef_index_keys');
 SELECT is((SELECT count(*)::int FROM ef_keys), 2, 'a fresh role can read the registry');
+SELECT is((SELECT count(*)::int FROM ef_index_keys), 2, 'a fresh role can read the wrapped index keys');
 SELECT lives_ok($$SELECT ef_unlock(1, tap_key(1))$$, 'a fresh role can unlock a registered key');
 SELECT is(ef_decrypt(ef_encrypt('fresh role data')), 'fresh role data', 'a fresh role can encrypt and decrypt');
+SELECT is(ef_encrypt('fresh role data', searchable => true) = ef_term('fresh role data'), true,
+	'a fresh role can encrypt searchable values and compute terms');
 SELECT ef_lock();
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM ef_keys WHERE retired_at IS NOT NULL), 1,
 	'the registry is unchanged by the refused writes');
+SELECT is((SELECT array_agg(key_id ORDER BY key_id) FROM ef_index_keys), ARRAY[1, 3],
+	'the index keys are unchanged by the refused writes');
+
+-- a key administrator needs INSERT on ef_index_keys as well as on ef_keys
+CREATE ROLE ef_tap_admin;
+GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text) TO ef_tap_admin;
+GRANT INSERT, UPDATE ON ef_keys TO ef_tap_admin;
+SET ROLE ef_tap_admin;
+SELECT ef_unlock(1, tap_key(1));
+SELECT throws_ok($$SELECT ef_register_key(20, tap_key(20))$$, '42501', NULL,
+	'a key administrator without INSERT on ef_index_keys cannot register a key');
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM ef_keys WHERE key_id = 20), 0,
+	'the refused registration left no row in ef_keys');
+GRANT INSERT ON ef_index_keys TO ef_tap_admin;
+SET ROLE ef_tap_admin;
+SELECT lives_ok($$SELECT ef_register_key(20, tap_key(20))$$,
+	'with INSERT on ef_index_keys too, the key administrator registers a key');
+SELECT ef_lock();
+RESET ROLE;
+SELECT is((SELECT array_agg(index_key_id || ':' || key_id) FROM ef_index_keys WHERE key_id = 20), ARRAY['1:20'],
+	'the key registered by the key administrator wraps index key 1');
+DELETE FROM ef_index_keys WHERE key_id = 20;
+DELETE FROM ef_keys WHERE key_id = 20;
 
 -- ---------------------------------------------------------------------------
--- The inventory: type, composite, functions, their markings
+-- The inventory: types, composite, functions, operators, operator classes,
+-- their markings
 -- ---------------------------------------------------------------------------
 SELECT has_type('encrypted_field', 'the encrypted_field type exists');
+SELECT has_type('encrypted_field_term', 'the encrypted_field_term type exists');
 SELECT has_composite('encrypted_field_envelope', 'the encrypted_field_envelope composite type exists');
 SELECT is(
 	(SELECT array_agg(attname || ' ' || format_type(atttypid, atttypmod) ORDER BY attnum) FROM pg_attribute
 	  WHERE attrelid = (SELECT typrelid FROM pg_type WHERE oid = 'encrypted_field_envelope'::regtype)
 	    AND attnum > 0 AND NOT attisdropped),
 	ARRAY['version integer', 'flags integer', 'key_id integer', 'plaintext_type regtype',
-	      'wrapped_key bytea', 'nonce bytea', 'ciphertext bytea', 'tag bytea'],
-	'encrypted_field_envelope has the documented parts in order');
+	      'wrapped_key bytea', 'nonce bytea', 'ciphertext bytea', 'tag bytea', 'search_term bytea'],
+	'encrypted_field_envelope has the documented parts in order, the search term last');
 SELECT results_eq(
-	$$SELECT typlen::int, typstorage::text, typinput::text, typoutput::text, typreceive::text, typsend::text
+	$$SELECT typlen::int, typstorage::text, typinput::text, typoutput::text, typreceive::text, typsend::text,
+	         typanalyze::text
 	  FROM pg_type WHERE oid = 'encrypted_field'::regtype$$,
-	$$VALUES (-1, 'e', 'ef_in', 'ef_out', 'ef_recv', 'ef_send')$$,
-	'encrypted_field is a varlena with external storage and text and binary I/O');
+	$$VALUES (-1, 'e', 'ef_in', 'ef_out', 'ef_recv', 'ef_send', 'ef_typanalyze')$$,
+	'encrypted_field is a varlena with external storage, text and binary I/O, and its own ANALYZE function');
+SELECT results_eq(
+	$$SELECT typlen::int, typbyval, typalign::text, typstorage::text, typinput::text, typoutput::text,
+	         typreceive::text, typsend::text, typanalyze::text
+	  FROM pg_type WHERE oid = 'encrypted_field_term'::regtype$$,
+	$$VALUES (16, false, 'c', 'p', 'ef_term_in', 'ef_term_out', 'ef_term_recv', 'ef_term_send', '-')$$,
+	'encrypted_field_term is 16 bytes, plain storage, with text and binary I/O');
 SELECT is((SELECT count(*)::int FROM pg_cast
-	WHERE casttarget = 'encrypted_field'::regtype OR castsource = 'encrypted_field'::regtype),
-	0, 'no cast into or out of encrypted_field bypasses input validation');
+	WHERE casttarget IN ('encrypted_field'::regtype, 'encrypted_field_term'::regtype)
+	   OR castsource IN ('encrypted_field'::regtype, 'encrypted_field_term'::regtype)),
+	0, 'no cast into or out of encrypted_field or encrypted_field_term bypasses input validation');
 
 SELECT has_function('ef_in', ARRAY['cstring'], 'ef_in(cstring) exists');
 SELECT has_function('ef_out', ARRAY['encrypted_field'], 'ef_out(encrypted_field) exists');
 SELECT has_function('ef_recv', ARRAY['internal'], 'ef_recv(internal) exists');
 SELECT has_function('ef_send', ARRAY['encrypted_field'], 'ef_send(encrypted_field) exists');
+SELECT has_function('ef_typanalyze', ARRAY['internal'], 'ef_typanalyze(internal) exists');
+SELECT has_function('ef_term_in', ARRAY['cstring'], 'ef_term_in(cstring) exists');
+SELECT has_function('ef_term_out', ARRAY['encrypted_field_term'], 'ef_term_out(encrypted_field_term) exists');
+SELECT has_function('ef_term_recv', ARRAY['internal'], 'ef_term_recv(internal) exists');
+SELECT has_function('ef_term_send', ARRAY['encrypted_field_term'], 'ef_term_send(encrypted_field_term) exists');
 SELECT has_function('ef_register_key', ARRAY['integer', 'bytea', 'text'], 'ef_register_key(integer, bytea, text) exists');
 SELECT has_function('ef_retire_key', ARRAY['integer'], 'ef_retire_key(integer) exists');
 SELECT has_function('ef_unlock', ARRAY['integer', 'bytea', 'text'], 'ef_unlock(integer, bytea, text) exists');
 SELECT has_function('ef_lock', ARRAY[]::name[], 'ef_lock() exists');
 SELECT has_function('ef_held_keys', ARRAY[]::name[], 'ef_held_keys() exists');
-SELECT has_function('ef_encrypt', ARRAY['anyelement', 'text', 'boolean', 'integer'],
-	'ef_encrypt(anyelement, text, boolean, integer) exists');
-SELECT has_function('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer'],
-	'ef_encrypt(text, text, boolean, integer) exists, for untyped literals');
-SELECT has_function('ef_encrypt', ARRAY['character varying', 'text', 'boolean', 'integer'],
-	'ef_encrypt(varchar, text, boolean, integer) exists, so varchar is recorded as varchar');
-SELECT has_function('ef_encrypt', ARRAY['character', 'text', 'boolean', 'integer'],
-	'ef_encrypt(character, text, boolean, integer) exists, so char(n) is recorded as char');
+SELECT has_function('ef_encrypt', ARRAY['anyelement', 'text', 'boolean', 'integer', 'text', 'text'],
+	'ef_encrypt(anyelement, text, boolean, integer, text, text) exists');
+SELECT has_function('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text'],
+	'ef_encrypt(text, text, boolean, integer, text, text) exists, for untyped literals');
+SELECT has_function('ef_encrypt', ARRAY['character varying', 'text', 'boolean', 'integer', 'text', 'text'],
+	'ef_encrypt(varchar, text, boolean, integer, text, text) exists, so varchar is recorded as varchar');
+SELECT has_function('ef_encrypt', ARRAY['character', 'text', 'boolean', 'integer', 'text', 'text'],
+	'ef_encrypt(character, text, boolean, integer, text, text) exists, so char(n) is recorded as char');
+SELECT has_function('ef_term', ARRAY['anyelement', 'text', 'text'], 'ef_term(anyelement, text, text) exists');
+SELECT has_function('ef_term', ARRAY['text', 'text', 'text'], 'ef_term(text, text, text) exists, for untyped literals');
+SELECT has_function('ef_term', ARRAY['character varying', 'text', 'text'],
+	'ef_term(varchar, text, text) exists, so a varchar probe matches varchar values');
+SELECT has_function('ef_term', ARRAY['character', 'text', 'text'],
+	'ef_term(character, text, text) exists, so a char(n) probe matches char values');
 SELECT has_function('ef_decrypt', ARRAY['encrypted_field', 'text'], 'ef_decrypt(encrypted_field, text) exists');
 SELECT has_function('ef_decrypt_as', ARRAY['encrypted_field', 'anyelement', 'text'],
 	'ef_decrypt_as(encrypted_field, anyelement, text) exists');
@@ -225,6 +395,28 @@ SELECT has_function('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'in
 	'ef_rewrap_column(regclass, name, integer, integer) exists');
 SELECT is_procedure('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer'],
 	'ef_rewrap_column is a procedure, so that it can commit each batch');
+SELECT has_function('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text', 'boolean', 'text', 'integer'],
+	'ef_encrypt_column(regclass, name, name, text, boolean, text, integer) exists');
+SELECT is_procedure('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text', 'boolean', 'text', 'integer'],
+	'ef_encrypt_column is a procedure, so that it can commit each batch');
+SELECT function_returns('ef_create_view', ARRAY['regclass', 'name', 'name', 'name[]'], 'regclass',
+	'ef_create_view(regclass, name, name, name[]) exists and returns the view it made');
+SELECT has_function(f, a, format('%s(%s) exists', f, array_to_string(a, ', ')))
+FROM (VALUES ('ef_eq'::name, ARRAY['encrypted_field', 'encrypted_field']::name[]),
+	('ef_ne', ARRAY['encrypted_field', 'encrypted_field']),
+	('ef_lt', ARRAY['encrypted_field', 'encrypted_field']),
+	('ef_le', ARRAY['encrypted_field', 'encrypted_field']),
+	('ef_gt', ARRAY['encrypted_field', 'encrypted_field']),
+	('ef_ge', ARRAY['encrypted_field', 'encrypted_field']),
+	('ef_cmp', ARRAY['encrypted_field', 'encrypted_field']),
+	('ef_hash', ARRAY['encrypted_field']),
+	('ef_eq_term', ARRAY['encrypted_field', 'encrypted_field_term']),
+	('ef_ne_term', ARRAY['encrypted_field', 'encrypted_field_term']),
+	('ef_cmp_term', ARRAY['encrypted_field', 'encrypted_field_term']),
+	('ef_term_eq', ARRAY['encrypted_field_term', 'encrypted_field']),
+	('ef_term_ne', ARRAY['encrypted_field_term', 'encrypted_field']),
+	('ef_term_hash', ARRAY['encrypted_field_term'])) fns(f, a)
+ORDER BY f;
 
 -- nothing else: an extra function would need its own markings and privileges
 SELECT set_eq(
@@ -232,17 +424,36 @@ SELECT set_eq(
 	  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 	  JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'encrypted_field'$$,
 	ARRAY['ef_in(cstring)', 'ef_out(encrypted_field)', 'ef_recv(internal)', 'ef_send(encrypted_field)',
+	      'ef_typanalyze(internal)', 'ef_term_in(cstring)', 'ef_term_out(encrypted_field_term)',
+	      'ef_term_recv(internal)', 'ef_term_send(encrypted_field_term)',
 	      'ef_register_key(integer,bytea,text)', 'ef_retire_key(integer)', 'ef_unlock(integer,bytea,text)',
-	      'ef_lock()', 'ef_held_keys()', 'ef_encrypt(anyelement,text,boolean,integer)',
-	      'ef_encrypt(text,text,boolean,integer)', 'ef_encrypt(character varying,text,boolean,integer)',
-	      'ef_encrypt(character,text,boolean,integer)', 'ef_decrypt(encrypted_field,text)',
+	      'ef_lock()', 'ef_held_keys()',
+	      'ef_encrypt(anyelement,text,boolean,integer,text,text)',
+	      'ef_encrypt(text,text,boolean,integer,text,text)',
+	      'ef_encrypt(character varying,text,boolean,integer,text,text)',
+	      'ef_encrypt(character,text,boolean,integer,text,text)',
+	      'ef_term(anyelement,text,text)', 'ef_term(text,text,text)',
+	      'ef_term(character varying,text,text)', 'ef_term(character,text,text)',
+	      'ef_decrypt(encrypted_field,text)',
 	      'ef_decrypt_as(encrypted_field,anyelement,text)', 'ef_rewrap(encrypted_field,integer)',
 	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)',
-	      'ef_rewrap_column(regclass,name,integer,integer)'],
+	      'ef_rewrap_column(regclass,name,integer,integer)',
+	      'ef_encrypt_column(regclass,name,name,text,boolean,text,integer)',
+	      'ef_create_view(regclass,name,name,name[])',
+	      'ef_eq(encrypted_field,encrypted_field)', 'ef_ne(encrypted_field,encrypted_field)',
+	      'ef_lt(encrypted_field,encrypted_field)', 'ef_le(encrypted_field,encrypted_field)',
+	      'ef_gt(encrypted_field,encrypted_field)', 'ef_ge(encrypted_field,encrypted_field)',
+	      'ef_cmp(encrypted_field,encrypted_field)', 'ef_hash(encrypted_field)',
+	      'ef_eq_term(encrypted_field,encrypted_field_term)', 'ef_ne_term(encrypted_field,encrypted_field_term)',
+	      'ef_cmp_term(encrypted_field,encrypted_field_term)',
+	      'ef_term_eq(encrypted_field_term,encrypted_field)', 'ef_term_ne(encrypted_field_term,encrypted_field)',
+	      'ef_term_hash(encrypted_field_term)'],
 	'the extension holds exactly the documented functions and procedures');
 
-SELECT function_returns('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer'], 'encrypted_field',
+SELECT function_returns('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text'], 'encrypted_field',
 	'ef_encrypt returns encrypted_field');
+SELECT function_returns('ef_term', ARRAY['text', 'text', 'text'], 'encrypted_field_term',
+	'ef_term returns encrypted_field_term');
 SELECT function_returns('ef_decrypt', ARRAY['encrypted_field', 'text'], 'text', 'ef_decrypt returns text');
 SELECT function_returns('ef_decrypt_as', ARRAY['encrypted_field', 'anyelement', 'text'], 'anyelement',
 	'ef_decrypt_as returns its second argument''s type');
@@ -254,24 +465,43 @@ SELECT function_returns('ef_envelope', ARRAY['encrypted_field'], 'encrypted_fiel
 SELECT function_returns('ef_lock', ARRAY[]::name[], 'integer', 'ef_lock returns the number of keys forgotten');
 SELECT function_returns('ef_held_keys', ARRAY[]::name[], 'setof record', 'ef_held_keys returns a set of rows');
 SELECT function_returns('ef_unlock', ARRAY['integer', 'bytea', 'text'], 'void', 'ef_unlock returns void');
+SELECT function_returns('ef_cmp', ARRAY['encrypted_field', 'encrypted_field'], 'integer', 'ef_cmp returns integer');
+SELECT function_returns('ef_cmp_term', ARRAY['encrypted_field', 'encrypted_field_term'], 'integer',
+	'ef_cmp_term returns integer');
+SELECT function_returns('ef_hash', ARRAY['encrypted_field'], 'integer', 'ef_hash returns integer');
+SELECT function_returns('ef_term_hash', ARRAY['encrypted_field_term'], 'integer', 'ef_term_hash returns integer');
+SELECT function_returns('ef_typanalyze', ARRAY['internal'], 'boolean', 'ef_typanalyze returns boolean');
 
 -- volatility, parallel safety and strictness, exactly as the install script declares
 SELECT results_eq(
 	$$SELECT p.oid::regprocedure::text, p.provolatile::text, p.proparallel::text, p.proisstrict FROM pg_proc p
 	  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 	  JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'encrypted_field'
-	  ORDER BY 1$$,
-	$$VALUES ('ef_decrypt(encrypted_field,text)', 's', 'r', false),
+	  ORDER BY p.oid::regprocedure::text COLLATE "C"$$,
+	$$VALUES ('ef_cmp(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_cmp_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
+	         ('ef_create_view(regclass,name,name,name[])', 'v', 'u', false),
+	         ('ef_decrypt(encrypted_field,text)', 's', 'r', false),
 	         ('ef_decrypt_as(encrypted_field,anyelement,text)', 's', 'r', false),
-	         ('ef_encrypt(anyelement,text,boolean,integer)', 'v', 'r', false),
-	         ('ef_encrypt(character varying,text,boolean,integer)', 'v', 'r', false),
-	         ('ef_encrypt(character,text,boolean,integer)', 'v', 'r', false),
-	         ('ef_encrypt(text,text,boolean,integer)', 'v', 'r', false),
+	         ('ef_encrypt(anyelement,text,boolean,integer,text,text)', 'v', 'r', false),
+	         ('ef_encrypt(character varying,text,boolean,integer,text,text)', 'v', 'r', false),
+	         ('ef_encrypt(character,text,boolean,integer,text,text)', 'v', 'r', false),
+	         ('ef_encrypt(text,text,boolean,integer,text,text)', 'v', 'r', false),
+	         ('ef_encrypt_column(regclass,name,name,text,boolean,text,integer)', 'v', 'u', false),
 	         ('ef_envelope(encrypted_field)', 'i', 's', true),
+	         ('ef_eq(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_eq_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
+	         ('ef_ge(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_gt(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_hash(encrypted_field)', 'i', 's', true),
 	         ('ef_held_keys()', 'v', 'r', false),
 	         ('ef_in(cstring)', 'i', 's', true),
 	         ('ef_key_id(encrypted_field)', 'i', 's', true),
+	         ('ef_le(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_lock()', 'v', 'u', false),
+	         ('ef_lt(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_ne(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_ne_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_out(encrypted_field)', 'i', 's', true),
 	         ('ef_recv(internal)', 'i', 's', true),
 	         ('ef_register_key(integer,bytea,text)', 'v', 'u', false),
@@ -279,34 +509,158 @@ SELECT results_eq(
 	         ('ef_rewrap(encrypted_field,integer)', 's', 'r', false),
 	         ('ef_rewrap_column(regclass,name,integer,integer)', 'v', 'u', false),
 	         ('ef_send(encrypted_field)', 'i', 's', true),
+	         ('ef_term(anyelement,text,text)', 's', 'r', false),
+	         ('ef_term(character varying,text,text)', 's', 'r', false),
+	         ('ef_term(character,text,text)', 's', 'r', false),
+	         ('ef_term(text,text,text)', 's', 'r', false),
+	         ('ef_term_eq(encrypted_field_term,encrypted_field)', 'i', 's', true),
+	         ('ef_term_hash(encrypted_field_term)', 'i', 's', true),
+	         ('ef_term_in(cstring)', 'i', 's', true),
+	         ('ef_term_ne(encrypted_field_term,encrypted_field)', 'i', 's', true),
+	         ('ef_term_out(encrypted_field_term)', 'i', 's', true),
+	         ('ef_term_recv(internal)', 'i', 's', true),
+	         ('ef_term_send(encrypted_field_term)', 'i', 's', true),
+	         ('ef_typanalyze(internal)', 'v', 's', true),
 	         ('ef_unlock(integer,bytea,text)', 'v', 'u', false)$$,
 	'every function and procedure has the volatility, parallel marking and strictness of the install script');
 -- the invariant behind the parallel markings: no function that reads the
--- backend's keys may run in a parallel worker, which never holds them
+-- backend's keys (a master key or the index key) may run in a parallel
+-- worker, which never holds them
 SELECT is((SELECT count(*)::int FROM pg_proc
-	WHERE oid IN ('ef_encrypt(anyelement,text,boolean,integer)'::regprocedure,
-	              'ef_encrypt(text,text,boolean,integer)'::regprocedure,
-	              'ef_encrypt(character varying,text,boolean,integer)'::regprocedure,
-	              'ef_encrypt(character,text,boolean,integer)'::regprocedure,
+	WHERE oid IN ('ef_encrypt(anyelement,text,boolean,integer,text,text)'::regprocedure,
+	              'ef_encrypt(text,text,boolean,integer,text,text)'::regprocedure,
+	              'ef_encrypt(character varying,text,boolean,integer,text,text)'::regprocedure,
+	              'ef_encrypt(character,text,boolean,integer,text,text)'::regprocedure,
+	              'ef_term(anyelement,text,text)'::regprocedure,
+	              'ef_term(text,text,text)'::regprocedure,
+	              'ef_term(character varying,text,text)'::regprocedure,
+	              'ef_term(character,text,text)'::regprocedure,
 	              'ef_decrypt(encrypted_field,text)'::regprocedure,
 	              'ef_decrypt_as(encrypted_field,anyelement,text)'::regprocedure,
 	              'ef_rewrap(encrypted_field,integer)'::regprocedure,
 	              'ef_held_keys()'::regprocedure)
-	  AND proparallel = 'r'), 8, 'every function that reads held keys is PARALLEL RESTRICTED');
+	  AND proparallel = 'r'), 12, 'every function that reads held keys is PARALLEL RESTRICTED');
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_unlock(integer,bytea,text)'::regprocedure, 'ef_lock()'::regprocedure,
 	              'ef_register_key(integer,bytea,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure)
 	  AND proparallel = 'u' AND provolatile = 'v'), 4,
 	'every function that changes the key store or the registry is VOLATILE PARALLEL UNSAFE');
-SELECT volatility_is('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer'], 'volatile',
+-- and the one behind the operators: they read only a value's term, never a
+-- key, so comparing, sorting and hashing work anywhere and with no key held
+SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text COLLATE "C") FROM pg_proc p
+	WHERE p.oid IN (SELECT oprcode FROM pg_operator WHERE oprleft IN ('encrypted_field'::regtype, 'encrypted_field_term'::regtype)
+	                UNION SELECT amproc FROM pg_amproc
+	                WHERE amprocfamily IN (SELECT oid FROM pg_opfamily WHERE opfname = 'encrypted_field_ops'))
+	  AND NOT (p.provolatile = 'i' AND p.proparallel = 's' AND p.proisstrict)), NULL,
+	'every operator and operator class support function is IMMUTABLE, STRICT and PARALLEL SAFE');
+SELECT volatility_is('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text'], 'volatile',
 	'ef_encrypt is VOLATILE: each call draws a new data key');
+SELECT volatility_is('ef_term', ARRAY['text', 'text', 'text'], 'stable',
+	'ef_term is STABLE: the same value gives the same term while the index key is held');
 SELECT volatility_is('ef_key_id', ARRAY['encrypted_field'], 'immutable', 'ef_key_id is IMMUTABLE');
 SELECT volatility_is('ef_envelope', ARRAY['encrypted_field'], 'immutable', 'ef_envelope is IMMUTABLE');
 -- and, behaviourally, ef_encrypt is not folded: two calls in one statement differ
 SELECT ef_unlock(1, tap_key(1));
 SELECT isnt(ef_send(ef_encrypt('same')), ef_send(ef_encrypt('same')),
 	'two encryptions of the same plaintext in one statement differ');
+SELECT is(ef_term('same')::text, ef_term('same')::text, 'two terms of the same plaintext in one statement are equal');
 SELECT ef_lock();
+
+-- operators: searchable values compare with each other and with terms
+SELECT has_operator('encrypted_field', '=', 'encrypted_field', 'boolean', '= (encrypted_field, encrypted_field) exists');
+SELECT has_operator('encrypted_field', '<>', 'encrypted_field', 'boolean', '<> (encrypted_field, encrypted_field) exists');
+SELECT has_operator('encrypted_field', '<', 'encrypted_field', 'boolean', '< (encrypted_field, encrypted_field) exists');
+SELECT has_operator('encrypted_field', '<=', 'encrypted_field', 'boolean', '<= (encrypted_field, encrypted_field) exists');
+SELECT has_operator('encrypted_field', '>', 'encrypted_field', 'boolean', '> (encrypted_field, encrypted_field) exists');
+SELECT has_operator('encrypted_field', '>=', 'encrypted_field', 'boolean', '>= (encrypted_field, encrypted_field) exists');
+SELECT has_operator('encrypted_field', '=', 'encrypted_field_term', 'boolean',
+	'= (encrypted_field, encrypted_field_term) exists');
+SELECT has_operator('encrypted_field', '<>', 'encrypted_field_term', 'boolean',
+	'<> (encrypted_field, encrypted_field_term) exists');
+SELECT has_operator('encrypted_field_term', '=', 'encrypted_field', 'boolean',
+	'= (encrypted_field_term, encrypted_field) exists');
+SELECT has_operator('encrypted_field_term', '<>', 'encrypted_field', 'boolean',
+	'<> (encrypted_field_term, encrypted_field) exists');
+-- a term is only a probe: it has no order against a value
+SELECT hasnt_operator('encrypted_field', '<', 'encrypted_field_term', 'boolean',
+	'no < (encrypted_field, encrypted_field_term): terms have no order against values');
+-- nothing else, and each with the implementation, commutator, negator,
+-- estimators and HASHES/MERGES of the install script
+SELECT results_eq(
+	$$SELECT o.oid::regoperator::text, o.oprresult::regtype::text, o.oprcode::text, o.oprcom::regoperator::text,
+	         o.oprnegate::regoperator::text, o.oprcanhash, o.oprcanmerge, o.oprrest::text, o.oprjoin::text
+	  FROM pg_operator o
+	  JOIN pg_depend d ON d.classid = 'pg_operator'::regclass AND d.objid = o.oid AND d.deptype = 'e'
+	  JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'encrypted_field'
+	  ORDER BY o.oid::regoperator::text COLLATE "C"$$,
+	$$VALUES
+	('<(encrypted_field,encrypted_field)', 'boolean', 'ef_lt', '>(encrypted_field,encrypted_field)',
+	 '>=(encrypted_field,encrypted_field)', false, false, 'scalarltsel', 'scalarltjoinsel'),
+	('<=(encrypted_field,encrypted_field)', 'boolean', 'ef_le', '>=(encrypted_field,encrypted_field)',
+	 '>(encrypted_field,encrypted_field)', false, false, 'scalarlesel', 'scalarlejoinsel'),
+	('<>(encrypted_field,encrypted_field)', 'boolean', 'ef_ne', '<>(encrypted_field,encrypted_field)',
+	 '=(encrypted_field,encrypted_field)', false, false, 'neqsel', 'neqjoinsel'),
+	('<>(encrypted_field,encrypted_field_term)', 'boolean', 'ef_ne_term', '<>(encrypted_field_term,encrypted_field)',
+	 '=(encrypted_field,encrypted_field_term)', false, false, 'neqsel', 'neqjoinsel'),
+	('<>(encrypted_field_term,encrypted_field)', 'boolean', 'ef_term_ne', '<>(encrypted_field,encrypted_field_term)',
+	 '=(encrypted_field_term,encrypted_field)', false, false, 'neqsel', 'neqjoinsel'),
+	('=(encrypted_field,encrypted_field)', 'boolean', 'ef_eq', '=(encrypted_field,encrypted_field)',
+	 '<>(encrypted_field,encrypted_field)', true, true, 'eqsel', 'eqjoinsel'),
+	('=(encrypted_field,encrypted_field_term)', 'boolean', 'ef_eq_term', '=(encrypted_field_term,encrypted_field)',
+	 '<>(encrypted_field,encrypted_field_term)', false, false, 'eqsel', 'eqjoinsel'),
+	('=(encrypted_field_term,encrypted_field)', 'boolean', 'ef_term_eq', '=(encrypted_field,encrypted_field_term)',
+	 '<>(encrypted_field_term,encrypted_field)', false, false, 'eqsel', 'eqjoinsel'),
+	('>(encrypted_field,encrypted_field)', 'boolean', 'ef_gt', '<(encrypted_field,encrypted_field)',
+	 '<=(encrypted_field,encrypted_field)', false, false, 'scalargtsel', 'scalargtjoinsel'),
+	('>=(encrypted_field,encrypted_field)', 'boolean', 'ef_ge', '<=(encrypted_field,encrypted_field)',
+	 '<(encrypted_field,encrypted_field)', false, false, 'scalargesel', 'scalargejoinsel')$$,
+	'the extension holds exactly the documented operators, each marked as the install script declares');
+
+-- operator classes: btree (ordering, UNIQUE, merge joins) and hash (hash
+-- indexes, joins and aggregation), both the default for encrypted_field
+SELECT has_opclass('encrypted_field_ops', 'the operator class encrypted_field_ops exists');
+SELECT results_eq(
+	$$SELECT a.amname::text COLLATE "default", c.opcname::text COLLATE "default", c.opcintype::regtype::text, c.opcdefault, f.opfname::text COLLATE "default",
+	         c.opckeytype::regtype::text
+	  FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod JOIN pg_opfamily f ON f.oid = c.opcfamily
+	  JOIN pg_depend d ON d.classid = 'pg_opclass'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+	  JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'encrypted_field'
+	  ORDER BY 1$$,
+	$$VALUES ('btree', 'encrypted_field_ops', 'encrypted_field', true, 'encrypted_field_ops', '-'),
+	         ('hash', 'encrypted_field_ops', 'encrypted_field', true, 'encrypted_field_ops', '-')$$,
+	'encrypted_field_ops is the default btree and hash operator class of encrypted_field, each in its own family');
+SELECT results_eq(
+	$$SELECT a.amname::text COLLATE "default", f.opfname::text COLLATE "default" FROM pg_opfamily f JOIN pg_am a ON a.oid = f.opfmethod
+	  JOIN pg_depend d ON d.classid = 'pg_opfamily'::regclass AND d.objid = f.oid AND d.deptype = 'e'
+	  JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'encrypted_field'
+	  ORDER BY 1$$,
+	$$VALUES ('btree', 'encrypted_field_ops'), ('hash', 'encrypted_field_ops')$$,
+	'the extension holds exactly two operator families: btree and hash encrypted_field_ops');
+SELECT results_eq(
+	$$SELECT a.amname::text COLLATE "default", o.amopstrategy::int, o.amopopr::regoperator::text, o.amoppurpose::text
+	  FROM pg_amop o JOIN pg_opfamily f ON f.oid = o.amopfamily JOIN pg_am a ON a.oid = f.opfmethod
+	  WHERE f.opfname = 'encrypted_field_ops'
+	  ORDER BY 1, 2, o.amopopr::regoperator::text COLLATE "C"$$,
+	$$VALUES ('btree', 1, '<(encrypted_field,encrypted_field)', 's'),
+	         ('btree', 2, '<=(encrypted_field,encrypted_field)', 's'),
+	         ('btree', 3, '=(encrypted_field,encrypted_field)', 's'),
+	         ('btree', 3, '=(encrypted_field,encrypted_field_term)', 's'),
+	         ('btree', 4, '>=(encrypted_field,encrypted_field)', 's'),
+	         ('btree', 5, '>(encrypted_field,encrypted_field)', 's'),
+	         ('hash', 1, '=(encrypted_field,encrypted_field)', 's'),
+	         ('hash', 1, '=(encrypted_field,encrypted_field_term)', 's')$$,
+	'the btree family orders values and finds them by term; the hash family finds them by value or by term');
+SELECT results_eq(
+	$$SELECT a.amname::text COLLATE "default", p.amproclefttype::regtype::text, p.amprocrighttype::regtype::text, p.amprocnum::int,
+	         p.amproc::regprocedure::text
+	  FROM pg_amproc p JOIN pg_opfamily f ON f.oid = p.amprocfamily JOIN pg_am a ON a.oid = f.opfmethod
+	  WHERE f.opfname = 'encrypted_field_ops'
+	  ORDER BY 1, 2, 3, 4$$,
+	$$VALUES ('btree', 'encrypted_field', 'encrypted_field', 1, 'ef_cmp(encrypted_field,encrypted_field)'),
+	         ('btree', 'encrypted_field', 'encrypted_field_term', 1, 'ef_cmp_term(encrypted_field,encrypted_field_term)'),
+	         ('hash', 'encrypted_field', 'encrypted_field', 1, 'ef_hash(encrypted_field)'),
+	         ('hash', 'encrypted_field_term', 'encrypted_field_term', 1, 'ef_term_hash(encrypted_field_term)')$$,
+	'the support functions: ef_cmp and ef_cmp_term for btree, ef_hash and ef_term_hash for hash');
 
 SELECT * FROM finish();
 ROLLBACK;

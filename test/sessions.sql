@@ -2,7 +2,9 @@
 -- dblink on a scratch database: A registers and unlocks a key and writes
 -- encrypted rows; B, which holds no key, sees every piece of metadata but no
 -- content, until it unlocks the key itself.  Locking and transaction scope
--- in A do not reach B.
+-- in A do not reach B.  On a searchable column B, with no key, groups, joins
+-- and finds rows by terms A computed and stored, but computes none itself;
+-- the index key behind the terms is the database's, under every master key.
 --
 -- This file's own transaction is never committed, so another session could
 -- not see an extension or rows created in it.  Everything therefore happens
@@ -12,7 +14,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(47);
+SELECT plan(75);
 
 CREATE EXTENSION encrypted_field;
 
@@ -26,9 +28,20 @@ $$;
 CREATE FUNCTION remote(conn text, sql text) RETURNS SETOF text LANGUAGE sql AS $$
 	SELECT x FROM dblink(conn, sql) AS t(x text)
 $$;
+-- the same, where the other session may fail: its result, or its error
+CREATE FUNCTION remote_try(conn text, sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN (SELECT string_agg(x, ',') FROM dblink(conn, sql) AS t(x text));
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
 -- the plaintext the rows below are written from, to check what B sees
 CREATE FUNCTION note_plain(g integer) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	SELECT 'secret note ' || g || ' for team ' || (1 + g % 2)
+$$;
+-- the searchable label of each note: labels 0 to 3 on 5, 6, 6 and 3 notes
+CREATE FUNCTION note_label(g integer) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT 'label ' || (g % 7 % 4)
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -52,6 +65,8 @@ SELECT lives_ok($$SELECT dblink_exec('ef_a', $r$
 		AS $k$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $k$;
 	SELECT ef_register_key(1, tap_key(1), 'sessions test key');
 	SELECT ef_unlock(1, tap_key(1));
+	-- a second key wraps the index key, which A holds since it unlocked key 1
+	SELECT ef_register_key(2, tap_key(2), 'second sessions test key');
 	CREATE TABLE teams (team_id int PRIMARY KEY, name text);
 	INSERT INTO teams VALUES (1, 'red'), (2, 'blue');
 	CREATE TABLE notes (id int PRIMARY KEY, team_id int REFERENCES teams, author text, body encrypted_field);
@@ -59,7 +74,17 @@ SELECT lives_ok($$SELECT dblink_exec('ef_a', $r$
 		CASE WHEN g % 5 = 0 THEN NULL
 		     ELSE ef_encrypt('secret note ' || g || ' for team ' || (1 + g % 2), 'notes.body.' || g) END
 	FROM generate_series(1, 20) g;
-	$r$)$$, 'A creates the extension, registers and unlocks key 1, and writes 20 rows (16 encrypted)');
+	-- a searchable label per note, and a second table of labels to join with
+	CREATE TABLE labels (note_id int REFERENCES notes, label encrypted_field);
+	INSERT INTO labels SELECT g, ef_encrypt('label ' || (g % 7 % 4), searchable => true, search_domain => 'notes.label')
+	FROM generate_series(1, 20) g;
+	CREATE TABLE watched (label encrypted_field, reason text);
+	INSERT INTO watched VALUES
+		(ef_encrypt('label 1', searchable => true, search_domain => 'notes.label'), 'audit'),
+		(ef_encrypt('label 3', searchable => true, search_domain => 'notes.label'), 'review');
+	-- the terms of labels 0 to 4, computed here and stored for sessions with no key
+	CREATE TABLE probes AS SELECT n, ef_term('label ' || n, 'notes.label') AS t FROM generate_series(0, 4) n;
+	$r$)$$, 'A creates the extension, registers and unlocks key 1, registers key 2, writes 20 rows (16 encrypted), 20 searchable labels, and stores the terms of 5 labels');
 
 SELECT is(array(SELECT remote('ef_a', 'SELECT key_id || '' '' || scope FROM ef_held_keys()')), ARRAY['1 session'],
 	'A holds key 1 for its session');
@@ -94,6 +119,60 @@ SELECT is(array(SELECT remote('ef_b', $r$SELECT t.name || ':' || count(*) || ':'
 SELECT is(remote('ef_b', $r$SELECT count(*) FROM notes WHERE author = 'author1' AND body IS NOT NULL$r$),
 	(SELECT count(*)::text FROM generate_series(1, 20) g WHERE g % 3 = 1 AND g % 5 <> 0),
 	'B filters on a plain column');
+
+-- ... and compares the searchable values, by their terms
+SELECT is(remote('ef_b', 'SELECT count(DISTINCT label) FROM labels'),
+	(SELECT count(DISTINCT note_label(g))::text FROM generate_series(1, 20) g),
+	'B counts the distinct values of a searchable column (count(DISTINCT))');
+SELECT is(remote('ef_b', 'SELECT string_agg(n::text, '','' ORDER BY n) FROM (SELECT count(*) n FROM labels GROUP BY label) g'),
+	(SELECT string_agg(n::text, ',' ORDER BY n) FROM (SELECT count(*) n FROM generate_series(1, 20) g GROUP BY note_label(g)) x),
+	'B groups by a searchable column (GROUP BY)');
+SELECT is(dblink_exec('ef_b', 'SET enable_hashagg = off'), 'SET', 'B turns hash aggregation off');
+SELECT is(remote('ef_b', 'SELECT string_agg(n::text, '','' ORDER BY n) FROM (SELECT count(*) n FROM labels GROUP BY label) g'),
+	(SELECT string_agg(n::text, ',' ORDER BY n) FROM (SELECT count(*) n FROM generate_series(1, 20) g GROUP BY note_label(g)) x),
+	'B groups by a searchable column by sorting it');
+SELECT is(dblink_exec('ef_b', 'RESET enable_hashagg'), 'RESET', 'B turns hash aggregation back on');
+SELECT is(array(SELECT remote('ef_b', $r$SELECT w.reason || ':' || string_agg(l.note_id::text, ',' ORDER BY l.note_id)
+	FROM labels l JOIN watched w ON w.label = l.label GROUP BY w.reason ORDER BY w.reason$r$)),
+	ARRAY['audit:' || (SELECT string_agg(g::text, ',' ORDER BY g) FROM generate_series(1, 20) g WHERE note_label(g) = 'label 1'),
+	      'review:' || (SELECT string_agg(g::text, ',' ORDER BY g) FROM generate_series(1, 20) g WHERE note_label(g) = 'label 3')],
+	'B joins two tables on their searchable columns');
+SELECT is(remote('ef_b', 'SELECT string_agg(note_id::text, '','' ORDER BY note_id) FROM labels WHERE label = (SELECT t FROM probes WHERE n = 3)'),
+	(SELECT string_agg(g::text, ',' ORDER BY g) FROM generate_series(1, 20) g WHERE note_label(g) = 'label 3'),
+	'B finds the rows of a label with WHERE c = a term A stored');
+SELECT is(remote('ef_b', 'SELECT string_agg(note_id::text, '','' ORDER BY note_id) FROM labels WHERE (SELECT t FROM probes WHERE n = 3) = label'),
+	(SELECT string_agg(g::text, ',' ORDER BY g) FROM generate_series(1, 20) g WHERE note_label(g) = 'label 3'),
+	'B finds them with the stored term on the left too');
+SELECT is(remote('ef_b', 'SELECT count(*) FROM labels WHERE label = ANY (ARRAY(SELECT t FROM probes WHERE n IN (0, 3)))'),
+	(SELECT count(*)::text FROM generate_series(1, 20) g WHERE note_label(g) IN ('label 0', 'label 3')),
+	'B finds the rows of two labels with = ANY of stored terms');
+SELECT is(remote('ef_b', 'SELECT count(*) FROM labels WHERE label = (SELECT t FROM probes WHERE n = 4)'), '0',
+	'the stored term of a label no note has finds nothing');
+SELECT is(remote('ef_b', $r$SELECT string_agg(l.note_id || ':' || p.n, ',' ORDER BY l.note_id) FROM labels l
+	JOIN probes p ON (ef_envelope(l.label)).search_term = decode(p.t::text, 'hex')$r$),
+	(SELECT string_agg(g || ':' || substring(note_label(g) FROM 7), ',' ORDER BY g) FROM generate_series(1, 20) g),
+	'B reads the term in each searchable envelope: the stored term of its label, and no other');
+SELECT throws_ok($$SELECT remote('ef_b', $r$SELECT ef_term('label 3', 'notes.label')$r$)$$,
+	'55000', 'no index key is held in this session', 'ef_term in B fails: 55000');
+SELECT throws_ok($$SELECT remote('ef_b', $r$SELECT ef_encrypt('label 3', searchable => true, search_domain => 'notes.label')$r$)$$,
+	'55000', 'no master key is unlocked in this session', 'a searchable ef_encrypt in B fails: 55000');
+SELECT throws_ok($$SELECT remote('ef_b', 'SELECT count(DISTINCT body) FROM notes')$$,
+	'0A000', 'cannot compare encrypted_field values that are not searchable',
+	'B cannot group a column that is not searchable: 0A000');
+
+-- joins of a searchable column with a table of stored terms, as the planner
+-- plans them (no statistics: ANALYZE collects none on encrypted_field, and
+-- these tables are too small for autovacuum to analyze)
+SELECT is(remote_try('ef_b', 'SELECT count(*) FROM labels l JOIN probes p ON l.label = p.t'), '20',
+	'B joins a searchable column with the table of stored terms');
+SELECT is(remote_try('ef_b', 'SELECT count(*) FROM labels WHERE label IN (SELECT t FROM probes)'), '20',
+	'B finds the rows whose label is IN the stored terms');
+SELECT is(remote_try('ef_b', 'SELECT count(*) FROM labels l WHERE EXISTS (SELECT FROM probes p WHERE p.t = l.label)'), '20',
+	'B finds the rows whose label EXISTS among the stored terms');
+SELECT is(remote_try('ef_b', $r$SET enable_mergejoin = off; SET enable_nestloop = off;
+	SELECT count(*) FROM labels l JOIN probes p ON l.label = p.t$r$), '20',
+	'B joins a searchable column with the stored terms with hash and merge joins disabled');
+SELECT is(dblink_exec('ef_b', 'RESET enable_mergejoin; RESET enable_nestloop'), 'RESET', 'B resets its join settings');
 
 -- ... but no content
 SELECT throws_ok($$SELECT remote('ef_b', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$)$$,
@@ -166,6 +245,31 @@ SELECT throws_ok($$SELECT remote('ef_a', $r$SELECT ef_decrypt(body, 'notes.body.
 SELECT is(remote('ef_b', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$), note_plain(1),
 	'B, with its session key, still decrypts');
 SELECT is(remote('ef_b', 'SELECT ef_lock()'), '1', 'B''s ef_lock() forgets its one key');
+
+-- ---------------------------------------------------------------------------
+-- The index key is the database's: B, through key 2, which A registered
+-- while holding key 1, computes the terms A computed through key 1
+-- ---------------------------------------------------------------------------
+SELECT is(remote('ef_b', 'SELECT count(*) FROM ef_held_keys()'), '0', 'B holds no key again');
+SELECT throws_ok($$SELECT remote('ef_b', 'SELECT ef_register_key(3, tap_key(3))')$$,
+	'55000', 'cannot register a master key without the database''s index key',
+	'B, holding no key, cannot register a key: 55000');
+SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(2, tap_key(2))')$$, 'B unlocks key 2');
+SELECT is(remote('ef_b', $r$SELECT ef_term('label 3', 'notes.label')::text = (SELECT t::text FROM probes WHERE n = 3)$r$),
+	't', 'B''s term of label 3 through key 2 is the one A stored through key 1');
+SELECT is(remote('ef_b', $r$SELECT string_agg(note_id::text, ',' ORDER BY note_id) FROM labels
+	WHERE label = ef_term('label 3', 'notes.label')$r$),
+	(SELECT string_agg(g::text, ',' ORDER BY g) FROM generate_series(1, 20) g WHERE note_label(g) = 'label 3'),
+	'B finds the rows of label 3 with its own term');
+SELECT is(remote('ef_b', $r$SELECT count(*) FROM labels
+	WHERE label = ef_encrypt('label 3', searchable => true, search_domain => 'notes.label')$r$),
+	(SELECT count(*)::text FROM generate_series(1, 20) g WHERE note_label(g) = 'label 3'),
+	'a value B encrypts under key 2 equals the values A encrypted under key 1');
+SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_register_key(3, tap_key(3))')$$,
+	'B, holding the index key through key 2, registers key 3');
+SELECT is(remote('ef_b', $r$SELECT string_agg(index_key_id || ':' || key_id, ',' ORDER BY key_id) FROM ef_index_keys$r$),
+	'1:1,1:2,1:3', 'one index key, wrapped under keys 1, 2 and 3');
+SELECT is(remote('ef_b', 'SELECT ef_lock()'), '1', 'B forgets key 2');
 
 -- ---------------------------------------------------------------------------
 -- Clean up

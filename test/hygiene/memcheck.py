@@ -6,7 +6,7 @@ Finds the mappings of process PID that are excluded from core dumps
 (VmFlags "dd" in /proc/PID/smaps), which is where encrypted_field keeps held
 keys, and reads them through /proc/PID/mem (root, or the same user with
 ptrace allowed).  The backend holds the key-wrapping key derived from the
-master key (doc/envelope.md), not the master key itself.
+master key for key id 1 (doc/envelope.md), not the master key itself.
   held:  the KEK must be in a "dd" mapping;
   wiped: a "dd" mapping must exist and no longer contain the KEK.
 Prints one line; exits 1 on failure.
@@ -36,7 +36,7 @@ def dontdump_mappings(pid):
 def main():
     pid, keyhex, mode = sys.argv[1], sys.argv[2], sys.argv[3]
     kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"encrypted_field v1 key wrap").derive(bytes.fromhex(keyhex))
+               info=b"encrypted_field v1 key wrap" + (1).to_bytes(4, "big")).derive(bytes.fromhex(keyhex))
     maps = dontdump_mappings(pid)
     if not maps:
         print("memcheck.py: no mapping excluded from core dumps in backend %s" % pid)

@@ -28,16 +28,16 @@ INPUTS = {
 }
 
 
-def hkdf(master, label):
+def hkdf(master, info):
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=label.encode()).derive(master)
+                info=info).derive(master)
 
 
 def derive(inp):
     master = bytes.fromhex(inp["master_key"])
     key_id = int(inp["key_id"])
-    kek = hkdf(master, "encrypted_field v1 key wrap")
-    check_key = hkdf(master, "encrypted_field v1 key check")
+    kek = hkdf(master, b"encrypted_field v1 key wrap" + struct.pack(">i", key_id))
+    check_key = hkdf(master, b"encrypted_field v1 key check")
     check = hmac.new(check_key, b"encrypted_field key check value" +
                      struct.pack(">i", key_id), hashlib.sha256).digest()[:16]
     header = bytes([1, 0, int(inp["type_code"]), 0])

@@ -112,7 +112,7 @@ main(int argc, char **argv)
 	context = (EnvelopeContext) {true, ctx, ctx_len};
 
 	/* derivation */
-	UNIT_CHECK(EfDeriveKek(master, kek) == EF_CRYPTO_OK &&
+	UNIT_CHECK(EfDeriveKek(master, key_id, kek) == EF_CRYPTO_OK &&
 			   Same(kek, sizeof(kek), expect_kek, kek_len),
 			   "KEK differs from the vector");
 	UNIT_CHECK(EfKeyCheckValue(master, key_id, check) == EF_CRYPTO_OK &&
@@ -125,7 +125,7 @@ main(int argc, char **argv)
 	/* sealing with fixed inputs gives the vector's bytes */
 	total = plain_len + EF_ENVELOPE_OVERHEAD;
 	env = malloc(total);
-	out = malloc(plain_len + 1);
+	out = malloc(plain_len + EF_TERM_LEN + 1);	/* room for a misread term envelope */
 	rewrapped = malloc(total);
 	UNIT_CHECK(EnvelopeSeal(env, key_id, (uint8) IntField(&v, "type_code"), 0, NULL, kek,
 							dek, nonce, plain, plain_len, &context) == EF_CRYPTO_OK,
