@@ -45,6 +45,7 @@ suite "key hygiene" test/hygiene/run.sh
 ef_cluster_stop
 
 suite "operations: dump, restore, replication" test/ops/run.sh
+suite "operations: PgBouncer" test/ops/pgbouncer.sh
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
