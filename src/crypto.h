@@ -61,6 +61,7 @@ extern EfCryptoStatus EfHkdfSha256(const uint8 *ikm, size_t ikmlen,
 								   uint8 *out, size_t outlen);
 
 extern bool EfCryptoMemEqual(const void *a, const void *b, size_t len);
+extern void EfCryptoScrub(void);
 extern void EfCryptoShutdown(void);
 
 #endif							/* EF_CRYPTO_H */

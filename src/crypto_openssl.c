@@ -8,11 +8,21 @@
  * it without a server, and a caller always gets control back to wipe its
  * secrets before reporting.
  *
- * The two cipher contexts are created once per backend and reused for every
- * row: creating an EVP_CIPHER_CTX and fetching an algorithm per call costs
- * more than encrypting a short value.  After each use the context is re-keyed
- * with zeros, so that no per-value or master-derived key schedule lingers in
- * OpenSSL's heap between calls (that heap is not excluded from core dumps).
+ * The cipher contexts are created once per backend and reused for every row:
+ * creating an EVP_CIPHER_CTX and fetching an algorithm per call costs more
+ * than encrypting a short value.
+ *
+ * AES key wrap is OpenSSL's RFC 3394 mode (CRYPTO_128_wrap/unwrap) driven by
+ * OpenSSL's AES-256 through an ECB context, one block per call.  OpenSSL 3.0's
+ * own "AES-256-WRAP" cipher runs the same mode on a table-based AES without
+ * AES-NI, about ten times slower, and every value needs one wrap or unwrap.
+ *
+ * Key schedules live in OpenSSL's heap, which is not excluded from core
+ * dumps.  The key-wrapping context holds a master-derived key, so it is
+ * re-keyed with zeros after every use.  The AES-GCM context holds only the
+ * last value's data key; it is overwritten by the next value, and scrubbed
+ * at the end of each transaction and when keys are forgotten
+ * (EfCryptoScrub), rather than after every row.
  *
  * IDENTIFICATION
  *		src/crypto_openssl.c
@@ -27,6 +37,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/modes.h>
 #include <openssl/rand.h>
 
 #define EF_OPENSSL_INCLUDED
@@ -34,9 +45,10 @@
 #include "crypto.h"
 
 static EVP_CIPHER *gcm_cipher = NULL;
-static EVP_CIPHER *wrap_cipher = NULL;
+static EVP_CIPHER *ecb_cipher = NULL;
 static EVP_CIPHER_CTX *gcm_ctx = NULL;
-static EVP_CIPHER_CTX *wrap_ctx = NULL;
+static EVP_CIPHER_CTX *ecb_enc_ctx = NULL;	/* wraps */
+static EVP_CIPHER_CTX *ecb_dec_ctx = NULL;	/* unwraps */
 
 static const uint8 zero_key[EF_KEY_LEN] = {0};
 
@@ -45,15 +57,14 @@ static const uint8 zero_key[EF_KEY_LEN] = {0};
  * only the key and nonce and OpenSSL does not set the algorithm up again.
  */
 static EVP_CIPHER_CTX *
-NewBoundContext(const EVP_CIPHER *cipher, bool wrap)
+NewBoundContext(const EVP_CIPHER *cipher, int enc)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 
 	if (ctx == NULL)
 		return NULL;
-	if (wrap)
-		EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	if (EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, 1) != 1)
+	if (EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, enc) != 1 ||
+		EVP_CIPHER_CTX_set_padding(ctx, 0) != 1)
 	{
 		EVP_CIPHER_CTX_free(ctx);
 		return NULL;
@@ -65,21 +76,23 @@ NewBoundContext(const EVP_CIPHER *cipher, bool wrap)
 static bool
 EnsureContexts(void)
 {
-	if (gcm_ctx != NULL && wrap_ctx != NULL)
+	if (gcm_ctx != NULL && ecb_enc_ctx != NULL && ecb_dec_ctx != NULL)
 		return true;
 
 	if (gcm_cipher == NULL)
 		gcm_cipher = EF_FETCH_CIPHER("AES-256-GCM", EVP_aes_256_gcm);
-	if (wrap_cipher == NULL)
-		wrap_cipher = EF_FETCH_CIPHER("AES-256-WRAP", EVP_aes_256_wrap);
-	if (gcm_cipher == NULL || wrap_cipher == NULL)
+	if (ecb_cipher == NULL)
+		ecb_cipher = EF_FETCH_CIPHER("AES-256-ECB", EVP_aes_256_ecb);
+	if (gcm_cipher == NULL || ecb_cipher == NULL)
 		return false;
 
 	if (gcm_ctx == NULL)
-		gcm_ctx = NewBoundContext(gcm_cipher, false);
-	if (wrap_ctx == NULL)
-		wrap_ctx = NewBoundContext(wrap_cipher, true);
-	return gcm_ctx != NULL && wrap_ctx != NULL;
+		gcm_ctx = NewBoundContext(gcm_cipher, 1);
+	if (ecb_enc_ctx == NULL)
+		ecb_enc_ctx = NewBoundContext(ecb_cipher, 1);
+	if (ecb_dec_ctx == NULL)
+		ecb_dec_ctx = NewBoundContext(ecb_cipher, 0);
+	return gcm_ctx != NULL && ecb_enc_ctx != NULL && ecb_dec_ctx != NULL;
 }
 
 /*
@@ -152,7 +165,6 @@ EfAeadSeal(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 	status = EF_CRYPTO_OK;
 
 done:
-	ScrubContext(&gcm_ctx);
 	return status;
 }
 
@@ -189,41 +201,59 @@ EfAeadOpen(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 		status = EF_CRYPTO_OK;
 
 done:
-	ScrubContext(&gcm_ctx);
 	return status;
+}
+
+/* One AES block through an ECB context: the block function of the wrap mode */
+static void
+EcbBlock(const unsigned char in[16], unsigned char out[16], const void *ctx)
+{
+	int			outl;
+
+	/*
+	 * An ECB update of one block without padding cannot fail once the
+	 * context is keyed; were it to, the output is wrong, and an unwrap fails
+	 * its integrity check rather than yield a key.
+	 */
+	if (EVP_CipherUpdate((EVP_CIPHER_CTX *) ctx, out, &outl, in, 16) != 1)
+		memset(out, 0, 16);
 }
 
 /* Run one key-wrap operation: enc = 1 wraps, enc = 0 unwraps */
 static EfCryptoStatus
 KeyWrapOp(const uint8 *kek, const uint8 *in, size_t len, uint8 *out, int enc)
 {
-	EfCryptoStatus status = EF_CRYPTO_INTERNAL;
+	EVP_CIPHER_CTX **ctx = enc ? &ecb_enc_ctx : &ecb_dec_ctx;
 	size_t		expect = enc ? len + EF_WRAP_OVERHEAD : len - EF_WRAP_OVERHEAD;
-	int			outl = 0;
-	int			finl = 0;
+	size_t		got;
 
 	/* RFC 3394 takes whole 64-bit blocks, at least two of them */
 	if (len % 8 != 0 || len < (enc ? 16 : 24) || len > INT_MAX - EF_WRAP_OVERHEAD)
 		return EF_CRYPTO_BAD_LENGTH;
 	if (!EnsureContexts())
 		return EF_CRYPTO_INTERNAL;
-
-	if (EVP_CipherInit_ex(wrap_ctx, NULL, NULL, kek, NULL, enc) != 1)
-		goto done;
-	if (EVP_CipherUpdate(wrap_ctx, out, &outl, in, (int) len) != 1 || outl <= 0)
+	if (EVP_CipherInit_ex(*ctx, NULL, NULL, kek, NULL, enc) != 1)
 	{
-		/* when unwrapping, a failed update is the integrity check failing */
-		status = enc ? EF_CRYPTO_INTERNAL : EF_CRYPTO_AUTH_FAILED;
-		goto done;
+		ScrubContext(ctx);
+		return EF_CRYPTO_INTERNAL;
 	}
-	if (EVP_CipherFinal_ex(wrap_ctx, out + outl, &finl) != 1 ||
-		(size_t) (outl + finl) != expect)
-		goto done;
-	status = EF_CRYPTO_OK;
 
-done:
-	ScrubContext(&wrap_ctx);
-	return status;
+	/* a NULL IV is RFC 3394's default initial value, checked on unwrap */
+	if (enc)
+		got = CRYPTO_128_wrap(*ctx, NULL, out, in, len, EcbBlock);
+	else
+		got = CRYPTO_128_unwrap(*ctx, NULL, out, in, len, EcbBlock);
+	ScrubContext(ctx);
+
+	if (got == expect)
+		return EF_CRYPTO_OK;
+	if (!enc)
+	{
+		/* the mode writes before it checks: leave nothing unauthenticated */
+		explicit_bzero(out, expect);
+		return EF_CRYPTO_AUTH_FAILED;
+	}
+	return EF_CRYPTO_INTERNAL;
 }
 
 /* Wrap len bytes (a multiple of 8, at least 16) under kek; out gets len + 8 */
@@ -294,16 +324,26 @@ EfCryptoMemEqual(const void *a, const void *b, size_t len)
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
+/* Overwrite the data key schedule the AES-GCM context may still hold */
+void
+EfCryptoScrub(void)
+{
+	if (gcm_ctx != NULL)
+		ScrubContext(&gcm_ctx);
+}
+
 /* Free the cached contexts; OpenSSL cleanses them as it frees */
 void
 EfCryptoShutdown(void)
 {
 	EVP_CIPHER_CTX_free(gcm_ctx);
-	EVP_CIPHER_CTX_free(wrap_ctx);
+	EVP_CIPHER_CTX_free(ecb_enc_ctx);
+	EVP_CIPHER_CTX_free(ecb_dec_ctx);
 	gcm_ctx = NULL;
-	wrap_ctx = NULL;
+	ecb_enc_ctx = NULL;
+	ecb_dec_ctx = NULL;
 	EF_FREE_CIPHER(gcm_cipher);
-	EF_FREE_CIPHER(wrap_cipher);
+	EF_FREE_CIPHER(ecb_cipher);
 	gcm_cipher = NULL;
-	wrap_cipher = NULL;
+	ecb_cipher = NULL;
 }

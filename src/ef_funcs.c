@@ -22,6 +22,7 @@
 #include "funcapi.h"
 #include "keystore.h"
 #include "plaintext.h"
+#include "randpool.h"
 #include "term.h"
 #include "compress.h"
 #include "secure.h"
@@ -128,7 +129,7 @@ SealValue(const HeldKey *key, uint8 type_code, uint8 flags, const uint8 *term,
 	result = palloc(size);
 	SET_VARSIZE(result, size);
 
-	status = EfRandomBytes(secret, sizeof(secret));
+	status = RandPoolBytes(secret, sizeof(secret));
 	if (status == EF_CRYPTO_OK)
 		status = EnvelopeSeal(result->data, key->key_id, type_code, flags,
 							  term, key->kek, secret, secret + EF_KEY_LEN,
@@ -343,6 +344,8 @@ ef_rewrap(PG_FUNCTION_ARGS)
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
 	EnvelopeParseStored(value, &view);
 	to = KeyForWrapping(fcinfo, 1);
+	if (to->key_id == view.key_id)
+		PG_RETURN_ENCRYPTED_FIELD_P(value);		/* already wrapped under it */
 	from = KeyForValue(view.key_id);
 
 	result = palloc(EF_SIZE(EF_LEN(value)));

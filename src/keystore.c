@@ -202,6 +202,7 @@ KeystoreForgetAll(void)
 {
 	int			n = 0;
 
+	EfCryptoScrub();
 	if (held == NULL)
 		return 0;
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
@@ -244,6 +245,9 @@ KeystoreXactCallback(XactEvent event, void *arg)
 		default:
 			return;
 	}
+
+	/* the last data key's schedule goes with the transaction */
+	EfCryptoScrub();
 
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
 	{
