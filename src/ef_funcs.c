@@ -344,8 +344,6 @@ ef_rewrap(PG_FUNCTION_ARGS)
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
 	EnvelopeParseStored(value, &view);
 	to = KeyForWrapping(fcinfo, 1);
-	if (to->key_id == view.key_id)
-		PG_RETURN_ENCRYPTED_FIELD_P(value);		/* already wrapped under it */
 	from = KeyForValue(view.key_id);
 
 	result = palloc(EF_SIZE(EF_LEN(value)));
