@@ -135,6 +135,16 @@ for mode in text binary; do
 		same "$(q $L sub_$mode -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
 done
 
+# A value taken to another database, whose key id 1 is another master key:
+# the wrap does not open there, and the value cannot be read
+other=$(openssl rand -hex 32)
+q $R postgres -c "CREATE DATABASE other" >/dev/null
+q $R other -c "CREATE EXTENSION encrypted_field" -c "SELECT ef_register_key(1, decode('$other', 'hex'))" \
+	-c "CREATE TABLE stolen (v encrypted_field)" >/dev/null
+q $P app -c "COPY (SELECT amount FROM customers WHERE id = 1) TO STDOUT" | q $R other -c "COPY stolen FROM STDIN"
+moved=$(psql -X -q -At -p $R -d other -c "SELECT ef_unlock(1, decode('$other', 'hex'))" -c "SELECT ef_decrypt(v) FROM stolen" 2>&1)
+check "a value moved to another database's registry does not decrypt there" grep -q "could not decrypt value" <<<"$moved"
+
 for log in "$base"/*.log; do
 	check "$(basename "$log"): no key material in the server log" bash -c "! grep -q -i '$key' '$log'"
 done
