@@ -138,34 +138,39 @@ FeedAad(const EfBuf *aad, int naad)
 	return true;
 }
 
+/*
+ * Key the GCM context for one value, feed the associated data, and run the
+ * cipher over len bytes: the part sealing and opening share.
+ */
+static bool
+GcmRun(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
+	   const uint8 *in, size_t len, uint8 *out, int enc)
+{
+	int			outl;
+
+	if (EVP_CipherInit_ex(gcm_ctx, NULL, NULL, key, nonce, enc) != 1 ||
+		!FeedAad(aad, naad))
+		return false;
+	return len == 0 ||
+		(EVP_CipherUpdate(gcm_ctx, out, &outl, in, (int) len) == 1 &&
+		 (size_t) outl == len);
+}
+
 /* Encrypt len bytes with AES-256-GCM; out receives len bytes, tag 16 */
 EfCryptoStatus
 EfAeadSeal(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 		   const uint8 *in, size_t len, uint8 *out, uint8 *tag)
 {
-	EfCryptoStatus status = EF_CRYPTO_INTERNAL;
 	int			outl;
 
 	if (len > INT_MAX)
 		return EF_CRYPTO_BAD_LENGTH;
-	if (!EnsureContexts())
+	if (!EnsureContexts() ||
+		!GcmRun(key, nonce, aad, naad, in, len, out, 1) ||
+		EVP_CipherFinal_ex(gcm_ctx, out + len, &outl) != 1 || outl != 0 ||
+		EVP_CIPHER_CTX_ctrl(gcm_ctx, EVP_CTRL_GCM_GET_TAG, EF_TAG_LEN, tag) != 1)
 		return EF_CRYPTO_INTERNAL;
-
-	if (EVP_CipherInit_ex(gcm_ctx, NULL, NULL, key, nonce, 1) != 1)
-		goto done;
-	if (!FeedAad(aad, naad))
-		goto done;
-	if (len > 0 && (EVP_CipherUpdate(gcm_ctx, out, &outl, in, (int) len) != 1 ||
-					(size_t) outl != len))
-		goto done;
-	if (EVP_CipherFinal_ex(gcm_ctx, out + len, &outl) != 1 || outl != 0)
-		goto done;
-	if (EVP_CIPHER_CTX_ctrl(gcm_ctx, EVP_CTRL_GCM_GET_TAG, EF_TAG_LEN, tag) != 1)
-		goto done;
-	status = EF_CRYPTO_OK;
-
-done:
-	return status;
+	return EF_CRYPTO_OK;
 }
 
 /*
@@ -176,32 +181,19 @@ EfCryptoStatus
 EfAeadOpen(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 		   const uint8 *in, size_t len, const uint8 *tag, uint8 *out)
 {
-	EfCryptoStatus status = EF_CRYPTO_INTERNAL;
 	int			outl;
 
 	if (len > INT_MAX)
 		return EF_CRYPTO_BAD_LENGTH;
-	if (!EnsureContexts())
-		return EF_CRYPTO_INTERNAL;
-
-	if (EVP_CipherInit_ex(gcm_ctx, NULL, NULL, key, nonce, 0) != 1)
-		goto done;
-	if (!FeedAad(aad, naad))
-		goto done;
-	if (len > 0 && (EVP_CipherUpdate(gcm_ctx, out, &outl, in, (int) len) != 1 ||
-					(size_t) outl != len))
-		goto done;
-	if (EVP_CIPHER_CTX_ctrl(gcm_ctx, EVP_CTRL_GCM_SET_TAG, EF_TAG_LEN,
+	if (!EnsureContexts() ||
+		!GcmRun(key, nonce, aad, naad, in, len, out, 0) ||
+		EVP_CIPHER_CTX_ctrl(gcm_ctx, EVP_CTRL_GCM_SET_TAG, EF_TAG_LEN,
 							(void *) tag) != 1)
-		goto done;
+		return EF_CRYPTO_INTERNAL;
 	/* only the tag check can fail here, so a failure is an authentication one */
 	if (EVP_CipherFinal_ex(gcm_ctx, out + len, &outl) != 1)
-		status = EF_CRYPTO_AUTH_FAILED;
-	else
-		status = EF_CRYPTO_OK;
-
-done:
-	return status;
+		return EF_CRYPTO_AUTH_FAILED;
+	return EF_CRYPTO_OK;
 }
 
 /* One AES block through an ECB context: the block function of the wrap mode */

@@ -52,14 +52,11 @@ EnvelopeReadKeyId(const uint8 *buf)
 EnvelopeStatus
 EnvelopeParse(const uint8 *buf, size_t len, EnvelopeView *view)
 {
+	EnvelopeStatus status = EnvelopeParseHead(buf, len, &view->key_id);
 	size_t		t;
 
-	if (len < 1)
-		return ENVELOPE_TOO_SHORT;
-	if (buf[EF_OFF_VERSION] == 0)
-		return ENVELOPE_NO_VERSION;
-	if (buf[EF_OFF_VERSION] != EF_FORMAT_VERSION)
-		return ENVELOPE_BAD_VERSION;
+	if (status != ENVELOPE_OK && status != ENVELOPE_BAD_KEY_ID)
+		return status;
 	if (len < EF_ENVELOPE_OVERHEAD)
 		return ENVELOPE_TOO_SHORT;
 	t = (buf[EF_OFF_FLAGS] & EF_FLAG_TERM) ? EF_TERM_LEN : 0;
@@ -73,13 +70,12 @@ EnvelopeParse(const uint8 *buf, size_t len, EnvelopeView *view)
 	if ((buf[EF_OFF_TYPE] & ~EF_TYPE_ARRAY) == 0 ||
 		(buf[EF_OFF_TYPE] & ~EF_TYPE_ARRAY) > EF_TYPE_MAX)
 		return ENVELOPE_BAD_TYPE;
-	if (EnvelopeReadKeyId(buf) <= 0)
-		return ENVELOPE_BAD_KEY_ID;
+	if (status == ENVELOPE_BAD_KEY_ID)
+		return status;
 
 	view->version = buf[EF_OFF_VERSION];
 	view->flags = buf[EF_OFF_FLAGS];
 	view->type_code = buf[EF_OFF_TYPE];
-	view->key_id = EnvelopeReadKeyId(buf);
 	view->header = buf;
 	view->term = t ? buf + EF_OFF_TERM : NULL;
 	view->wrapped = buf + EF_HEAD_LEN + t;
