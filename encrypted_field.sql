@@ -23,7 +23,7 @@ COMMENT ON FUNCTION ef_send(encrypted_field) IS 'I/O';
 
 CREATE FUNCTION ef_typanalyze(internal) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION ef_typanalyze(internal) IS 'ANALYZE support: no statistics on ciphertext';
+COMMENT ON FUNCTION ef_typanalyze(internal) IS 'ANALYZE support: null fraction, width and number of distinct search terms';
 
 -- ciphertext does not compress, so TOAST should not try
 CREATE TYPE encrypted_field (

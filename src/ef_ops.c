@@ -215,15 +215,3 @@ ef_term_send(PG_FUNCTION_ARGS)
 	pq_sendbytes(&buf, (const char *) t->bytes, EF_TERM_LEN);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
-
-PG_FUNCTION_INFO_V1(ef_typanalyze);
-/*
- * ANALYZE collects no statistics on encrypted_field: the standard analyser
- * would sort values with the btree operators, which refuse values that are
- * not searchable, and fail the whole ANALYZE (and autovacuum with it).
- */
-Datum
-ef_typanalyze(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(false);
-}
