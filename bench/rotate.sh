@@ -22,8 +22,8 @@ unlock="SELECT ef_unlock(1, decode('$k1', 'hex')); SELECT ef_unlock(2, decode('$
 psql -X -q -v ON_ERROR_STOP=1 <<SQL >/dev/null
 CREATE EXTENSION encrypted_field;
 SELECT ef_register_key(1, decode('$k1', 'hex'));
-SELECT ef_register_key(2, decode('$k2', 'hex'));
 SELECT ef_unlock(1, decode('$k1', 'hex'));
+SELECT ef_register_key(2, decode('$k2', 'hex'));
 CREATE TABLE source AS
 	SELECT g AS id, ef_encrypt(substr(repeat(md5(g::text), 4), 1, 100)) AS c
 	FROM generate_series(1, $n) g;

@@ -22,21 +22,30 @@ for h in envelope text; do
 done
 
 status=0
-for h in envelope text; do
-	if [ "$mode" = "--smoke" ]; then
+if [ "$mode" = "--smoke" ]; then
+	for h in envelope text; do
 		# replay every saved input, seeds and past crashes alike
 		if "$out/fuzz_$h" -runs=0 fuzz/corpus/$h fuzz/regressions >"$out/$h.log" 2>&1; then
 			echo "fuzz_$h: replayed $(ls fuzz/corpus/$h fuzz/regressions | wc -l) inputs, no failure"
 		else
 			status=1; tail -20 "$out/$h.log"
 		fi
-	else
-		if "$out/fuzz_$h" -max_total_time="$mode" -max_len=4096 -print_final_stats=1 \
-			-artifact_prefix=fuzz/regressions/ fuzz/corpus/$h >"$out/$h.log" 2>&1; then :; else status=1; fi
-		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$h.log")
-		rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/$h.log")
-		echo "fuzz_$h: $mode s, $execs executions, $rate per second, corpus $(ls fuzz/corpus/$h | wc -l) inputs"
-		[ $status -eq 0 ] || tail -30 "$out/$h.log"
-	fi
+	done
+	exit $status
+fi
+
+# the harnesses run side by side, one core each
+pids=()
+for h in envelope text; do
+	"$out/fuzz_$h" -max_total_time="$mode" -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=fuzz/regressions/ fuzz/corpus/$h >"$out/$h.log" 2>&1 &
+	pids+=($!)
+done
+for i in 0 1; do
+	h=$([ $i = 0 ] && echo envelope || echo text)
+	if ! wait "${pids[$i]}"; then status=1; tail -30 "$out/$h.log"; fi
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$h.log")
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/$h.log")
+	echo "fuzz_$h: $mode s, $execs executions, $rate per second, corpus $(ls fuzz/corpus/$h | wc -l) inputs"
 done
 exit $status
