@@ -33,7 +33,7 @@ CREATE TABLE conflicts (n int);
 CREATE FUNCTION stress_step() RETURNS void LANGUAGE plpgsql AS \$\$
 DECLARE
 	plain text := md5(random()::text) || repeat('x', (random() * 300)::int);
-	h int := (random() * 5000)::int;
+	h int := (random() * 100000)::int;
 	r record;
 BEGIN
 	BEGIN
