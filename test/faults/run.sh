@@ -9,20 +9,13 @@
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 cd "$EF_ROOT"
+. test/check.sh
 rows=${1:-200000}
 EF_PORT=${EF_PORT:-54360} ef_cluster_start -c max_wal_size=4GB
 export PGDATABASE=postgres
 k1=$(openssl rand -hex 32)
 k2=$(openssl rand -hex 32)
 unlock="SELECT ef_unlock(1, decode('$k1', 'hex')); SELECT ef_unlock(2, decode('$k2', 'hex'));"
-passed=0
-failed=0
-check() {
-	local name=$1
-	shift
-	if "$@"; then passed=$((passed + 1)); echo "ok - $name"
-	else failed=$((failed + 1)); echo "not ok - $name"; fi
-}
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 # run SQL with both keys held; print the last line
 qk() { q -c "SELECT ef_unlock(1, decode('$k1', 'hex'))" -c "SELECT ef_unlock(2, decode('$k2', 'hex'))" "$@" | tail -1; }
@@ -92,5 +85,4 @@ check "the server is still up" test "$(q -c "SELECT 1")" = 1
 check "no backend crashed, apart from the deliberate immediate stop" \
 	bash -c "! grep -E 'terminated by signal [^9]|PANIC' '$EF_PGDATA/server.log'"
 
-echo "faults: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report faults

@@ -12,23 +12,11 @@
 # with PGHOST, PGPORT, PGUSER set and EF_PGDATA naming its data directory.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d /tmp/ef_hygiene.XXXXXX)
+. "$here/../check.sh"
+work=$(mktemp -d)
 log=$EF_PGDATA/server.log
-passed=0
-failed=0
 trap 'rm -rf "$work"' EXIT
 
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $name"
-	fi
-}
 q() { psql -X -q -At -v ON_ERROR_STOP=0 "$@"; }
 
 key=$(openssl rand -hex 32)
@@ -108,5 +96,4 @@ check "not preloaded: only the loading statement reached the log" \
 	test "$(grep -o "$lazy" "$work/server.log" | wc -l)" -eq 1
 
 q -d postgres -c "DROP DATABASE ef_pre" -c "DROP DATABASE ef_lazy" >/dev/null
-echo "hygiene: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report hygiene

@@ -9,18 +9,10 @@
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 cd "$EF_ROOT"
+. test/check.sh
 EF_PORT=${EF_PORT:-55511} ef_cluster_start
 dir=$(dirname "$EF_PGDATA")
 key=$(openssl rand -hex 32)
-passed=0
-failed=0
-check() {
-	local name=$1
-	shift
-	if "$@"; then passed=$((passed + 1)); echo "ok - $name"
-	else failed=$((failed + 1)); echo "not ok - $name"; fi
-}
-same() { [ "$1" = "$2" ] && [ -n "$1" ]; }
 
 psql -X -q -c "CREATE DATABASE app" >/dev/null
 psql -X -q -d app -c "CREATE EXTENSION encrypted_field" -c "SELECT ef_register_key(1, decode('$key', 'hex'))" \
@@ -85,5 +77,4 @@ check "session mode: the server log records the DISCARD ALL" \
 	grep -q "encrypted_field: locked by DISCARD ALL; master keys forgotten: 1" "$EF_PGDATA/server.log"
 stop_bouncer
 
-echo "pgbouncer: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report pgbouncer

@@ -10,15 +10,14 @@
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 cd "$EF_ROOT"
+. test/check.sh
 
-base=$(mktemp -d /tmp/ef_ops.XXXXXX)
+base=$(mktemp -d)
 chmod 755 "$base"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$base"
 export PGHOST=$base PGUSER=postgres
 [ "$(id -u)" -eq 0 ] || PGUSER=$(id -un)
 ports=(55501 55502 55503 55504)
-passed=0
-failed=0
 
 cleanup() {
 	for d in primary restored standby subscriber; do
@@ -28,13 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() {
-	local name=$1
-	shift
-	if "$@"; then passed=$((passed + 1)); echo "ok - $name"
-	else failed=$((failed + 1)); echo "not ok - $name"; fi
-}
-same() { [ "$1" = "$2" ] && [ -n "$1" ]; }
 # start a cluster: name, port, extra postgres options
 start() {
 	ef_as_owner $PG_BIN/initdb -D "$base/$1" -U "$PGUSER" -A trust --no-sync >/dev/null
@@ -148,5 +140,4 @@ check "a value moved to another database's registry does not decrypt there" grep
 for log in "$base"/*.log; do
 	check "$(basename "$log"): no key material in the server log" bash -c "! grep -q -i '$key' '$log'"
 done
-echo "ops: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report ops

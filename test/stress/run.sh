@@ -11,7 +11,7 @@ set -uo pipefail
 clients=${1:-16}
 seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d /tmp/ef_stress.XXXXXX)
+work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 k1=$(openssl rand -hex 32)
 k2=$(openssl rand -hex 32)
