@@ -292,10 +292,14 @@ KeystoreSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-/* Wipe and unmap the key page when the backend exits */
+/*
+ * Wipe and unmap the key page when the backend exits, and free the cipher
+ * contexts, which OpenSSL cleanses as it frees them
+ */
 static void
 KeystoreAtExit(int code, Datum arg)
 {
+	EfCryptoShutdown();
 	if (held == NULL)
 		return;
 	explicit_bzero(held, held_bytes);

@@ -33,26 +33,34 @@
 
 static const char term_label[] = "ef1-term";
 
-/* Read a normalisation name argument; NULL means exact */
+static const char *const normalize_names[] = {
+	[TERM_EXACT] = "exact",
+	[TERM_LOWER] = "lower",
+	[TERM_LOWER_TRIM] = "lower_trim",
+	[TERM_NFKC_LOWER_TRIM] = "nfkc_lower_trim",
+};
+
+/*
+ * Read a normalisation name argument; NULL means exact.  Compared in place,
+ * as it is read once per row.
+ */
 TermNormalize
 TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno)
 {
-	char	   *name;
+	text	   *name;
+	size_t		len;
 
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return TERM_EXACT;
-	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (strcmp(name, "exact") == 0)
-		return TERM_EXACT;
-	if (strcmp(name, "lower") == 0)
-		return TERM_LOWER;
-	if (strcmp(name, "lower_trim") == 0)
-		return TERM_LOWER_TRIM;
-	if (strcmp(name, "nfkc_lower_trim") == 0)
-		return TERM_NFKC_LOWER_TRIM;
+	name = PG_GETARG_TEXT_PP(argno);
+	len = VARSIZE_ANY_EXHDR(name);
+	for (size_t i = 0; i < lengthof(normalize_names); i++)
+		if (strlen(normalize_names[i]) == len &&
+			memcmp(VARDATA_ANY(name), normalize_names[i], len) == 0)
+			return (TermNormalize) i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid search normalization \"%s\"", name),
+			 errmsg("invalid search normalization \"%s\"", text_to_cstring(name)),
 			 errhint("Use \"exact\", \"lower\", \"lower_trim\" or \"nfkc_lower_trim\".")));
 	return TERM_EXACT;			/* keep compiler quiet */
 }
