@@ -7,7 +7,9 @@ OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/k
        src/registry.o src/audit.o src/plaintext.o src/ef_type.o src/ef_funcs.o \
        src/ef_keyfuncs.o src/ef_report.o src/redact.o src/compress.o src/term.o src/ef_ops.o src/textform.o src/randpool.o src/ef_analyze.o
 
-DATA       = $(wildcard $(EXTENSION)--*--*.sql)
+# released versions' scripts are frozen; upgrade scripts lead from them to
+# the current version, whose script is built from $(EXTENSION).sql
+DATA       = $(EXTENSION)--0.1.0.sql $(wildcard $(EXTENSION)--*--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS = setup type_io envelope_kat keystore functions types compression search rotation adoption views errors privileges copy_binary

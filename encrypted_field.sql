@@ -201,6 +201,10 @@ CREATE FUNCTION ef_key_id(value encrypted_field) RETURNS integer
 	AS 'MODULE_PATHNAME', 'ef_key_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_key_id(encrypted_field) IS 'master key id of a value, readable with no key held';
 
+CREATE FUNCTION ef_is_searchable(value encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'ef_is_searchable' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_is_searchable(encrypted_field) IS 'whether a value carries a search term, readable with no key held';
+
 CREATE FUNCTION ef_envelope(value encrypted_field) RETURNS encrypted_field_envelope
 	AS 'MODULE_PATHNAME', 'ef_envelope' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_envelope(encrypted_field) IS 'the parts of a value''s envelope, readable with no key held';

@@ -46,6 +46,7 @@ ef_cluster_stop
 
 suite "operations: dump, restore, replication" test/ops/run.sh
 suite "operations: PgBouncer" test/ops/pgbouncer.sh
+suite "upgrade from 0.1.0" test/upgrade/run.sh
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

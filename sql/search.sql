@@ -119,5 +119,18 @@ SELECT null_frac, n_distinct FROM pg_stats WHERE tablename = 'plain_values';
 SELECT length(ef_term('a')::text) AS hex_digits,
 	ef_term('a')::text::encrypted_field_term::text = ef_term('a')::text AS round_trip;
 
-DROP TABLE users, logins, contacts, accounts, terms_before, plain_values;
+-- ef_is_searchable reads the header only: no key needed; a CHECK on it keeps
+-- values without a term, which = cannot compare, out of a UNIQUE column
+CREATE TABLE handles (h encrypted_field UNIQUE CHECK (ef_is_searchable(h)));
+INSERT INTO handles VALUES (ef_encrypt('ann', searchable => true, search_domain => 'handles.h'));
+\set VERBOSITY terse
+INSERT INTO handles VALUES (ef_encrypt('bob'));
+INSERT INTO handles VALUES (ef_encrypt('ann', searchable => true, search_domain => 'handles.h'));
+\set VERBOSITY default
+SELECT ef_lock();
+SELECT ef_is_searchable(h) AS in_handles, ef_is_searchable(v) AS in_plain_values,
+	ef_is_searchable(NULL) AS of_null
+	FROM handles, plain_values LIMIT 1;
+
+DROP TABLE users, logins, contacts, accounts, terms_before, plain_values, handles;
 SELECT ef_lock();

@@ -354,24 +354,46 @@ ef_rewrap(PG_FUNCTION_ARGS)
 	PG_RETURN_ENCRYPTED_FIELD_P(result);
 }
 
-PG_FUNCTION_INFO_V1(ef_key_id);
 /*
- * Return the master key id of a value; needs no key.  Only the header is
- * fetched, so counting values per key over large documents reads little.
+ * The fixed header of a stored value, checked.  Only the header is fetched,
+ * so reading metadata over large documents reads little; needs no key.
  */
-Datum
-ef_key_id(PG_FUNCTION_ARGS)
+static const uint8 *
+StoredHead(Datum value, int32 *key_id)
 {
-	struct varlena *head = PG_DETOAST_DATUM_SLICE(PG_GETARG_DATUM(0), 0,
-												   EF_HEAD_LEN);
+	struct varlena *head = PG_DETOAST_DATUM_SLICE(value, 0, EF_HEAD_LEN);
 	const uint8 *buf = (const uint8 *) VARDATA_ANY(head);
 	size_t		len = VARSIZE_ANY_EXHDR(head);
-	int32		key_id = 0;
-	EnvelopeStatus status = EnvelopeParseHead(buf, len, &key_id);
+	EnvelopeStatus status = EnvelopeParseHead(buf, len, key_id);
 
 	if (status != ENVELOPE_OK)
 		ef_envelope_report(status, len > 0 ? buf[0] : 0, EF_SOURCE_STORED);
+	return buf;
+}
+
+PG_FUNCTION_INFO_V1(ef_key_id);
+/* Return the master key id of a value */
+Datum
+ef_key_id(PG_FUNCTION_ARGS)
+{
+	int32		key_id = 0;
+
+	StoredHead(PG_GETARG_DATUM(0), &key_id);
 	PG_RETURN_INT32(key_id);
+}
+
+PG_FUNCTION_INFO_V1(ef_is_searchable);
+/*
+ * Does a value carry a search term?  A CHECK constraint on it keeps values
+ * that = cannot compare out of a column with a UNIQUE index.
+ */
+Datum
+ef_is_searchable(PG_FUNCTION_ARGS)
+{
+	int32		key_id = 0;
+	const uint8 *head = StoredHead(PG_GETARG_DATUM(0), &key_id);
+
+	PG_RETURN_BOOL((head[EF_OFF_FLAGS] & EF_FLAG_TERM) != 0);
 }
 
 /* Copy len bytes into a new bytea datum */

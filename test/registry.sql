@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(236);
+SELECT plan(239);
 
 CREATE EXTENSION encrypted_field;
 
@@ -272,6 +272,7 @@ FROM (VALUES ('ef_held_keys'::name, ARRAY[]::name[]),
 	('ef_decrypt_as', ARRAY['encrypted_field', 'anyelement', 'text']),
 	('ef_rewrap', ARRAY['encrypted_field', 'integer']),
 	('ef_key_id', ARRAY['encrypted_field']),
+	('ef_is_searchable', ARRAY['encrypted_field']),
 	('ef_envelope', ARRAY['encrypted_field']),
 	('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer']),
 	('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text', 'boolean', 'text', 'integer'])) fns(f, a)
@@ -391,6 +392,7 @@ SELECT has_function('ef_decrypt_as', ARRAY['encrypted_field', 'anyelement', 'tex
 SELECT has_function('ef_rewrap', ARRAY['encrypted_field', 'integer'], 'ef_rewrap(encrypted_field, integer) exists');
 SELECT has_function('ef_key_id', ARRAY['encrypted_field'], 'ef_key_id(encrypted_field) exists');
 SELECT has_function('ef_envelope', ARRAY['encrypted_field'], 'ef_envelope(encrypted_field) exists');
+SELECT has_function('ef_is_searchable', ARRAY['encrypted_field'], 'ef_is_searchable(encrypted_field) exists');
 SELECT has_function('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer'],
 	'ef_rewrap_column(regclass, name, integer, integer) exists');
 SELECT is_procedure('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer'],
@@ -436,7 +438,7 @@ SELECT set_eq(
 	      'ef_term(character varying,text,text)', 'ef_term(character,text,text)',
 	      'ef_decrypt(encrypted_field,text)',
 	      'ef_decrypt_as(encrypted_field,anyelement,text)', 'ef_rewrap(encrypted_field,integer)',
-	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)',
+	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)', 'ef_is_searchable(encrypted_field)',
 	      'ef_rewrap_column(regclass,name,integer,integer)',
 	      'ef_encrypt_column(regclass,name,name,text,boolean,text,integer)',
 	      'ef_create_view(regclass,name,name,name[])',
@@ -460,6 +462,7 @@ SELECT function_returns('ef_decrypt_as', ARRAY['encrypted_field', 'anyelement', 
 SELECT function_returns('ef_rewrap', ARRAY['encrypted_field', 'integer'], 'encrypted_field',
 	'ef_rewrap returns encrypted_field');
 SELECT function_returns('ef_key_id', ARRAY['encrypted_field'], 'integer', 'ef_key_id returns integer');
+SELECT function_returns('ef_is_searchable', ARRAY['encrypted_field'], 'boolean', 'ef_is_searchable returns boolean');
 SELECT function_returns('ef_envelope', ARRAY['encrypted_field'], 'encrypted_field_envelope',
 	'ef_envelope returns encrypted_field_envelope');
 SELECT function_returns('ef_lock', ARRAY[]::name[], 'integer', 'ef_lock returns the number of keys forgotten');
@@ -496,6 +499,7 @@ SELECT results_eq(
 	         ('ef_hash(encrypted_field)', 'i', 's', true),
 	         ('ef_held_keys()', 'v', 'r', false),
 	         ('ef_in(cstring)', 'i', 's', true),
+	         ('ef_is_searchable(encrypted_field)', 'i', 's', true),
 	         ('ef_key_id(encrypted_field)', 'i', 's', true),
 	         ('ef_le(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_lock()', 'v', 'u', false),
