@@ -113,6 +113,10 @@ CREATE FUNCTION ef_retire_key(key_id integer) RETURNS void
 	AS 'MODULE_PATHNAME', 'ef_retire_key' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION ef_retire_key(integer) IS 'mark a master key retired: it decrypts but encrypts no new values';
 
+CREATE FUNCTION ef_rotate_index_key() RETURNS integer
+	AS 'MODULE_PATHNAME', 'ef_rotate_index_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_rotate_index_key() IS 'create a new index key for search terms, wrapped under every held master key';
+
 CREATE FUNCTION ef_unlock(key_id integer, master_key bytea, scope text DEFAULT 'session')
 	RETURNS void
 	AS 'MODULE_PATHNAME', 'ef_unlock' LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -183,6 +187,28 @@ CREATE FUNCTION ef_term(value character, search_domain text DEFAULT NULL,
 	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ef_term(character, text, text) IS 'the blind-index search term of a char(n) value';
 
+-- the terms of a value under every index key held, newest first: while
+-- values move to a rotated index key, c = ANY(ef_terms(x)) finds them all
+CREATE FUNCTION ef_terms(value anyelement, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term[]
+	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_terms(anyelement, text, text) IS 'the search terms of a value under every index key held, newest first';
+
+CREATE FUNCTION ef_terms(value text, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term[]
+	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_terms(text, text, text) IS 'the search terms of a text value under every index key held';
+
+CREATE FUNCTION ef_terms(value varchar, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term[]
+	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_terms(varchar, text, text) IS 'the search terms of a varchar value under every index key held';
+
+CREATE FUNCTION ef_terms(value character, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term[]
+	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_terms(character, text, text) IS 'the search terms of a char(n) value under every index key held';
+
 CREATE FUNCTION ef_decrypt(value encrypted_field, context text DEFAULT NULL) RETURNS text
 	AS 'MODULE_PATHNAME', 'ef_decrypt' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ef_decrypt(encrypted_field, text) IS 'decrypt a value to text with a held master key';
@@ -204,6 +230,10 @@ COMMENT ON FUNCTION ef_key_id(encrypted_field) IS 'master key id of a value, rea
 CREATE FUNCTION ef_is_searchable(value encrypted_field) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'ef_is_searchable' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_is_searchable(encrypted_field) IS 'whether a value carries a search term, readable with no key held';
+
+CREATE FUNCTION ef_index_key_id(value encrypted_field) RETURNS integer
+	AS 'MODULE_PATHNAME', 'ef_index_key_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_index_key_id(encrypted_field) IS 'id of the index key a value''s search term was made with, readable with no key held';
 
 CREATE FUNCTION ef_envelope(value encrypted_field) RETURNS encrypted_field_envelope
 	AS 'MODULE_PATHNAME', 'ef_envelope' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -507,6 +537,9 @@ COMMENT ON FUNCTION ef_term_ne(encrypted_field_term, encrypted_field) IS 'implem
 CREATE FUNCTION ef_cmp_term(encrypted_field, encrypted_field_term) RETURNS integer
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_cmp_term(encrypted_field, encrypted_field_term) IS 'btree support: order a searchable value against a term';
+CREATE FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field_term) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field_term) IS 'btree support: order two terms';
 CREATE FUNCTION ef_term_hash(encrypted_field_term) RETURNS integer
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term_hash(encrypted_field_term) IS 'hash support: hash a term';
@@ -555,6 +588,9 @@ CREATE OPERATOR CLASS encrypted_field_ops DEFAULT FOR TYPE encrypted_field USING
 ALTER OPERATOR FAMILY encrypted_field_ops USING btree ADD
 	OPERATOR 3 = (encrypted_field, encrypted_field_term),
 	FUNCTION 1 (encrypted_field, encrypted_field_term) ef_cmp_term(encrypted_field, encrypted_field_term);
+-- a btree scan sorts the terms of c = ANY(ef_terms(x)) with this
+ALTER OPERATOR FAMILY encrypted_field_ops USING btree ADD
+	FUNCTION 1 (encrypted_field_term, encrypted_field_term) ef_term_cmp(encrypted_field_term, encrypted_field_term);
 
 CREATE OPERATOR CLASS encrypted_field_ops DEFAULT FOR TYPE encrypted_field USING hash AS
 	OPERATOR 1 = , FUNCTION 1 ef_hash(encrypted_field);
@@ -564,11 +600,12 @@ ALTER OPERATOR FAMILY encrypted_field_ops USING hash ADD
 
 -- privileges
 
--- Registering and retiring keys is for key administrators only.  Grant them
--- EXECUTE on these functions, INSERT, UPDATE on ef_keys and INSERT on
--- ef_index_keys.
+-- Registering and retiring keys and rotating the index key are for key
+-- administrators only.  Grant them EXECUTE on these functions, INSERT,
+-- UPDATE on ef_keys and INSERT on ef_index_keys.
 REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ef_retire_key(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ef_rotate_index_key() FROM PUBLIC;
 
 -- The registry holds no secret: check values, ids, dates.  Every role may read
 -- it, which ef_unlock() needs; only its owner may change it.

@@ -98,3 +98,11 @@ AuditRegistry(const char *action, int32 key_id)
 {
 	AUDIT("encrypted_field: master key %d %s (%s)", key_id, action, Who());
 }
+
+/* Record a new index key and how many master keys wrap it */
+void
+AuditIndexKeyRotated(int32 index_key_id, int wrapped_under)
+{
+	AUDIT("encrypted_field: index key %d created, wrapped under %d master key(s) (%s)",
+		  index_key_id, wrapped_under, Who());
+}

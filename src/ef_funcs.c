@@ -26,6 +26,7 @@
 #include "term.h"
 #include "compress.h"
 #include "secure.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -249,6 +250,42 @@ ef_term(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(result);
 }
 
+PG_FUNCTION_INFO_V1(ef_terms);
+/*
+ * The search terms of a value under every index key held, newest first, so
+ * that c = ANY(ef_terms(x)) finds values whether or not they have moved to
+ * a rotated index key.  Arguments as ef_term's.
+ */
+Datum
+ef_terms(PG_FUNCTION_ARGS)
+{
+	PlaintextIO *io;
+	struct varlena *bytes;
+	bool		bytes_copied;
+	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 2);
+	uint8		(*terms)[EF_TERM_LEN];
+	Datum		elems[EF_TERMS_MAX];
+	Oid			term_type;
+	int			n;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
+	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
+	terms = palloc(EF_TERMS_MAX * EF_TERM_LEN);
+	n = TermComputeAll(fcinfo, 1, normalize, io->type_code, VARDATA_ANY(bytes),
+					   VARSIZE_ANY_EXHDR(bytes), terms, EF_TERMS_MAX);
+	if (bytes_copied)
+		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
+	for (int i = 0; i < n; i++)
+		elems[i] = PointerGetDatum(terms[i]);
+	term_type = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (!OidIsValid(term_type))
+		elog(ERROR, "could not determine the element type of ef_terms' result");
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, term_type, EF_TERM_LEN,
+										  false, TYPALIGN_CHAR));
+}
+
 PG_FUNCTION_INFO_V1(ef_decrypt);
 /* Decrypt a value to text; a non-text plaintext is rendered by its output function */
 Datum
@@ -361,11 +398,14 @@ ef_rewrap(PG_FUNCTION_ARGS)
 static const uint8 *
 StoredHead(Datum value, int32 *key_id)
 {
-	struct varlena *head = PG_DETOAST_DATUM_SLICE(value, 0, EF_HEAD_LEN);
+	struct varlena *head = PG_DETOAST_DATUM_SLICE(value, 0, EF_HEAD_LEN + 2);
 	const uint8 *buf = (const uint8 *) VARDATA_ANY(head);
 	size_t		len = VARSIZE_ANY_EXHDR(head);
 	EnvelopeStatus status = EnvelopeParseHead(buf, len, key_id);
 
+	if (status == ENVELOPE_OK && (buf[EF_OFF_FLAGS] & EF_FLAG_TERM) &&
+		len < EF_OFF_TERM + 2)
+		status = ENVELOPE_TOO_SHORT;
 	if (status != ENVELOPE_OK)
 		ef_envelope_report(status, len > 0 ? buf[0] : 0, EF_SOURCE_STORED);
 	return buf;
@@ -394,6 +434,23 @@ ef_is_searchable(PG_FUNCTION_ARGS)
 	const uint8 *head = StoredHead(PG_GETARG_DATUM(0), &key_id);
 
 	PG_RETURN_BOOL((head[EF_OFF_FLAGS] & EF_FLAG_TERM) != 0);
+}
+
+PG_FUNCTION_INFO_V1(ef_index_key_id);
+/*
+ * Return the id of the index key a value's search term was made with, or
+ * NULL for a value without a term; after a rotation, the values still to
+ * re-encrypt are those with an older id.
+ */
+Datum
+ef_index_key_id(PG_FUNCTION_ARGS)
+{
+	int32		key_id = 0;
+	const uint8 *head = StoredHead(PG_GETARG_DATUM(0), &key_id);
+
+	if ((head[EF_OFF_FLAGS] & EF_FLAG_TERM) == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32((head[EF_OFF_TERM] << 8) | head[EF_OFF_TERM + 1]);
 }
 
 /* Copy len bytes into a new bytea datum */

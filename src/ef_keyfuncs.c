@@ -108,15 +108,34 @@ WrapIndexKey(const uint8 *kek, uint8 *wrapped)
 	}
 
 	holder = KeystoreIndexKey();
-	if (holder == NULL || holder->index_key_id != newest)
+	if (holder == NULL || holder->index_key_id[0] != newest)
 		KEY_ERROR(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 				  errmsg("cannot register a master key without the database's index key"),
 				  errdetail("Search terms use index key %d, which every master key must wrap, and this session does not hold it.", newest),
 				  errhint("Unlock a registered master key in this session, then register the new one."));
-	status = EfKeyWrap(kek, holder->index_key, EF_KEY_LEN, wrapped);
+	status = EfKeyWrap(kek, holder->index_key[0], EF_KEY_LEN, wrapped);
 	if (status != EF_CRYPTO_OK)
 		ef_crypto_report(status);
 	return newest;
+}
+
+/*
+ * After a rotation, also wrap the index key before the newest under a new
+ * master key, so that sessions holding only the new key can still match
+ * terms not yet re-encrypted (ef_terms)
+ */
+static void
+WrapPreviousIndexKey(const uint8 *kek, int32 key_id, int32 newest)
+{
+	const HeldKey *holder = KeystoreIndexKey();
+	uint8		wrapped[EF_WRAPPED_LEN];
+
+	if (holder == NULL || holder->index_key_id[0] != newest ||
+		holder->index_key_id[1] == 0)
+		return;
+	if (EfKeyWrap(kek, holder->index_key[1], EF_KEY_LEN, wrapped) != EF_CRYPTO_OK)
+		elog(ERROR, "could not wrap the index key");
+	RegistryInsertIndexKey(holder->index_key_id[1], key_id, wrapped);
 }
 
 /* Register a master key whose KEK and check value are derived */
@@ -138,6 +157,7 @@ RegisterWith(int32 key_id, const char *comment, const uint8 *master,
 				  errhint("Choose another key id; a registered key is never replaced."));
 	index_key_id = WrapIndexKey(kek, wrapped);
 	RegistryInsertIndexKey(index_key_id, key_id, wrapped);
+	WrapPreviousIndexKey(kek, key_id, index_key_id);
 	AuditRegistry("registered", key_id);
 }
 
@@ -193,24 +213,26 @@ GetScope(FunctionCallInfo fcinfo)
 	return EF_SCOPE_SESSION;	/* keep compiler quiet */
 }
 
-/* Hold a key's KEK and the index key wrapped under it, if any */
+/* Hold a key's KEK and the newest index keys wrapped under it, if any */
 static void
-HoldWithIndexKey(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek)
+HoldWithIndexKeys(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek)
 {
-	uint8		wrapped[EF_WRAPPED_LEN];
-	uint8		index_key[EF_KEY_LEN];
-	int32		index_key_id = RegistryLookupIndexKey(key_id, wrapped);
-	EfCryptoStatus status = EF_CRYPTO_OK;
+	uint8		wrapped[EF_INDEX_KEYS_HELD][EF_WRAPPED_LEN];
+	uint8		index_keys[EF_INDEX_KEYS_HELD][EF_KEY_LEN];
+	int32		ids[EF_INDEX_KEYS_HELD] = {0};
+	int			n = RegistryLookupIndexKeys(key_id, ids, wrapped, EF_INDEX_KEYS_HELD);
+	int			bad = -1;
 
-	if (index_key_id > 0)
-		status = EfKeyUnwrap(kek, wrapped, EF_WRAPPED_LEN, index_key);
-	if (status == EF_CRYPTO_OK)
-		KeystoreAdd(key_id, scope, retired, kek, index_key_id, index_key);
-	ef_secure_wipe(index_key, sizeof(index_key));
-	if (status != EF_CRYPTO_OK)
+	for (int i = 0; i < n && bad < 0; i++)
+		if (EfKeyUnwrap(kek, wrapped[i], EF_WRAPPED_LEN, index_keys[i]) != EF_CRYPTO_OK)
+			bad = i;
+	if (bad < 0)
+		KeystoreAdd(key_id, scope, retired, kek, ids, (const uint8 (*)[EF_KEY_LEN]) index_keys);
+	ef_secure_wipe(index_keys, sizeof(index_keys));
+	if (bad >= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("index key %d wrapped under master key %d is damaged", index_key_id, key_id),
+				 errmsg("index key %d wrapped under master key %d is damaged", ids[bad], key_id),
 				 errdetail("It does not unwrap under the key that matched its fingerprint.")));
 }
 
@@ -246,7 +268,7 @@ UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
 				  errhint("Check that the key supplied is the one registered under this key id."));
 	}
 
-	HoldWithIndexKey(key_id, scope, retired, kek);
+	HoldWithIndexKeys(key_id, scope, retired, kek);
 	AuditUnlock(key_id, KeystoreScopeName(scope));
 }
 
@@ -299,6 +321,88 @@ ef_retire_key(PG_FUNCTION_ARGS)
 				 errmsg("master key %d is not registered", key_id)));
 	AuditRegistry("retired", key_id);
 	PG_RETURN_VOID();
+}
+
+/*
+ * Check that this session can rotate the index key: the database has one,
+ * ids remain, and every master key that may encrypt is held, so that each
+ * gets the new index key; return the new id.
+ */
+static int32
+CheckRotation(void)
+{
+	int32		newest = RegistryNewestIndexKey();
+	int32		active[EF_MAX_HELD_KEYS + 1];
+	int			n = RegistryActiveKeys(active, lengthof(active));
+
+	if (newest == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the database has no index key to rotate"),
+				 errhint("Register a master key first: its registration creates the index key.")));
+	if (newest >= PG_UINT16_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("no index key id is left"),
+				 errdetail("A search term records its index key id in 2 bytes, and id %d is the last.",
+						   PG_UINT16_MAX)));
+	for (int i = 0; i < n; i++)
+		if (KeystoreFind(active[i]) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot rotate the index key without every master key that is not retired"),
+					 errdetail("Master key %d is registered, not retired, and not held in this session.",
+							   active[i]),
+					 errhint("Unlock every master key that is not retired, or retire the keys no longer in use, then rotate.")));
+	return newest + 1;
+}
+
+/* Wrap a new index key under every held master key and record each */
+static int
+WrapUnderHeldKeys(int32 index_key_id, const uint8 *index_key)
+{
+	const HeldKey *key;
+	uint8		wrapped[EF_WRAPPED_LEN];
+	int			n;
+
+	for (n = 0; (key = KeystoreGet(n)) != NULL; n++)
+	{
+		if (EfKeyWrap(key->kek, index_key, EF_KEY_LEN, wrapped) != EF_CRYPTO_OK)
+			elog(ERROR, "could not wrap the index key");
+		RegistryInsertIndexKey(index_key_id, key->key_id, wrapped);
+	}
+	return n;
+}
+
+PG_FUNCTION_INFO_V1(ef_rotate_index_key);
+/*
+ * Create a new index key for search terms, wrapped under every master key
+ * held; return its id.  New terms use it from now on in this session, and
+ * in other sessions once they unlock again; lookups can match terms of the
+ * previous index key too, with ef_terms(), until values are re-encrypted.
+ */
+Datum
+ef_rotate_index_key(PG_FUNCTION_ARGS)
+{
+	int32		index_key_id = CheckRotation();
+	uint8		fresh[EF_KEY_LEN];
+	int			wrapped_under = 0;
+
+	if (EfRandomBytes(fresh, sizeof(fresh)) != EF_CRYPTO_OK)
+		elog(ERROR, "could not generate random bytes");
+	PG_TRY();
+	{
+		/* first, so that an error below rolls the held keys back too */
+		KeystoreRotateIndexKey(index_key_id, fresh);
+		wrapped_under = WrapUnderHeldKeys(index_key_id, fresh);
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(fresh, sizeof(fresh));
+	}
+	PG_END_TRY();
+	AuditIndexKeyRotated(index_key_id, wrapped_under);
+	PG_RETURN_INT32(index_key_id);
 }
 
 PG_FUNCTION_INFO_V1(ef_held_keys);

@@ -160,6 +160,21 @@ ef_term_hash(PG_FUNCTION_ARGS)
 	return hash_any(t->bytes, EF_TERM_LEN);
 }
 
+PG_FUNCTION_INFO_V1(ef_term_cmp);
+/*
+ * btree support: order two terms, as values order by theirs.  A btree scan
+ * sorts the terms of c = ANY(ef_terms(x)) with it.
+ */
+Datum
+ef_term_cmp(PG_FUNCTION_ARGS)
+{
+	EncryptedFieldTerm *a = (EncryptedFieldTerm *) PG_GETARG_POINTER(0);
+	EncryptedFieldTerm *b = (EncryptedFieldTerm *) PG_GETARG_POINTER(1);
+	int			c = memcmp(a->bytes, b->bytes, EF_TERM_LEN);
+
+	PG_RETURN_INT32(c < 0 ? -1 : (c > 0 ? 1 : 0));
+}
+
 PG_FUNCTION_INFO_V1(ef_term_in);
 /* Convert a term's text form (32 hex digits) to internal representation */
 Datum

@@ -34,6 +34,14 @@ static HeldKey *held = NULL;
 static size_t held_bytes = 0;
 static uint64 unlock_seq = 0;
 
+/*
+ * The index key this session created with ef_rotate_index_key() in a
+ * transaction still open, and the (sub)transaction: if that rolls back, the
+ * key no longer exists and the held keys step back to the one before.
+ */
+static int32 rotated_id = 0;
+static SubTransactionId rotated_subid = InvalidSubTransactionId;
+
 static void KeystoreXactCallback(XactEvent event, void *arg);
 static void KeystoreSubXactCallback(SubXactEvent event,
 									SubTransactionId mySubid,
@@ -85,7 +93,7 @@ Forget(HeldKey *key)
 /* Hold a key; unlocking a key id again updates its slot */
 void
 KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek,
-			int32 index_key_id, const uint8 *index_key)
+			const int32 *index_key_ids, const uint8 (*index_keys)[EF_KEY_LEN])
 {
 	HeldKey    *slot = NULL;
 	SubTransactionId subid;
@@ -123,9 +131,96 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek,
 	slot->seq = ++unlock_seq;
 	slot->unlocked_at = GetCurrentTimestamp();
 	memcpy(slot->kek, kek, EF_KEY_LEN);
-	slot->index_key_id = index_key_id;
-	if (index_key_id > 0)
-		memcpy(slot->index_key, index_key, EF_KEY_LEN);
+	for (int i = 0; i < EF_INDEX_KEYS_HELD; i++)
+	{
+		slot->index_key_id[i] = index_key_ids[i];
+		if (index_key_ids[i] > 0)
+			memcpy(slot->index_key[i], index_keys[i], EF_KEY_LEN);
+	}
+}
+
+/* Drop a held key's newest index key; the one before becomes the newest */
+static void
+StepBack(HeldKey *key)
+{
+	for (int i = 0; i + 1 < EF_INDEX_KEYS_HELD; i++)
+	{
+		key->index_key_id[i] = key->index_key_id[i + 1];
+		memcpy(key->index_key[i], key->index_key[i + 1], EF_KEY_LEN);
+	}
+	key->index_key_id[EF_INDEX_KEYS_HELD - 1] = 0;
+	explicit_bzero(key->index_key[EF_INDEX_KEYS_HELD - 1], EF_KEY_LEN);
+}
+
+/*
+ * Give every held key a new newest index key, which the caller has just
+ * wrapped under each of them; the oldest held index key is dropped.
+ */
+void
+KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key)
+{
+	if (rotated_id != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the index key was already rotated in this transaction"),
+				 errhint("Commit, then rotate again if another index key is needed.")));
+	for (int i = 0; held != NULL && i < EF_MAX_HELD_KEYS; i++)
+	{
+		HeldKey    *key = &held[i];
+
+		if (!key->in_use)
+			continue;
+		for (int j = EF_INDEX_KEYS_HELD - 1; j > 0; j--)
+		{
+			key->index_key_id[j] = key->index_key_id[j - 1];
+			memcpy(key->index_key[j], key->index_key[j - 1], EF_KEY_LEN);
+		}
+		key->index_key_id[0] = index_key_id;
+		memcpy(key->index_key[0], index_key, EF_KEY_LEN);
+	}
+	rotated_id = index_key_id;
+	rotated_subid = GetCurrentSubTransactionId();
+}
+
+/* A rotation rolled back: no held key may keep the index key it made */
+static void
+UndoRotation(void)
+{
+	for (int i = 0; held != NULL && i < EF_MAX_HELD_KEYS; i++)
+		if (held[i].in_use && held[i].index_key_id[0] == rotated_id)
+			StepBack(&held[i]);
+	rotated_id = 0;
+	rotated_subid = InvalidSubTransactionId;
+}
+
+/*
+ * Collect the distinct index keys held, newest first, up to max; return how
+ * many.  The pointers are valid until a key is forgotten.
+ */
+int
+KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max)
+{
+	int			n = 0;
+
+	for (int32 floor = PG_INT32_MAX; held != NULL && n < max;)
+	{
+		int32		best = 0;
+		const uint8 *best_key = NULL;
+
+		for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+			for (int j = 0; held[i].in_use && j < EF_INDEX_KEYS_HELD; j++)
+				if (held[i].index_key_id[j] > best && held[i].index_key_id[j] < floor)
+				{
+					best = held[i].index_key_id[j];
+					best_key = held[i].index_key[j];
+				}
+		if (best == 0)
+			break;
+		ids[n] = best;
+		keys[n++] = best_key;
+		floor = best;
+	}
+	return n;
 }
 
 /* Return the held key that carries the newest index key, or NULL */
@@ -137,8 +232,8 @@ KeystoreIndexKey(void)
 	if (held == NULL)
 		return NULL;
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
-		if (held[i].in_use && held[i].index_key_id > 0 &&
-			(best == NULL || held[i].index_key_id > best->index_key_id))
+		if (held[i].in_use && held[i].index_key_id[0] > 0 &&
+			(best == NULL || held[i].index_key_id[0] > best->index_key_id[0]))
 			best = &held[i];
 	return best;
 }
@@ -249,6 +344,11 @@ KeystoreXactCallback(XactEvent event, void *arg)
 	/* the last data key's schedule goes with the transaction */
 	EfCryptoScrub();
 
+	if (rotated_id != 0 && abort)
+		UndoRotation();
+	rotated_id = 0;
+	rotated_subid = InvalidSubTransactionId;
+
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
 	{
 		HeldKey    *key = &held[i];
@@ -274,6 +374,14 @@ KeystoreSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 {
 	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
 		return;
+
+	if (rotated_id != 0 && rotated_subid == mySubid)
+	{
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			rotated_subid = parentSubid;
+		else
+			UndoRotation();
+	}
 
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
 	{

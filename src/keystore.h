@@ -17,6 +17,12 @@
 
 #define EF_MAX_HELD_KEYS	64
 
+/*
+ * Index keys held per master key: the newest wrapped under it and the one
+ * before, so that lookups can probe both while values move to a rotated key
+ */
+#define EF_INDEX_KEYS_HELD	2
+
 typedef enum EfKeyScope
 {
 	EF_SCOPE_SESSION,
@@ -38,14 +44,17 @@ typedef struct HeldKey
 	uint64		seq;			/* unlock order: the newest encrypts */
 	TimestampTz unlocked_at;
 	uint8		kek[EF_KEY_LEN];
-	int32		index_key_id;	/* the index key wrapped under this key, or 0 */
-	uint8		index_key[EF_KEY_LEN];
+	/* index keys wrapped under this key, newest first; id 0: none */
+	int32		index_key_id[EF_INDEX_KEYS_HELD];
+	uint8		index_key[EF_INDEX_KEYS_HELD][EF_KEY_LEN];
 } HeldKey;
 
 extern void KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired,
-						const uint8 *kek, int32 index_key_id,
-						const uint8 *index_key);
+						const uint8 *kek, const int32 *index_key_ids,
+						const uint8 (*index_keys)[EF_KEY_LEN]);
 extern const HeldKey *KeystoreIndexKey(void);
+extern void KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key);
+extern int	KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max);
 extern const HeldKey *KeystoreFind(int32 key_id);
 extern const HeldKey *KeystoreCurrent(void);
 extern int	KeystoreCount(void);

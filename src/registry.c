@@ -94,12 +94,13 @@ RegistryExecute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
 							 read_only, expect);
 }
 
-/* Copy a bytea column of the first result row, checking its length */
+/* Copy a bytea column of a result row, checking its length */
 static void
-CopyBytes(int column, uint8 *out, size_t len, const char *what, int32 key_id)
+CopyBytes(int row, int column, uint8 *out, size_t len, const char *what,
+		  int32 key_id)
 {
 	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
 								  column, &isnull);
 	bytea	   *b = isnull ? NULL : DatumGetByteaPP(d);
 
@@ -134,29 +135,51 @@ RegistryNewestIndexKey(void)
 }
 
 /*
- * Fetch the newest index key wrapped under a master key; return its id, or
- * 0 if none is.
+ * Fetch the newest index keys wrapped under a master key, newest first, up
+ * to max; return how many there are.
  */
-int32
-RegistryLookupIndexKey(int32 key_id, uint8 *wrapped)
+int
+RegistryLookupIndexKeys(int32 key_id, int32 *ids, uint8 (*wrapped)[EF_WRAPPED_LEN],
+						int max)
 {
-	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(key_id)};
-	int32		id = 0;
+	Oid			types[2] = {INT4OID, INT4OID};
+	Datum		values[2] = {Int32GetDatum(key_id), Int32GetDatum(max)};
+	int			n;
 	bool		isnull;
 
-	if (RegistryExecuteOn("ef_index_keys",
+	n = RegistryExecuteOn("ef_index_keys",
 						  "SELECT index_key_id, wrapped_key FROM %s "
 						  "WHERE key_id OPERATOR(pg_catalog.=) $1 "
-						  "ORDER BY index_key_id DESC LIMIT 1",
-						  1, types, values, NULL, true, SPI_OK_SELECT) == 1)
+						  "ORDER BY index_key_id DESC LIMIT $2",
+						  2, types, values, NULL, true, SPI_OK_SELECT);
+	for (int i = 0; i < n; i++)
 	{
-		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-										 SPI_tuptable->tupdesc, 1, &isnull));
-		CopyBytes(2, wrapped, EF_WRAPPED_LEN, "wrapped index key", key_id);
+		ids[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+		CopyBytes(i, 2, wrapped[i], EF_WRAPPED_LEN, "wrapped index key", key_id);
 	}
 	SPI_finish();
-	return id;
+	return n;
+}
+
+/*
+ * Fetch the ids of the registered master keys that are not retired, lowest
+ * first, up to max; return how many there are.
+ */
+int
+RegistryActiveKeys(int32 *ids, int max)
+{
+	int			n;
+	bool		isnull;
+
+	n = RegistryExecute("SELECT key_id FROM %s WHERE retired_at IS NULL ORDER BY key_id",
+						0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+	n = Min(n, max);
+	for (int i = 0; i < n; i++)
+		ids[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return n;
 }
 
 /* Record an index key wrapped under a master key */
@@ -193,7 +216,7 @@ RegistryLookup(int32 key_id, uint8 *check, bool *retired)
 	{
 		bool		isnull;
 
-		CopyBytes(1, check, EF_CHECK_VALUE_LEN, "fingerprint", key_id);
+		CopyBytes(0, 1, check, EF_CHECK_VALUE_LEN, "fingerprint", key_id);
 		*retired = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 											  SPI_tuptable->tupdesc, 2, &isnull));
 		found = true;

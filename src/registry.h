@@ -19,7 +19,9 @@ extern bool RegistryInsert(int32 key_id, const uint8 *check,
 						   const char *comment);
 extern bool RegistryRetire(int32 key_id);
 extern int32 RegistryNewestIndexKey(void);
-extern int32 RegistryLookupIndexKey(int32 key_id, uint8 *wrapped);
+extern int	RegistryLookupIndexKeys(int32 key_id, int32 *ids,
+									uint8 (*wrapped)[EF_WRAPPED_LEN], int max);
+extern int	RegistryActiveKeys(int32 *ids, int max);
 extern void RegistryInsertIndexKey(int32 index_key_id, int32 key_id,
 								   const uint8 *wrapped);
 

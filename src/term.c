@@ -124,30 +124,26 @@ IndexKeyOrError(void)
 				 errmsg("no index key is held in this session"),
 				 errdetail("Search terms are computed with the database's index key, which unlocking a registered master key provides."),
 				 errhint("Call ef_unlock() with a registered master key first.")));
-	if (key->index_key_id > PG_UINT16_MAX)
-		elog(ERROR, "index key id %d does not fit a search term", key->index_key_id);
+	if (key->index_key_id[0] > PG_UINT16_MAX)
+		elog(ERROR, "index key id %d does not fit a search term", key->index_key_id[0]);
 	return key;
 }
 
 /*
- * Compute the term of a plaintext (its bytes as plaintext.c makes them) into
- * term, which has EF_TERM_LEN bytes.  The domain is the text argument
- * domain_arg (NULL: the empty domain).
+ * The message a term authenticates: label, type code, normalisation, the
+ * domain (argument domain_arg; NULL: the empty domain) and the normalised
+ * plaintext.  The caller wipes and frees it.
  */
-void
-TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
-			uint8 type_code, const char *data, size_t len, uint8 *term)
+static uint8 *
+TermMessage(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
+			uint8 type_code, const char *data, size_t len, size_t *msglen)
 {
-	const HeldKey *key = IndexKeyOrError();
 	text	   *domain = (PG_NARGS() > domain_arg && !PG_ARGISNULL(domain_arg)) ?
 	PG_GETARG_TEXT_PP(domain_arg) : NULL;
 	uint32		dlen = domain ? VARSIZE_ANY_EXHDR(domain) : 0;
 	text	   *norm = NULL;
 	size_t		prefix;
-	size_t		msglen;
 	uint8	   *msg;
-	uint8		mac[EF_SHA256_LEN];
-	EfCryptoStatus status;
 
 	if (normalize != TERM_EXACT)
 	{
@@ -161,8 +157,8 @@ TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 	}
 
 	prefix = sizeof(term_label) - 1 + 2 + 4 + dlen;
-	msglen = prefix + len;
-	msg = palloc(msglen);
+	*msglen = prefix + len;
+	msg = palloc(*msglen);
 	memcpy(msg, term_label, sizeof(term_label) - 1);
 	msg[8] = type_code;
 	msg[9] = (uint8) normalize;
@@ -173,16 +169,66 @@ TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 	if (dlen > 0)
 		memcpy(msg + 14, VARDATA_ANY(domain), dlen);
 	memcpy(msg + prefix, data, len);
-
-	status = EfHmacSha256(key->index_key, EF_KEY_LEN, msg, msglen, mac);
-	ef_secure_pfree(msg, msglen);
 	if (norm != NULL)
 		ef_secure_pfree(norm, VARSIZE_ANY(norm));
+	return msg;
+}
+
+/* The term of a message under one index key: its id, then the MAC */
+static void
+TermUnder(int32 index_key_id, const uint8 *index_key, const uint8 *msg,
+		  size_t msglen, uint8 *term)
+{
+	uint8		mac[EF_SHA256_LEN];
+	EfCryptoStatus status = EfHmacSha256(index_key, EF_KEY_LEN, msg, msglen, mac);
+
 	if (status != EF_CRYPTO_OK)
 		ef_crypto_report(status);
-
-	term[0] = (uint8) (key->index_key_id >> 8);
-	term[1] = (uint8) key->index_key_id;
+	term[0] = (uint8) (index_key_id >> 8);
+	term[1] = (uint8) index_key_id;
 	memcpy(term + 2, mac, EF_TERM_LEN - 2);
 	ef_secure_wipe(mac, sizeof(mac));
+}
+
+/*
+ * Compute the term of a plaintext (its bytes as plaintext.c makes them) into
+ * term, which has EF_TERM_LEN bytes, with the newest index key held.  The
+ * domain is the text argument domain_arg (NULL: the empty domain).
+ */
+void
+TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
+			uint8 type_code, const char *data, size_t len, uint8 *term)
+{
+	const HeldKey *key = IndexKeyOrError();
+	size_t		msglen;
+	uint8	   *msg = TermMessage(fcinfo, domain_arg, normalize, type_code,
+								  data, len, &msglen);
+
+	TermUnder(key->index_key_id[0], key->index_key[0], msg, msglen, term);
+	ef_secure_pfree(msg, msglen);
+}
+
+/*
+ * Compute the terms of a plaintext under every index key held, newest
+ * first, up to max; return how many.  While values move to a rotated index
+ * key, a lookup matches any of them.
+ */
+int
+TermComputeAll(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
+			   uint8 type_code, const char *data, size_t len,
+			   uint8 (*terms)[EF_TERM_LEN], int max)
+{
+	int32		ids[EF_TERMS_MAX];
+	const uint8 *keys[EF_TERMS_MAX];
+	int			n;
+	size_t		msglen;
+	uint8	   *msg;
+
+	(void) IndexKeyOrError();
+	n = KeystoreIndexKeys(ids, keys, Min(max, EF_TERMS_MAX));
+	msg = TermMessage(fcinfo, domain_arg, normalize, type_code, data, len, &msglen);
+	for (int i = 0; i < n; i++)
+		TermUnder(ids[i], keys[i], msg, msglen, terms[i]);
+	ef_secure_pfree(msg, msglen);
+	return n;
 }

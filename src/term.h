@@ -29,9 +29,16 @@ typedef struct EncryptedFieldTerm
 	uint8		bytes[EF_TERM_LEN];
 } EncryptedFieldTerm;
 
+/* the most terms ef_terms() returns: one per distinct index key held */
+#define EF_TERMS_MAX			16
+
 extern TermNormalize TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno);
 extern void TermCompute(FunctionCallInfo fcinfo, int domain_arg,
 						TermNormalize normalize, uint8 type_code,
 						const char *data, size_t len, uint8 *term);
+extern int	TermComputeAll(FunctionCallInfo fcinfo, int domain_arg,
+						   TermNormalize normalize, uint8 type_code,
+						   const char *data, size_t len,
+						   uint8 (*terms)[EF_TERM_LEN], int max);
 
 #endif							/* EF_TERM_H */

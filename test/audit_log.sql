@@ -13,7 +13,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(52);
+SELECT plan(54);
 
 CREATE EXTENSION encrypted_field;
 
@@ -123,6 +123,18 @@ SELECT is(log_count('step', format('encrypted_field: master key 2 registered (%s
 	'registering key 2, holding the index key through key 1, writes one line');
 SELECT is((SELECT count(*)::int FROM log_grep('step', 'encrypted_field:')), 1,
 	'and no other encrypted_field line');
+
+-- rotating the index key, holding both keys that may encrypt; the session
+-- then holds key 1 alone again, as the steps below expect
+SELECT ef_unlock(2, tap_key(2));
+SELECT log_mark('step');
+SELECT ef_rotate_index_key();
+SELECT is(log_count('step', format('encrypted_field: index key 2 created, wrapped under 2 master key(s) (%s)', who())), 1,
+	'ef_rotate_index_key writes one line: the new index key id, how many keys wrap it, and who');
+SELECT is((SELECT count(*)::int FROM log_grep('step', 'encrypted_field:')), 1,
+	'and no other encrypted_field line');
+SELECT ef_lock();
+SELECT ef_unlock(1, tap_key(1));
 
 SELECT log_mark('step');
 SELECT ef_unlock(1, tap_key(1), 'transaction');
@@ -311,7 +323,7 @@ DO $$ BEGIN
 END $$;
 
 \else
-SELECT skip('the server log is not readable as $PGDATA/server.log', 51);
+SELECT skip('the server log is not readable as $PGDATA/server.log', 53);
 \endif
 
 SELECT * FROM finish();

@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(145);
+SELECT plan(147);
 
 CREATE EXTENSION encrypted_field;
 
@@ -59,6 +59,11 @@ SELECT throws_ok($$SELECT ef_term('x')$$, '55000', 'no index key is held in this
 	'ef_term with no key held: 55000');
 SELECT throws_ok($$SELECT ef_term(42, 'accounts.number')$$, '55000', 'no index key is held in this session',
 	'ef_term of an integer, in a domain, with no key held: 55000');
+SELECT throws_ok($$SELECT ef_terms('x')$$, '55000', 'no index key is held in this session',
+	'ef_terms with no key held fails: the index keys come with a master key');
+SELECT throws_ok($$SELECT ef_rotate_index_key()$$, '55000',
+	'cannot rotate the index key without every master key that is not retired',
+	'rotating the index key with no key held fails');
 SELECT throws_ok($$SELECT ef_encrypt('x', searchable => true)$$, '55000', 'no master key is unlocked in this session',
 	'a searchable ef_encrypt with no key held: 55000');
 SELECT is(ef_term(NULL::text)::text, NULL, 'ef_term of NULL is NULL, with no key held');

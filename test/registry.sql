@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(239);
+SELECT plan(256);
 
 CREATE EXTENSION encrypted_field;
 
@@ -253,6 +253,10 @@ SELECT function_privs_are('ef_register_key', ARRAY['integer', 'bytea', 'text'], 
 	'PUBLIC may not execute ef_register_key');
 SELECT function_privs_are('ef_register_key', ARRAY['integer', 'bytea', 'text'], 'ef_tap_fresh', ARRAY[]::name[],
 	'a fresh role may not execute ef_register_key');
+SELECT function_privs_are('ef_rotate_index_key', ARRAY[]::name[], 'public', ARRAY[]::name[],
+	'PUBLIC may not execute ef_rotate_index_key');
+SELECT function_privs_are('ef_rotate_index_key', ARRAY[]::name[], 'ef_tap_fresh', ARRAY[]::name[],
+	'a fresh role may not execute ef_rotate_index_key');
 SELECT function_privs_are('ef_retire_key', ARRAY['integer'], 'public', ARRAY[]::name[],
 	'PUBLIC may not execute ef_retire_key');
 SELECT function_privs_are('ef_retire_key', ARRAY['integer'], 'ef_tap_fresh', ARRAY[]::name[],
@@ -264,6 +268,8 @@ FROM (VALUES ('ef_unlock'::name, ARRAY['integer', 'bytea', 'text']::name[]),
 	('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text']),
 	('ef_term', ARRAY['anyelement', 'text', 'text']),
 	('ef_term', ARRAY['text', 'text', 'text']),
+	('ef_terms', ARRAY['anyelement', 'text', 'text']),
+	('ef_terms', ARRAY['text', 'text', 'text']),
 	('ef_decrypt', ARRAY['encrypted_field', 'text'])) fns(f, a),
 	(VALUES ('public'::name), ('ef_tap_fresh')) roles(r)
 ORDER BY r, f, a;
@@ -273,6 +279,7 @@ FROM (VALUES ('ef_held_keys'::name, ARRAY[]::name[]),
 	('ef_rewrap', ARRAY['encrypted_field', 'integer']),
 	('ef_key_id', ARRAY['encrypted_field']),
 	('ef_is_searchable', ARRAY['encrypted_field']),
+	('ef_index_key_id', ARRAY['encrypted_field']),
 	('ef_envelope', ARRAY['encrypted_field']),
 	('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer']),
 	('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text', 'boolean', 'text', 'integer'])) fns(f, a)
@@ -393,6 +400,14 @@ SELECT has_function('ef_rewrap', ARRAY['encrypted_field', 'integer'], 'ef_rewrap
 SELECT has_function('ef_key_id', ARRAY['encrypted_field'], 'ef_key_id(encrypted_field) exists');
 SELECT has_function('ef_envelope', ARRAY['encrypted_field'], 'ef_envelope(encrypted_field) exists');
 SELECT has_function('ef_is_searchable', ARRAY['encrypted_field'], 'ef_is_searchable(encrypted_field) exists');
+SELECT has_function('ef_index_key_id', ARRAY['encrypted_field'], 'ef_index_key_id(encrypted_field) exists');
+SELECT has_function('ef_rotate_index_key', ARRAY[]::name[], 'ef_rotate_index_key() exists');
+SELECT has_function('ef_terms', ARRAY['anyelement', 'text', 'text'], 'ef_terms(anyelement, text, text) exists');
+SELECT has_function('ef_terms', ARRAY['text', 'text', 'text'], 'ef_terms(text, text, text) exists');
+SELECT has_function('ef_terms', ARRAY['character varying', 'text', 'text'],
+	'ef_terms(varchar, text, text) exists, so a varchar probe matches varchar values');
+SELECT has_function('ef_terms', ARRAY['character', 'text', 'text'],
+	'ef_terms(character, text, text) exists, so a char(n) probe matches char values');
 SELECT has_function('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer'],
 	'ef_rewrap_column(regclass, name, integer, integer) exists');
 SELECT is_procedure('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer'],
@@ -417,7 +432,8 @@ FROM (VALUES ('ef_eq'::name, ARRAY['encrypted_field', 'encrypted_field']::name[]
 	('ef_cmp_term', ARRAY['encrypted_field', 'encrypted_field_term']),
 	('ef_term_eq', ARRAY['encrypted_field_term', 'encrypted_field']),
 	('ef_term_ne', ARRAY['encrypted_field_term', 'encrypted_field']),
-	('ef_term_hash', ARRAY['encrypted_field_term'])) fns(f, a)
+	('ef_term_hash', ARRAY['encrypted_field_term']),
+	('ef_term_cmp', ARRAY['encrypted_field_term', 'encrypted_field_term'])) fns(f, a)
 ORDER BY f;
 
 -- nothing else: an extra function would need its own markings and privileges
@@ -436,6 +452,9 @@ SELECT set_eq(
 	      'ef_encrypt(character,text,boolean,integer,text,text)',
 	      'ef_term(anyelement,text,text)', 'ef_term(text,text,text)',
 	      'ef_term(character varying,text,text)', 'ef_term(character,text,text)',
+	      'ef_terms(anyelement,text,text)', 'ef_terms(text,text,text)',
+	      'ef_terms(character varying,text,text)', 'ef_terms(character,text,text)',
+	      'ef_rotate_index_key()', 'ef_index_key_id(encrypted_field)', 'ef_term_cmp(encrypted_field_term,encrypted_field_term)',
 	      'ef_decrypt(encrypted_field,text)',
 	      'ef_decrypt_as(encrypted_field,anyelement,text)', 'ef_rewrap(encrypted_field,integer)',
 	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)', 'ef_is_searchable(encrypted_field)',
@@ -463,6 +482,10 @@ SELECT function_returns('ef_rewrap', ARRAY['encrypted_field', 'integer'], 'encry
 	'ef_rewrap returns encrypted_field');
 SELECT function_returns('ef_key_id', ARRAY['encrypted_field'], 'integer', 'ef_key_id returns integer');
 SELECT function_returns('ef_is_searchable', ARRAY['encrypted_field'], 'boolean', 'ef_is_searchable returns boolean');
+SELECT function_returns('ef_index_key_id', ARRAY['encrypted_field'], 'integer', 'ef_index_key_id returns integer');
+SELECT function_returns('ef_rotate_index_key', ARRAY[]::name[], 'integer', 'ef_rotate_index_key returns the new index key id');
+SELECT function_returns('ef_terms', ARRAY['text', 'text', 'text'], 'encrypted_field_term[]',
+	'ef_terms returns an array of terms');
 SELECT function_returns('ef_envelope', ARRAY['encrypted_field'], 'encrypted_field_envelope',
 	'ef_envelope returns encrypted_field_envelope');
 SELECT function_returns('ef_lock', ARRAY[]::name[], 'integer', 'ef_lock returns the number of keys forgotten');
@@ -499,6 +522,7 @@ SELECT results_eq(
 	         ('ef_hash(encrypted_field)', 'i', 's', true),
 	         ('ef_held_keys()', 'v', 'r', false),
 	         ('ef_in(cstring)', 'i', 's', true),
+	         ('ef_index_key_id(encrypted_field)', 'i', 's', true),
 	         ('ef_is_searchable(encrypted_field)', 'i', 's', true),
 	         ('ef_key_id(encrypted_field)', 'i', 's', true),
 	         ('ef_le(encrypted_field,encrypted_field)', 'i', 's', true),
@@ -512,11 +536,13 @@ SELECT results_eq(
 	         ('ef_retire_key(integer)', 'v', 'u', true),
 	         ('ef_rewrap(encrypted_field,integer)', 's', 'r', false),
 	         ('ef_rewrap_column(regclass,name,integer,integer)', 'v', 'u', false),
+	         ('ef_rotate_index_key()', 'v', 'u', false),
 	         ('ef_send(encrypted_field)', 'i', 's', true),
 	         ('ef_term(anyelement,text,text)', 's', 'r', false),
 	         ('ef_term(character varying,text,text)', 's', 'r', false),
 	         ('ef_term(character,text,text)', 's', 'r', false),
 	         ('ef_term(text,text,text)', 's', 'r', false),
+	         ('ef_term_cmp(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_eq(encrypted_field_term,encrypted_field)', 'i', 's', true),
 	         ('ef_term_hash(encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_in(cstring)', 'i', 's', true),
@@ -524,6 +550,10 @@ SELECT results_eq(
 	         ('ef_term_out(encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_recv(internal)', 'i', 's', true),
 	         ('ef_term_send(encrypted_field_term)', 'i', 's', true),
+	         ('ef_terms(anyelement,text,text)', 's', 'r', false),
+	         ('ef_terms(character varying,text,text)', 's', 'r', false),
+	         ('ef_terms(character,text,text)', 's', 'r', false),
+	         ('ef_terms(text,text,text)', 's', 'r', false),
 	         ('ef_typanalyze(internal)', 'v', 's', true),
 	         ('ef_unlock(integer,bytea,text)', 'v', 'u', false)$$,
 	'every function and procedure has the volatility, parallel marking and strictness of the install script');
@@ -539,15 +569,20 @@ SELECT is((SELECT count(*)::int FROM pg_proc
 	              'ef_term(text,text,text)'::regprocedure,
 	              'ef_term(character varying,text,text)'::regprocedure,
 	              'ef_term(character,text,text)'::regprocedure,
+	              'ef_terms(anyelement,text,text)'::regprocedure,
+	              'ef_terms(text,text,text)'::regprocedure,
+	              'ef_terms(character varying,text,text)'::regprocedure,
+	              'ef_terms(character,text,text)'::regprocedure,
 	              'ef_decrypt(encrypted_field,text)'::regprocedure,
 	              'ef_decrypt_as(encrypted_field,anyelement,text)'::regprocedure,
 	              'ef_rewrap(encrypted_field,integer)'::regprocedure,
 	              'ef_held_keys()'::regprocedure)
-	  AND proparallel = 'r'), 12, 'every function that reads held keys is PARALLEL RESTRICTED');
+	  AND proparallel = 'r'), 16, 'every function that reads held keys is PARALLEL RESTRICTED');
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_unlock(integer,bytea,text)'::regprocedure, 'ef_lock()'::regprocedure,
-	              'ef_register_key(integer,bytea,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure)
-	  AND proparallel = 'u' AND provolatile = 'v'), 4,
+	              'ef_register_key(integer,bytea,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure,
+	              'ef_rotate_index_key()'::regprocedure)
+	  AND proparallel = 'u' AND provolatile = 'v'), 5,
 	'every function that changes the key store or the registry is VOLATILE PARALLEL UNSAFE');
 -- and the one behind the operators: they read only a value's term, never a
 -- key, so comparing, sorting and hashing work anywhere and with no key held
@@ -662,9 +697,10 @@ SELECT results_eq(
 	  ORDER BY 1, 2, 3, 4$$,
 	$$VALUES ('btree', 'encrypted_field', 'encrypted_field', 1, 'ef_cmp(encrypted_field,encrypted_field)'),
 	         ('btree', 'encrypted_field', 'encrypted_field_term', 1, 'ef_cmp_term(encrypted_field,encrypted_field_term)'),
+	         ('btree', 'encrypted_field_term', 'encrypted_field_term', 1, 'ef_term_cmp(encrypted_field_term,encrypted_field_term)'),
 	         ('hash', 'encrypted_field', 'encrypted_field', 1, 'ef_hash(encrypted_field)'),
 	         ('hash', 'encrypted_field_term', 'encrypted_field_term', 1, 'ef_term_hash(encrypted_field_term)')$$,
-	'the support functions: ef_cmp and ef_cmp_term for btree, ef_hash and ef_term_hash for hash');
+	'the support functions: ef_cmp, ef_cmp_term and ef_term_cmp (to sort = ANY arrays) for btree, ef_hash and ef_term_hash for hash');
 
 SELECT * FROM finish();
 ROLLBACK;

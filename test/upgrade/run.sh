@@ -97,6 +97,12 @@ index_finds() { # db: an index scan finds a value written before the upgrade
 		WHERE label LIKE 'search%' AND value = ef_term('alice@example.org'::text, 'email')" | tail -n 1)
 	[[ "$plan" == *"upgrade_values_terms"* ]] && same "$found" "search exact"
 }
+rotation_keeps_old_terms() { # db: rotate the index key of a registry an older version wrote
+	local out
+	out=$(q "$1" -c "$unlock" -c "SELECT ef_rotate_index_key()" -c "SELECT label FROM upgrade_values
+		WHERE label LIKE 'search%' AND value = ANY(ef_terms('alice@example.org'::text, 'email'))" | sed '/^$/d' | tr '\n' ' ')
+	same "$out" "2 search exact "
+}
 searchable_flags_agree() {
 	same "$(q "$1" -c "SELECT count(*) FROM upgrade_values JOIN upgrade_cases USING (label)
 		WHERE ef_is_searchable(value) = searchable")" "$(q "$1" -c "SELECT count(*) FROM upgrade_cases")"
@@ -130,6 +136,8 @@ check "the fixture holds a value of every case, written by $release" \
 	same "$(q stored -c "SELECT count(*) FROM upgrade_values")" "$cases"
 check "values written by $release decrypt to their cases with this build" no_faults stored
 check "terms written by $release are found through an index" index_finds stored
+check "0.2.0's index key rotation works on $release's registry, and finds the old terms" \
+	rotation_keeps_old_terms stored
 
 # ALTER EXTENSION UPDATE in place, with this library
 write_release_db inplace "VERSION '$release'"

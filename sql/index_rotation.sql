@@ -1,0 +1,109 @@
+-- Rotating the index key: a new key for search terms, lookups that match
+-- both while values move, the move itself, and what a rolled-back rotation
+-- leaves.  In a database of its own, since it changes the terms of every
+-- later searchable value.
+\set regression_db :DBNAME
+CREATE DATABASE ef_index_rotation;
+\c ef_index_rotation
+CREATE EXTENSION encrypted_field;
+CREATE FUNCTION test_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
+	AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to('encrypted_field test key ' || n, 'UTF8')) $$;
+-- the index key id at the head of each term, newest first
+CREATE FUNCTION term_ids(terms encrypted_field_term[]) RETURNS text LANGUAGE sql IMMUTABLE
+	AS $$ SELECT string_agg(substring(t::text FROM 1 FOR 4), ',' ORDER BY n)
+	      FROM unnest(terms) WITH ORDINALITY AS u(t, n) $$;
+
+-- nothing to rotate before the first key is registered
+SELECT ef_rotate_index_key();
+\echo :LAST_ERROR_SQLSTATE
+
+SELECT ef_register_key(1, test_key(1));
+SELECT ef_unlock(1, test_key(1));
+SELECT ef_register_key(2, test_key(2));
+CREATE TABLE people (id int PRIMARY KEY, email encrypted_field UNIQUE);
+INSERT INTO people SELECT g, ef_encrypt('person' || g || '@example.org', 'people.' || g, true,
+	search_domain => 'people.email') FROM generate_series(1, 200) g;
+INSERT INTO people VALUES (201, NULL);
+SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
+SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
+
+-- every master key that may encrypt must receive the new index key
+SELECT ef_rotate_index_key();
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_unlock(2, test_key(2));
+
+-- a rotation rolled back, whole or to a savepoint, leaves no trace
+BEGIN;
+SELECT ef_rotate_index_key();
+SELECT term_ids(ef_terms('x'::text)) AS held_in_transaction;
+SELECT ef_rotate_index_key();
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+SELECT term_ids(ef_terms('x'::text)) AS held_after_rollback;
+BEGIN;
+SAVEPOINT before_rotation;
+SELECT ef_rotate_index_key();
+ROLLBACK TO SAVEPOINT before_rotation;
+SELECT term_ids(ef_terms('x'::text)) AS held_after_savepoint_rollback;
+COMMIT;
+SELECT count(*) AS index_keys_recorded FROM ef_index_keys;
+
+-- the rotation that stays: wrapped under both held master keys
+SELECT ef_rotate_index_key();
+SELECT index_key_id, key_id FROM ef_index_keys ORDER BY 1, 2;
+SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
+-- new terms use the new key; existing values keep theirs
+INSERT INTO people VALUES (202, ef_encrypt('new@example.org', 'people.202', true, search_domain => 'people.email'));
+SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
+
+-- while values move: ef_term finds only values with the new key's term,
+-- ANY(ef_terms) finds both, through the index
+SET enable_seqscan = off;
+SELECT id FROM people WHERE email = ef_term('person7@example.org', 'people.email');
+SELECT id FROM people WHERE email = ANY(ef_terms('person7@example.org', 'people.email'));
+SELECT id FROM people WHERE email = ANY(ef_terms('new@example.org', 'people.email'));
+EXPLAIN (COSTS OFF) SELECT id FROM people WHERE email = ANY(ef_terms('person7@example.org', 'people.email'));
+-- and UNIQUE compares terms, so it does not see a duplicate across index
+-- keys: check with ANY(ef_terms) before writing until the move is done
+INSERT INTO people VALUES (203, ef_encrypt('person8@example.org', 'people.203', true, search_domain => 'people.email'));
+SELECT count(*) AS copies_of_person8 FROM people WHERE email = ANY(ef_terms('person8@example.org', 'people.email'));
+DELETE FROM people WHERE id = 203;
+RESET enable_seqscan;
+
+-- the move: re-encrypt the values whose term is older, content unchanged
+CREATE TABLE before_move AS SELECT id, ef_decrypt(email, 'people.' || id) AS email FROM people;
+UPDATE people SET email = ef_encrypt(ef_decrypt(email, 'people.' || id), 'people.' || id, true,
+	search_domain => 'people.email')
+	WHERE ef_index_key_id(email) < 2;
+SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS changed FROM people p JOIN before_move b USING (id)
+	WHERE ef_decrypt(p.email, 'people.' || p.id) IS DISTINCT FROM b.email;
+SELECT id FROM people WHERE email = ef_term('person7@example.org', 'people.email');
+
+-- a session that unlocks again holds the new index key and the one before
+SELECT ef_lock();
+SELECT ef_unlock(1, test_key(1));
+SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
+-- a key registered now receives both, so it alone can match either
+SELECT ef_register_key(3, test_key(3));
+SELECT ef_lock();
+SELECT ef_unlock(3, test_key(3));
+SELECT index_key_id FROM ef_index_keys WHERE key_id = 3 ORDER BY 1;
+SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
+
+-- retired keys need not be held to rotate; the metadata needs no key
+SELECT ef_retire_key(2);
+SELECT ef_unlock(1, test_key(1));
+SELECT ef_rotate_index_key();
+SELECT index_key_id, key_id FROM ef_index_keys WHERE index_key_id = 3 ORDER BY 2;
+SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
+SELECT ef_index_key_id(ef_encrypt('not searchable')) AS of_a_value_without_term;
+SELECT ef_lock();
+SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
+-- terms need a key
+SELECT ef_terms('x'::text);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_terms(NULL::text) IS NULL AS null_in_null_out;
+
+\c :regression_db
+DROP DATABASE ef_index_rotation;
