@@ -31,6 +31,24 @@ SELECT ef_decrypt(v, '') FROM kat;
 -- a fresh encryption under the same key differs (new data key and nonce)
 SELECT ef_send(ef_encrypt('encrypted_field test vector', 'users.email.42')) = ef_send(v) AS same_bytes FROM kat;
 
+
+-- Values that authenticate under key 7 but whose compressed plaintext does
+-- not decompress: the extension never seals one, so the independent
+-- reference made them (test/unit/envelope_vector.py --crafted).  Each is
+-- refused as corrupt, and no part of the garbage is returned.
+-- lz4 stream of garbage
+SELECT ef_decrypt('ef1:AQIBAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWprrCgJYS+9uo0lrFcZNbduODsZ2CYvB6s1Mkf1h+uDRbhkqqtZM4KVwuS07mfJI21B2TIscDrMQa0ibfHJ');
+\echo :LAST_ERROR_SQLSTATE
+-- pglz stream of garbage
+SELECT ef_decrypt('ef1:AQEBAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWprrCgJYfhrb1n2fobJ+nmj9PDTEe7owW7x8YU0R1Q9+ATfEBLhhDQgdlcGX9djeOEFBAZ4M8Qtb8xzJZ2e');
+\echo :LAST_ERROR_SQLSTATE
+-- shorter than the raw length field
+SELECT ef_decrypt('ef1:AQIBAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWprrCn5MOrqu/erzrwzJvzzjvAw');
+\echo :LAST_ERROR_SQLSTATE
+-- raw length over 1 GB
+SELECT ef_decrypt('ef1:AQIBAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWprU9f2+geUkKYJgXk2PiJiuwFe51QaBrxgKmb8FQ==');
+\echo :LAST_ERROR_SQLSTATE
+
 SELECT ef_lock();
 DROP TABLE kat;
 DELETE FROM ef_index_keys WHERE key_id = 7;

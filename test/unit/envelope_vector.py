@@ -5,8 +5,12 @@ Recomputes test/unit/envelope_vector.txt from its inputs with the Python
 "cryptography" package (Debian: python3-cryptography), following
 doc/envelope.md and sharing no code with the extension.  With --check it
 compares every derived field to the file and exits 1 on a difference; with
---print it prints the file.
+--print it prints the file.  With --crafted it prints, in text form,
+envelopes that authenticate under the vector's key but carry compressed
+plaintext that does not decompress: sql/envelope_kat.sql holds them, since
+the extension itself never seals such a value.
 """
+import base64
 import hashlib
 import hmac
 import struct
@@ -51,14 +55,41 @@ def derive(inp):
             "envelope": envelope.hex()}
 
 
+def seal(flags, plaintext, inp=INPUTS):
+    """An envelope with the vector's keys, nonce and type, no context."""
+    master = bytes.fromhex(inp["master_key"])
+    key_id = int(inp["key_id"])
+    kek = hkdf(master, b"encrypted_field v1 key wrap" + struct.pack(">i", key_id))
+    dek = bytes.fromhex(inp["dek"])
+    header = bytes([1, flags, int(inp["type_code"]), 0])
+    sealed = AESGCM(dek).encrypt(bytes.fromhex(inp["nonce"]), plaintext,
+                                 header + b"\x00")
+    envelope = (header + struct.pack(">i", key_id) + aes_key_wrap(kek, dek) +
+                bytes.fromhex(inp["nonce"]) + sealed)
+    return "ef1:" + base64.b64encode(envelope).decode()
+
+
+CRAFTED = [
+    # flags, plaintext: a 4-byte big-endian raw length, then the stream
+    ("lz4 stream of garbage", 0x02, struct.pack(">I", 100) + bytes(range(40, 80))),
+    ("pglz stream of garbage", 0x01, struct.pack(">I", 100) + b"\xff" * 40),
+    ("shorter than the raw length field", 0x02, b"\x00\x01"),
+    ("raw length over 1 GB", 0x02, struct.pack(">I", 0xFFFFFFFF) + b"\x00" * 8),
+]
+
+
 def main():
     out = dict(INPUTS, **derive(INPUTS))
+    if sys.argv[1:] == ["--crafted"]:
+        for what, flags, plaintext in CRAFTED:
+            print("%s\t%s" % (what, seal(flags, plaintext)))
+        return 0
     if sys.argv[1:] == ["--print"]:
         for name, value in out.items():
             print(name, value)
         return 0
     if len(sys.argv) != 3 or sys.argv[1] != "--check":
-        print("usage: envelope_vector.py --print | --check FILE", file=sys.stderr)
+        print("usage: envelope_vector.py --print | --crafted | --check FILE", file=sys.stderr)
         return 2
     with open(sys.argv[2]) as f:
         stored = dict(line.split() for line in f if line.strip())
