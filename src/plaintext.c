@@ -36,6 +36,7 @@
 #include "plaintext.h"
 #include "secure.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 
 #define REP_RAW		0
@@ -138,6 +139,7 @@ FillIO(PlaintextIO *io, MemoryContext mcxt)
 	io->rep = (io->type_code & EF_TYPE_ARRAY) ?
 		(t->text_like ? REP_TEXT : REP_BINARY) : t->rep;
 
+	get_typlenbyval(io->typid, &io->typlen, &io->typbyval);
 	getTypeOutputInfo(io->typid, &out_fn, &isvarlena);
 	fmgr_info_cxt(out_fn, &io->output, mcxt);
 	if (io->rep == REP_BINARY)
@@ -265,13 +267,24 @@ PlaintextFromBytes(PlaintextIO *io, struct varlena *bytes)
 	}
 }
 
-/* Render decrypted bytes as text, with the type's output function */
+/*
+ * Render decrypted bytes as text, with the type's output function.  A value
+ * decoded from binary bytes is a copy of the plaintext: wiped once rendered.
+ */
 char *
 PlaintextToCString(PlaintextIO *io, struct varlena *bytes)
 {
+	Datum		typed;
+	char	   *out;
+
 	if (io->rep == REP_RAW && io->type_code != EF_TYPE_BYTEA)
 		return text_to_cstring((text *) bytes);
 	if (io->rep == REP_TEXT)
 		return text_to_cstring((text *) bytes);
-	return OutputFunctionCall(&io->output, PlaintextFromBytes(io, bytes));
+	typed = PlaintextFromBytes(io, bytes);
+	out = OutputFunctionCall(&io->output, typed);
+	if (io->rep == REP_BINARY && !io->typbyval)
+		ef_secure_pfree(DatumGetPointer(typed),
+						datumGetSize(typed, false, io->typlen));
+	return out;
 }

@@ -24,6 +24,8 @@ typedef struct PlaintextIO
 	int			rep;			/* how its bytes are made: see plaintext.c */
 	Oid			elemtype;		/* element type of an array */
 	Oid			ioparam;
+	int16		typlen;			/* to wipe a decoded value's bytes */
+	bool		typbyval;
 	FmgrInfo	to_bytes;		/* send or output function */
 	FmgrInfo	from_bytes;		/* receive or input function */
 	FmgrInfo	output;			/* text output, for ef_decrypt */
