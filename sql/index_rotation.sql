@@ -32,7 +32,8 @@ SELECT ef_rotate_index_key();
 \echo :LAST_ERROR_SQLSTATE
 SELECT ef_unlock(2, test_key(2));
 
--- a rotation rolled back, whole or to a savepoint, leaves no trace
+-- a rotation takes effect at commit, so one rolled back, whole or to a
+-- savepoint, leaves no trace; one per transaction
 BEGIN;
 SELECT ef_rotate_index_key();
 SELECT term_ids(ef_terms('x'::text)) AS held_in_transaction;
@@ -52,6 +53,18 @@ SELECT count(*) AS index_keys_recorded FROM ef_index_keys;
 SELECT ef_rotate_index_key();
 SELECT index_key_id, key_id FROM ef_index_keys ORDER BY 1, 2;
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
+-- rolling back a later rotation keeps both index keys held
+BEGIN;
+SELECT ef_rotate_index_key();
+ROLLBACK;
+SELECT term_ids(ef_terms('x'::text)) AS held_after_second_rollback;
+-- a prepared transaction could roll back after the session moved on
+BEGIN;
+SELECT ef_rotate_index_key();
+PREPARE TRANSACTION 'ef_rotation';
+\echo :LAST_ERROR_SQLSTATE
+SELECT term_ids(ef_terms('x'::text)) AS held_after_refused_prepare;
+SELECT count(*) AS index_keys_recorded FROM ef_index_keys;
 -- new terms use the new key; existing values keep theirs
 INSERT INTO people VALUES (202, ef_encrypt('new@example.org', 'people.202', true, search_domain => 'people.email'));
 SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;

@@ -151,6 +151,7 @@ RegisterWith(int32 key_id, const char *comment, const uint8 *master,
 		EfDeriveKek(master, key_id, kek) != EF_CRYPTO_OK)
 		elog(ERROR, "could not derive keys from master key");
 
+	RegistryLockIndexKeys();
 	if (!RegistryInsert(key_id, check, comment))
 		KEY_ERROR(ERRCODE_DUPLICATE_OBJECT,
 				  errmsg("master key %d is already registered", key_id),
@@ -223,12 +224,20 @@ HoldWithIndexKeys(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek
 	int			n = RegistryLookupIndexKeys(key_id, ids, wrapped, EF_INDEX_KEYS_HELD);
 	int			bad = -1;
 
-	for (int i = 0; i < n && bad < 0; i++)
-		if (EfKeyUnwrap(kek, wrapped[i], EF_WRAPPED_LEN, index_keys[i]) != EF_CRYPTO_OK)
-			bad = i;
-	if (bad < 0)
-		KeystoreAdd(key_id, scope, retired, kek, ids, (const uint8 (*)[EF_KEY_LEN]) index_keys);
-	ef_secure_wipe(index_keys, sizeof(index_keys));
+	PG_TRY();
+	{
+		for (int i = 0; i < n && bad < 0; i++)
+			if (EfKeyUnwrap(kek, wrapped[i], EF_WRAPPED_LEN, index_keys[i]) != EF_CRYPTO_OK)
+				bad = i;
+		if (bad < 0)
+			KeystoreAdd(key_id, scope, retired, kek, ids,
+						(const uint8 (*)[EF_KEY_LEN]) index_keys);
+	}
+	PG_FINALLY();
+	{
+		ef_secure_wipe(index_keys, sizeof(index_keys));
+	}
+	PG_END_TRY();
 	if (bad >= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -324,17 +333,59 @@ ef_retire_key(PG_FUNCTION_ARGS)
 }
 
 /*
- * Check that this session can rotate the index key: the database has one,
- * ids remain, and every master key that may encrypt is held, so that each
- * gets the new index key; return the new id.
+ * Check that this session holds every master key that is not retired (a
+ * session holds at most EF_MAX_HELD_KEYS), so that each gets the new index
+ * key, and the newest index key, so that it moves on from the right one
+ */
+static void
+CheckRotationKeys(int32 newest)
+{
+	int32		active[EF_MAX_HELD_KEYS + 1];
+	int			n = RegistryActiveKeys(active, lengthof(active));
+	const HeldKey *holder;
+
+	if (n > EF_MAX_HELD_KEYS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cannot rotate the index key while more than %d master keys are not retired",
+						EF_MAX_HELD_KEYS),
+				 errdetail("A session holds at most %d master keys, and every key that is not retired must be held to rotate.",
+						   EF_MAX_HELD_KEYS),
+				 errhint("Retire the keys no longer in use, then rotate.")));
+	for (int i = 0; i < n; i++)
+		if (KeystoreFind(active[i]) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot rotate the index key without every master key that is not retired"),
+					 errdetail("Master key %d is registered, not retired, and not held in this session.",
+							   active[i]),
+					 errhint("Unlock every master key that is not retired, or retire the keys no longer in use, then rotate.")));
+	holder = KeystoreIndexKey();
+	if (holder == NULL || holder->index_key_id[0] != newest)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this session does not hold the database's newest index key"),
+				 errdetail("The newest index key is %d; this session unlocked its keys before it was created.",
+						   newest),
+				 errhint("Unlock the master keys again, then rotate.")));
+}
+
+/*
+ * Check that this session can rotate the index key, with the registry's
+ * index keys locked until the transaction ends; return the new id
  */
 static int32
 CheckRotation(void)
 {
-	int32		newest = RegistryNewestIndexKey();
-	int32		active[EF_MAX_HELD_KEYS + 1];
-	int			n = RegistryActiveKeys(active, lengthof(active));
+	int32		newest;
 
+	if (KeystoreRotationPending())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the index key was already rotated in this transaction"),
+				 errhint("Commit, then rotate again if another index key is needed.")));
+	RegistryLockIndexKeys();
+	newest = RegistryNewestIndexKey();
 	if (newest == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -346,14 +397,7 @@ CheckRotation(void)
 				 errmsg("no index key id is left"),
 				 errdetail("A search term records its index key id in 2 bytes, and id %d is the last.",
 						   PG_UINT16_MAX)));
-	for (int i = 0; i < n; i++)
-		if (KeystoreFind(active[i]) == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot rotate the index key without every master key that is not retired"),
-					 errdetail("Master key %d is registered, not retired, and not held in this session.",
-							   active[i]),
-					 errhint("Unlock every master key that is not retired, or retire the keys no longer in use, then rotate.")));
+	CheckRotationKeys(newest);
 	return newest + 1;
 }
 
@@ -377,9 +421,10 @@ WrapUnderHeldKeys(int32 index_key_id, const uint8 *index_key)
 PG_FUNCTION_INFO_V1(ef_rotate_index_key);
 /*
  * Create a new index key for search terms, wrapped under every master key
- * held; return its id.  New terms use it from now on in this session, and
- * in other sessions once they unlock again; lookups can match terms of the
- * previous index key too, with ef_terms(), until values are re-encrypted.
+ * held; return its id.  New terms use it once the transaction commits, in
+ * this session, and in other sessions once they unlock again; lookups can
+ * match terms of the previous index key too, with ef_terms(), until values
+ * are re-encrypted.
  */
 Datum
 ef_rotate_index_key(PG_FUNCTION_ARGS)
@@ -392,7 +437,6 @@ ef_rotate_index_key(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not generate random bytes");
 	PG_TRY();
 	{
-		/* first, so that an error below rolls the held keys back too */
 		KeystoreRotateIndexKey(index_key_id, fresh);
 		wrapped_under = WrapUnderHeldKeys(index_key_id, fresh);
 	}

@@ -35,18 +35,21 @@ static size_t held_bytes = 0;
 static uint64 unlock_seq = 0;
 
 /*
- * The index key this session created with ef_rotate_index_key() in a
- * transaction still open, and the (sub)transaction: if that rolls back, the
- * key no longer exists and the held keys step back to the one before.
+ * An index key this session created with ef_rotate_index_key() in a
+ * transaction still open, and the (sub)transaction that did.  The held keys
+ * take it when that transaction commits; if it rolls back, the key never
+ * existed.  Its bytes wait in the key page, after the slots.
  */
-static int32 rotated_id = 0;
-static SubTransactionId rotated_subid = InvalidSubTransactionId;
+static int32 pending_id = 0;
+static SubTransactionId pending_subid = InvalidSubTransactionId;
+static uint8 *pending_key = NULL;
 
 static void KeystoreXactCallback(XactEvent event, void *arg);
 static void KeystoreSubXactCallback(SubXactEvent event,
 									SubTransactionId mySubid,
 									SubTransactionId parentSubid, void *arg);
 static void KeystoreAtExit(int code, Datum arg);
+static void DropPendingRotation(void);
 
 /*
  * Map the key page and register the callbacks that forget keys, once per
@@ -64,7 +67,7 @@ KeystoreEnsure(void)
 
 	pagesize = sysconf(_SC_PAGESIZE);
 	held_bytes = TYPEALIGN(pagesize > 0 ? pagesize : 4096,
-						   sizeof(HeldKey) * EF_MAX_HELD_KEYS);
+						   sizeof(HeldKey) * EF_MAX_HELD_KEYS + EF_KEY_LEN);
 	page = mmap(NULL, held_bytes, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
@@ -78,6 +81,7 @@ KeystoreEnsure(void)
 	memset(page, 0, held_bytes);
 
 	held = (HeldKey *) page;
+	pending_key = (uint8 *) (held + EF_MAX_HELD_KEYS);
 	RegisterXactCallback(KeystoreXactCallback, NULL);
 	RegisterSubXactCallback(KeystoreSubXactCallback, NULL);
 	on_proc_exit(KeystoreAtExit, (Datum) 0);
@@ -139,58 +143,59 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek,
 	}
 }
 
-/* Drop a held key's newest index key; the one before becomes the newest */
-static void
-StepBack(HeldKey *key)
-{
-	for (int i = 0; i + 1 < EF_INDEX_KEYS_HELD; i++)
-	{
-		key->index_key_id[i] = key->index_key_id[i + 1];
-		memcpy(key->index_key[i], key->index_key[i + 1], EF_KEY_LEN);
-	}
-	key->index_key_id[EF_INDEX_KEYS_HELD - 1] = 0;
-	explicit_bzero(key->index_key[EF_INDEX_KEYS_HELD - 1], EF_KEY_LEN);
-}
-
 /*
- * Give every held key a new newest index key, which the caller has just
- * wrapped under each of them; the oldest held index key is dropped.
+ * Hold a new index key, which the caller has just wrapped under every held
+ * key, from the commit of this transaction on
  */
 void
 KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key)
 {
-	if (rotated_id != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the index key was already rotated in this transaction"),
-				 errhint("Commit, then rotate again if another index key is needed.")));
-	for (int i = 0; held != NULL && i < EF_MAX_HELD_KEYS; i++)
+	Assert(pending_id == 0);
+	KeystoreEnsure();
+	memcpy(pending_key, index_key, EF_KEY_LEN);
+	pending_id = index_key_id;
+	pending_subid = GetCurrentSubTransactionId();
+}
+
+/* Has this transaction rotated the index key? */
+bool
+KeystoreRotationPending(void)
+{
+	return pending_id != 0;
+}
+
+/* Forget a rotation that will not commit */
+static void
+DropPendingRotation(void)
+{
+	explicit_bzero(pending_key, EF_KEY_LEN);
+	pending_id = 0;
+	pending_subid = InvalidSubTransactionId;
+}
+
+/*
+ * The rotation committed: every held key takes the new index key as its
+ * newest, the oldest it held dropping out.  A key unlocked after the
+ * rotation, in the same transaction, read it from the registry already.
+ */
+static void
+ApplyPendingRotation(void)
+{
+	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
 	{
 		HeldKey    *key = &held[i];
 
-		if (!key->in_use)
+		if (!key->in_use || key->index_key_id[0] == pending_id)
 			continue;
 		for (int j = EF_INDEX_KEYS_HELD - 1; j > 0; j--)
 		{
 			key->index_key_id[j] = key->index_key_id[j - 1];
 			memcpy(key->index_key[j], key->index_key[j - 1], EF_KEY_LEN);
 		}
-		key->index_key_id[0] = index_key_id;
-		memcpy(key->index_key[0], index_key, EF_KEY_LEN);
+		key->index_key_id[0] = pending_id;
+		memcpy(key->index_key[0], pending_key, EF_KEY_LEN);
 	}
-	rotated_id = index_key_id;
-	rotated_subid = GetCurrentSubTransactionId();
-}
-
-/* A rotation rolled back: no held key may keep the index key it made */
-static void
-UndoRotation(void)
-{
-	for (int i = 0; held != NULL && i < EF_MAX_HELD_KEYS; i++)
-		if (held[i].in_use && held[i].index_key_id[0] == rotated_id)
-			StepBack(&held[i]);
-	rotated_id = 0;
-	rotated_subid = InvalidSubTransactionId;
+	DropPendingRotation();
 }
 
 /*
@@ -306,6 +311,9 @@ KeystoreForgetAll(void)
 			n++;
 		Forget(&held[i]);
 	}
+	/* keys unlocked from here on read a rotation from the registry */
+	if (pending_id != 0)
+		DropPendingRotation();
 	return n;
 }
 
@@ -328,6 +336,13 @@ KeystoreXactCallback(XactEvent event, void *arg)
 
 	switch (event)
 	{
+		case XACT_EVENT_PRE_PREPARE:
+			/* a prepared rotation could yet roll back, after this session moved on */
+			if (pending_id != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that rotated the index key")));
+			return;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
@@ -344,10 +359,10 @@ KeystoreXactCallback(XactEvent event, void *arg)
 	/* the last data key's schedule goes with the transaction */
 	EfCryptoScrub();
 
-	if (rotated_id != 0 && abort)
-		UndoRotation();
-	rotated_id = 0;
-	rotated_subid = InvalidSubTransactionId;
+	if (pending_id != 0 && !abort)
+		ApplyPendingRotation();
+	else if (pending_id != 0)
+		DropPendingRotation();
 
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
 	{
@@ -375,12 +390,12 @@ KeystoreSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
 		return;
 
-	if (rotated_id != 0 && rotated_subid == mySubid)
+	if (pending_id != 0 && pending_subid == mySubid)
 	{
 		if (event == SUBXACT_EVENT_COMMIT_SUB)
-			rotated_subid = parentSubid;
+			pending_subid = parentSubid;
 		else
-			UndoRotation();
+			DropPendingRotation();
 	}
 
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)

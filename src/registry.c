@@ -22,11 +22,13 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "storage/lmgr.h"
 #include "registry.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 /*
  * Return the schema the extension is installed in.  PostgreSQL 15 keeps its
@@ -180,6 +182,56 @@ RegistryActiveKeys(int32 *ids, int max)
 											 SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return n;
+}
+
+/* A summary of ef_index_keys as a snapshot sees it: rows and newest id */
+static int64
+IndexKeysAsSeenBy(SPIPlanPtr plan, Snapshot snapshot)
+{
+	bool		isnull;
+	int64		seen;
+
+	if (SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "key registry query failed");
+	seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+	return seen;
+}
+
+/*
+ * Serialize the changes to the database's index keys (registering a master
+ * key, rotating) until the end of the transaction.  A change that committed
+ * while this one waited, or since its snapshot, would make it wrap a stale
+ * index key or create a second key with the same id: it must start again.
+ */
+void
+RegistryLockIndexKeys(void)
+{
+	Oid			relid = get_relname_relid("ef_index_keys", ExtensionSchema());
+	char	   *sql;
+	SPIPlanPtr	plan;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "key registry table ef_index_keys is missing");
+	LockRelationOid(relid, ShareRowExclusiveLock);
+
+	sql = psprintf("SELECT pg_catalog.count(*) * 65536 + "
+				   "COALESCE(pg_catalog.max(index_key_id), 0) FROM %s",
+				   RegistryTable("ef_index_keys"));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(sql, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "key registry query failed: %s", SPI_result_code_string(SPI_result));
+	if (IndexKeysAsSeenBy(plan, GetActiveSnapshot()) !=
+		IndexKeysAsSeenBy(plan, GetLatestSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent change of the index keys"),
+				 errdetail("Another transaction registered a master key or rotated the index key since this statement started."),
+				 errhint("Run the statement again; unlock the keys again first if the index key was rotated.")));
+	SPI_finish();
 }
 
 /* Record an index key wrapped under a master key */

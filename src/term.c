@@ -174,20 +174,29 @@ TermMessage(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 	return msg;
 }
 
-/* The term of a message under one index key: its id, then the MAC */
-static void
+/*
+ * The term of a message under one index key: its id, then the MAC.  On a
+ * failure, the caller wipes the message before reporting it.
+ */
+static EfCryptoStatus
 TermUnder(int32 index_key_id, const uint8 *index_key, const uint8 *msg,
 		  size_t msglen, uint8 *term)
 {
 	uint8		mac[EF_SHA256_LEN];
 	EfCryptoStatus status = EfHmacSha256(index_key, EF_KEY_LEN, msg, msglen, mac);
 
-	if (status != EF_CRYPTO_OK)
-		ef_crypto_report(status);
 	term[0] = (uint8) (index_key_id >> 8);
 	term[1] = (uint8) index_key_id;
 	memcpy(term + 2, mac, EF_TERM_LEN - 2);
 	ef_secure_wipe(mac, sizeof(mac));
+	return status;
+}
+
+/* Raise the error that no index key is held, before any plaintext is copied */
+void
+TermRequireIndexKey(void)
+{
+	(void) IndexKeyOrError();
 }
 
 /*
@@ -204,8 +213,12 @@ TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 	uint8	   *msg = TermMessage(fcinfo, domain_arg, normalize, type_code,
 								  data, len, &msglen);
 
-	TermUnder(key->index_key_id[0], key->index_key[0], msg, msglen, term);
+	EfCryptoStatus status = TermUnder(key->index_key_id[0], key->index_key[0],
+									  msg, msglen, term);
+
 	ef_secure_pfree(msg, msglen);
+	if (status != EF_CRYPTO_OK)
+		ef_crypto_report(status);
 }
 
 /*
@@ -223,12 +236,15 @@ TermComputeAll(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 	int			n;
 	size_t		msglen;
 	uint8	   *msg;
+	EfCryptoStatus status = EF_CRYPTO_OK;
 
 	(void) IndexKeyOrError();
 	n = KeystoreIndexKeys(ids, keys, Min(max, EF_TERMS_MAX));
 	msg = TermMessage(fcinfo, domain_arg, normalize, type_code, data, len, &msglen);
-	for (int i = 0; i < n; i++)
-		TermUnder(ids[i], keys[i], msg, msglen, terms[i]);
+	for (int i = 0; i < n && status == EF_CRYPTO_OK; i++)
+		status = TermUnder(ids[i], keys[i], msg, msglen, terms[i]);
 	ef_secure_pfree(msg, msglen);
+	if (status != EF_CRYPTO_OK)
+		ef_crypto_report(status);
 	return n;
 }

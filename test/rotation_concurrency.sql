@@ -1,0 +1,108 @@
+-- Index key changes from two sessions at once.  Rotating the index key and
+-- registering a master key take a lock on the registry's index keys until
+-- their transaction ends; the one that waited fails with a serialization
+-- error rather than wrap a stale index key or make a second key with the
+-- same id, and a session that unlocked before a rotation must unlock again
+-- before it rotates or registers.  In a scratch database, through dblink,
+-- since this file's own transaction never commits.
+\set ON_ERROR_ROLLBACK 1
+\set ON_ERROR_STOP true
+
+BEGIN;
+SELECT plan(21);
+
+-- a connection string to a database of this cluster, over its Unix socket
+CREATE FUNCTION tap_conninfo(db text, app text) RETURNS text LANGUAGE sql AS $$
+	SELECT format('host=%s port=%s dbname=%s user=%s application_name=%s',
+		split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'),
+		db, current_user, app)
+$$;
+-- a statement's single result in another session, or its SQLSTATE and error
+CREATE FUNCTION remote_try(conn text, sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN (SELECT string_agg(x, ',') FROM dblink(conn, sql) AS t(x text));
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+-- wait until a session's statement waits for a lock; false after 10 s
+CREATE FUNCTION waits_for_lock(app text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..100 LOOP
+		IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = app AND wait_event_type = 'Lock') THEN
+			RETURN true;
+		END IF;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+	RETURN false;
+END $$;
+-- the result of a statement sent with dblink_send_query, once it is done
+CREATE FUNCTION result_of(conn text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	r text;
+BEGIN
+	SELECT x INTO r FROM dblink_get_result(conn) AS t(x text);
+	PERFORM * FROM dblink_get_result(conn) AS t(x text);
+	RETURN r;
+END $$;
+
+SELECT is(dblink_connect('ef_ctl', tap_conninfo(current_database(), 'ef_tap_rot_ctl')), 'OK',
+	'open a control connection');
+SELECT is(dblink_exec('ef_ctl', 'DROP DATABASE IF EXISTS ef_tap_rotation WITH (FORCE)'), 'DROP DATABASE',
+	'drop any scratch database an interrupted run left behind');
+SELECT is(dblink_exec('ef_ctl', 'CREATE DATABASE ef_tap_rotation'), 'CREATE DATABASE', 'create the scratch database');
+SELECT is(dblink_connect('ef_a', tap_conninfo('ef_tap_rotation', 'ef_tap_rot_a')), 'OK', 'open session A');
+SELECT is(dblink_connect('ef_b', tap_conninfo('ef_tap_rotation', 'ef_tap_rot_b')), 'OK', 'open session B');
+
+-- keys 1 and 2 registered; B catches errors of its statements as text
+SELECT is(dblink_exec('ef_a', $$
+	CREATE EXTENSION encrypted_field;
+	CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
+		AS 'SELECT sha256(convert_to(''rotation tap key '' || n, ''UTF8''))';
+	CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS 'DECLARE r text; BEGIN
+		EXECUTE sql INTO r; RETURN r; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || '': '' || SQLERRM; END';
+	DO 'BEGIN
+		PERFORM ef_register_key(1, tap_key(1));
+		PERFORM ef_unlock(1, tap_key(1));
+		PERFORM ef_register_key(2, tap_key(2));
+		PERFORM ef_unlock(2, tap_key(2));
+	END'$$), 'DO', 'A registers keys 1 and 2 and holds both');
+SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text'), '',
+	'B holds both keys too');
+
+-- rotation against rotation: B waits for A, then must start again
+SELECT is(remote_try('ef_a', 'BEGIN; SELECT ef_rotate_index_key()::text'), '2', 'A rotates to index key 2, not committed');
+SELECT is(dblink_send_query('ef_b', 'SELECT try(''SELECT ef_rotate_index_key()::text'')'), 1,
+	'B starts a rotation');
+SELECT ok(waits_for_lock('ef_tap_rot_b'), 'B waits for A''s lock on the index keys');
+SELECT is(remote_try('ef_a', 'COMMIT; SELECT ''committed'''), 'committed', 'A commits');
+SELECT is(result_of('ef_b'),
+	'40001: could not serialize access due to a concurrent change of the index keys',
+	'B''s rotation fails with a serialization error, not a second index key 2');
+SELECT is(remote_try('ef_b', 'SELECT try(''SELECT ef_rotate_index_key()::text'')'),
+	'55000: this session does not hold the database''s newest index key',
+	'run again at once, B is refused: it unlocked before index key 2 existed');
+SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text || ef_rotate_index_key()'),
+	'3', 'after unlocking again, B rotates to index key 3');
+
+-- registration against rotation: the new key must get the newest index key
+SELECT is(remote_try('ef_a', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text'), '',
+	'A unlocks again and holds index keys 3 and 2');
+SELECT is(remote_try('ef_b', 'BEGIN; SELECT ef_rotate_index_key()::text'), '4', 'B rotates to index key 4, not committed');
+SELECT is(dblink_send_query('ef_a', 'SELECT try(''SELECT ef_register_key(3, tap_key(3))::text'')'), 1,
+	'A starts registering key 3');
+SELECT ok(waits_for_lock('ef_tap_rot_a'), 'A waits for B''s lock on the index keys');
+SELECT is(remote_try('ef_b', 'COMMIT; SELECT ''committed'''), 'committed', 'B commits');
+SELECT is(result_of('ef_a'),
+	'40001: could not serialize access due to a concurrent change of the index keys',
+	'A''s registration fails: it would have wrapped index key 3, no longer the newest');
+SELECT is(remote_try('ef_a', $$SELECT ef_unlock(1, tap_key(1))::text || ef_register_key(3, tap_key(3))::text;
+	SELECT string_agg(index_key_id::text, ',' ORDER BY index_key_id) FROM ef_index_keys WHERE key_id = 3$$),
+	'3,4', 'after unlocking again, A registers key 3 with index keys 4 and 3');
+
+SELECT dblink_disconnect('ef_a');
+SELECT dblink_disconnect('ef_b');
+SELECT dblink_exec('ef_ctl', 'DROP DATABASE ef_tap_rotation WITH (FORCE)');
+SELECT dblink_disconnect('ef_ctl');
+
+SELECT * FROM finish();
+ROLLBACK;
