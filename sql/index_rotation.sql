@@ -65,6 +65,26 @@ PREPARE TRANSACTION 'ef_rotation';
 \echo :LAST_ERROR_SQLSTATE
 SELECT term_ids(ef_terms('x'::text)) AS held_after_refused_prepare;
 SELECT count(*) AS index_keys_recorded FROM ef_index_keys;
+-- forgetting the keys does not get around that: a key unlocked again read
+-- the rotation's index key
+BEGIN;
+SELECT ef_rotate_index_key();
+SELECT ef_lock();
+SELECT ef_unlock(1, test_key(1));
+PREPARE TRANSACTION 'ef_rotation';
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS held_keys FROM ef_held_keys();
+SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(2, test_key(2));
+-- a key unlocked again inside a rotation that rolls back read the index key
+-- that never existed: it is forgotten, not left writing terms under it
+BEGIN;
+SELECT ef_rotate_index_key();
+SELECT ef_unlock(1, test_key(1));
+ROLLBACK;
+SELECT key_id FROM ef_held_keys() ORDER BY 1;
+SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
+SELECT ef_unlock(1, test_key(1));
 -- new terms use the new key; existing values keep theirs
 INSERT INTO people VALUES (202, ef_encrypt('new@example.org', 'people.202', true, search_domain => 'people.email'));
 SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
@@ -97,8 +117,20 @@ SELECT id FROM people WHERE email = ef_term('person7@example.org', 'people.email
 SELECT ef_lock();
 SELECT ef_unlock(1, test_key(1));
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
--- a key registered now receives both, so it alone can match either
+-- a key registered now receives both, so it alone can match either; several
+-- in one statement see each other's rows
 SELECT ef_register_key(3, test_key(3));
+SELECT ef_register_key(k, test_key(k)) FROM generate_series(4, 5) k;
+SELECT key_id, string_agg(index_key_id::text, ',' ORDER BY index_key_id) AS index_keys
+	FROM ef_index_keys WHERE key_id >= 3 GROUP BY key_id ORDER BY key_id;
+SELECT ef_retire_key(4);
+SELECT ef_retire_key(5);
+-- nor can a registration be prepared
+BEGIN;
+SELECT ef_register_key(6, test_key(6));
+PREPARE TRANSACTION 'ef_registration';
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS key_6_registered FROM ef_keys WHERE key_id = 6;
 SELECT ef_lock();
 SELECT ef_unlock(3, test_key(3));
 SELECT index_key_id FROM ef_index_keys WHERE key_id = 3 ORDER BY 1;

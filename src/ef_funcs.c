@@ -203,7 +203,7 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	key = KeyForWrapping(fcinfo, 3);
 	context = GetContext(fcinfo, 1, &ctx_text);
 	if (searchable)
-		TermRequireIndexKey();
+		TermCheckBeforeCopy(normalize, io->type_code);
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
 	if (searchable)
 		TermCompute(fcinfo, 4, normalize, io->type_code, VARDATA_ANY(bytes),
@@ -243,8 +243,7 @@ ef_term(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
-	/* before any copy of the plaintext exists to be left behind */
-	TermRequireIndexKey();
+	TermCheckBeforeCopy(normalize, io->type_code);
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
 	result = palloc(sizeof(EncryptedFieldTerm));
 	TermCompute(fcinfo, 1, normalize, io->type_code, VARDATA_ANY(bytes),
@@ -275,8 +274,7 @@ ef_terms(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
-	/* before any copy of the plaintext exists to be left behind */
-	TermRequireIndexKey();
+	TermCheckBeforeCopy(normalize, io->type_code);
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
 	terms = palloc(EF_TERMS_MAX * EF_TERM_LEN);
 	n = TermComputeAll(fcinfo, 1, normalize, io->type_code, VARDATA_ANY(bytes),

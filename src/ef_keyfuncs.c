@@ -127,15 +127,15 @@ WrapIndexKey(const uint8 *kek, uint8 *wrapped)
 static void
 WrapPreviousIndexKey(const uint8 *kek, int32 key_id, int32 newest)
 {
-	const HeldKey *holder = KeystoreIndexKey();
+	int32		ids[2];
+	const uint8 *keys[2];
 	uint8		wrapped[EF_WRAPPED_LEN];
 
-	if (holder == NULL || holder->index_key_id[0] != newest ||
-		holder->index_key_id[1] == 0)
+	if (KeystoreIndexKeys(ids, keys, 2) < 2 || ids[0] != newest)
 		return;
-	if (EfKeyWrap(kek, holder->index_key[1], EF_KEY_LEN, wrapped) != EF_CRYPTO_OK)
+	if (EfKeyWrap(kek, keys[1], EF_KEY_LEN, wrapped) != EF_CRYPTO_OK)
 		elog(ERROR, "could not wrap the index key");
-	RegistryInsertIndexKey(holder->index_key_id[1], key_id, wrapped);
+	RegistryInsertIndexKey(ids[1], key_id, wrapped);
 }
 
 /* Register a master key whose KEK and check value are derived */
@@ -152,6 +152,7 @@ RegisterWith(int32 key_id, const char *comment, const uint8 *master,
 		elog(ERROR, "could not derive keys from master key");
 
 	RegistryLockIndexKeys();
+	KeystoreNoteRegistration();
 	if (!RegistryInsert(key_id, check, comment))
 		KEY_ERROR(ERRCODE_DUPLICATE_OBJECT,
 				  errmsg("master key %d is already registered", key_id),
@@ -335,14 +336,15 @@ ef_retire_key(PG_FUNCTION_ARGS)
 /*
  * Check that this session holds every master key that is not retired (a
  * session holds at most EF_MAX_HELD_KEYS), so that each gets the new index
- * key, and the newest index key, so that it moves on from the right one
+ * key, and that each it holds has the newest index key, so that all move on
+ * from the same two
  */
 static void
 CheckRotationKeys(int32 newest)
 {
 	int32		active[EF_MAX_HELD_KEYS + 1];
 	int			n = RegistryActiveKeys(active, lengthof(active));
-	const HeldKey *holder;
+	const HeldKey *held;
 
 	if (n > EF_MAX_HELD_KEYS)
 		ereport(ERROR,
@@ -360,14 +362,14 @@ CheckRotationKeys(int32 newest)
 					 errdetail("Master key %d is registered, not retired, and not held in this session.",
 							   active[i]),
 					 errhint("Unlock every master key that is not retired, or retire the keys no longer in use, then rotate.")));
-	holder = KeystoreIndexKey();
-	if (holder == NULL || holder->index_key_id[0] != newest)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("this session does not hold the database's newest index key"),
-				 errdetail("The newest index key is %d; this session unlocked its keys before it was created.",
-						   newest),
-				 errhint("Unlock the master keys again, then rotate.")));
+	for (int i = 0; (held = KeystoreGet(i)) != NULL; i++)
+		if (held->index_key_id[0] != newest)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("this session does not hold the database's newest index key"),
+					 errdetail("Master key %d was unlocked before index key %d was created.",
+							   held->key_id, newest),
+					 errhint("Unlock the master keys again, then rotate.")));
 }
 
 /*

@@ -43,13 +43,21 @@ static uint64 unlock_seq = 0;
 static int32 pending_id = 0;
 static SubTransactionId pending_subid = InvalidSubTransactionId;
 static uint8 *pending_key = NULL;
+static bool pending_key_wiped = false;	/* by ef_lock(): keys read it anew */
+
+/*
+ * Did this transaction register a master key or rotate the index key?  A
+ * key unlocked after that read rows that a prepared transaction could still
+ * roll back, so such a transaction cannot be prepared.
+ */
+static bool index_keys_changed = false;
 
 static void KeystoreXactCallback(XactEvent event, void *arg);
 static void KeystoreSubXactCallback(SubXactEvent event,
 									SubTransactionId mySubid,
 									SubTransactionId parentSubid, void *arg);
 static void KeystoreAtExit(int code, Datum arg);
-static void DropPendingRotation(void);
+static void DropPendingRotation(bool rolled_back);
 
 /*
  * Map the key page and register the callbacks that forget keys, once per
@@ -153,8 +161,10 @@ KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key)
 	Assert(pending_id == 0);
 	KeystoreEnsure();
 	memcpy(pending_key, index_key, EF_KEY_LEN);
+	pending_key_wiped = false;
 	pending_id = index_key_id;
 	pending_subid = GetCurrentSubTransactionId();
+	index_keys_changed = true;
 }
 
 /* Has this transaction rotated the index key? */
@@ -164,11 +174,37 @@ KeystoreRotationPending(void)
 	return pending_id != 0;
 }
 
-/* Forget a rotation that will not commit */
-static void
-DropPendingRotation(void)
+/* Note that this transaction registered a master key */
+void
+KeystoreNoteRegistration(void)
 {
+	index_keys_changed = true;
+}
+
+/* Forget a held key that took an index key of a rotation rolled back */
+static void
+ForgetIfHolding(HeldKey *key, int32 index_key_id, const char *why)
+{
+	for (int j = 0; key->in_use && j < EF_INDEX_KEYS_HELD; j++)
+		if (key->index_key_id[j] == index_key_id)
+		{
+			AuditForget(key->key_id, KeystoreScopeName(key->scope), why);
+			Forget(key);
+		}
+}
+
+/*
+ * Forget a rotation once it commits or rolls back.  If it rolled back, a
+ * key unlocked again after the rotation read its index key from the
+ * registry, and must go: that index key never existed.
+ */
+static void
+DropPendingRotation(bool rolled_back)
+{
+	for (int i = 0; rolled_back && i < EF_MAX_HELD_KEYS; i++)
+		ForgetIfHolding(&held[i], pending_id, "index key rotation rolled back");
 	explicit_bzero(pending_key, EF_KEY_LEN);
+	pending_key_wiped = false;
 	pending_id = 0;
 	pending_subid = InvalidSubTransactionId;
 }
@@ -176,7 +212,9 @@ DropPendingRotation(void)
 /*
  * The rotation committed: every held key takes the new index key as its
  * newest, the oldest it held dropping out.  A key unlocked after the
- * rotation, in the same transaction, read it from the registry already.
+ * rotation read it from the registry already; one unlocked after ef_lock()
+ * wiped the pending copy but did not read it cannot occur, and is forgotten
+ * rather than left behind.
  */
 static void
 ApplyPendingRotation(void)
@@ -187,6 +225,13 @@ ApplyPendingRotation(void)
 
 		if (!key->in_use || key->index_key_id[0] == pending_id)
 			continue;
+		if (pending_key_wiped)
+		{
+			AuditForget(key->key_id, KeystoreScopeName(key->scope),
+						"index key rotation missed");
+			Forget(key);
+			continue;
+		}
 		for (int j = EF_INDEX_KEYS_HELD - 1; j > 0; j--)
 		{
 			key->index_key_id[j] = key->index_key_id[j - 1];
@@ -195,7 +240,7 @@ ApplyPendingRotation(void)
 		key->index_key_id[0] = pending_id;
 		memcpy(key->index_key[0], pending_key, EF_KEY_LEN);
 	}
-	DropPendingRotation();
+	DropPendingRotation(false);
 }
 
 /*
@@ -311,9 +356,12 @@ KeystoreForgetAll(void)
 			n++;
 		Forget(&held[i]);
 	}
-	/* keys unlocked from here on read a rotation from the registry */
-	if (pending_id != 0)
-		DropPendingRotation();
+	/*
+	 * Keys unlocked from here on read a rotation from the registry; its id
+	 * stays, so that a rollback can still forget them
+	 */
+	explicit_bzero(pending_key, EF_KEY_LEN);
+	pending_key_wiped = true;
 	return n;
 }
 
@@ -337,11 +385,11 @@ KeystoreXactCallback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_PREPARE:
-			/* a prepared rotation could yet roll back, after this session moved on */
-			if (pending_id != 0)
+			/* it could yet roll back, after this session moved on */
+			if (index_keys_changed)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot prepare a transaction that rotated the index key")));
+						 errmsg("cannot prepare a transaction that registered a master key or rotated the index key")));
 			return;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -362,7 +410,8 @@ KeystoreXactCallback(XactEvent event, void *arg)
 	if (pending_id != 0 && !abort)
 		ApplyPendingRotation();
 	else if (pending_id != 0)
-		DropPendingRotation();
+		DropPendingRotation(true);
+	index_keys_changed = false;
 
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
 	{
@@ -395,7 +444,7 @@ KeystoreSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		if (event == SUBXACT_EVENT_COMMIT_SUB)
 			pending_subid = parentSubid;
 		else
-			DropPendingRotation();
+			DropPendingRotation(true);
 	}
 
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)

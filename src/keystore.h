@@ -55,6 +55,7 @@ extern void KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired,
 extern const HeldKey *KeystoreIndexKey(void);
 extern void KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key);
 extern bool KeystoreRotationPending(void);
+extern void KeystoreNoteRegistration(void);
 extern int	KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max);
 extern const HeldKey *KeystoreFind(int32 key_id);
 extern const HeldKey *KeystoreCurrent(void);

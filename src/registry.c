@@ -21,6 +21,7 @@
 #include "access/table.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "storage/lmgr.h"
 #include "registry.h"
@@ -114,7 +115,11 @@ CopyBytes(int row, int column, uint8 *out, size_t len, const char *what,
 	memcpy(out, VARDATA_ANY(b), len);
 }
 
-/* Return the newest index key id of the database, or 0 if there is none */
+/*
+ * Return the newest index key id of the database, or 0 if there is none.
+ * A new snapshot: after RegistryLockIndexKeys(), it sees what committed
+ * while this transaction waited.
+ */
 int32
 RegistryNewestIndexKey(void)
 {
@@ -123,7 +128,7 @@ RegistryNewestIndexKey(void)
 
 	RegistryExecuteOn("ef_index_keys",
 					  "SELECT pg_catalog.max(index_key_id) FROM %s",
-					  0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
@@ -166,7 +171,7 @@ RegistryLookupIndexKeys(int32 key_id, int32 *ids, uint8 (*wrapped)[EF_WRAPPED_LE
 
 /*
  * Fetch the ids of the registered master keys that are not retired, lowest
- * first, up to max; return how many there are.
+ * first, up to max; return how many there are.  A new snapshot, as above.
  */
 int
 RegistryActiveKeys(int32 *ids, int max)
@@ -175,7 +180,7 @@ RegistryActiveKeys(int32 *ids, int max)
 	bool		isnull;
 
 	n = RegistryExecute("SELECT key_id FROM %s WHERE retired_at IS NULL ORDER BY key_id",
-						0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+						0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 	n = Min(n, max);
 	for (int i = 0; i < n; i++)
 		ids[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
@@ -184,53 +189,63 @@ RegistryActiveKeys(int32 *ids, int max)
 	return n;
 }
 
-/* A summary of ef_index_keys as a snapshot sees it: rows and newest id */
-static int64
+/*
+ * A digest of ef_index_keys as a snapshot sees it (NULL: the transaction's,
+ * with this transaction's own changes)
+ */
+static text *
 IndexKeysAsSeenBy(SPIPlanPtr plan, Snapshot snapshot)
 {
 	bool		isnull;
-	int64		seen;
+	Datum		d;
+	int			rc = snapshot == NULL ?
+	SPI_execute_plan(plan, NULL, NULL, false, 1) :
+	SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, false, false, 1);
 
-	if (SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot,
-							 true, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "key registry query failed");
-	seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull));
-	return seen;
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "key registry query failed: %s", SPI_result_code_string(rc));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? NULL : DatumGetTextPP(d);
 }
 
 /*
  * Serialize the changes to the database's index keys (registering a master
- * key, rotating) until the end of the transaction.  A change that committed
- * while this one waited, or since its snapshot, would make it wrap a stale
- * index key or create a second key with the same id: it must start again.
+ * key, rotating) until the end of the transaction.  In READ COMMITTED the
+ * reads that follow take new snapshots, which see what a transaction this
+ * one waited for committed.  A transaction-wide snapshot cannot: if the
+ * index keys changed since it was taken, this transaction would wrap a
+ * stale index key, or make a second key with an existing id, so it fails.
  */
 void
 RegistryLockIndexKeys(void)
 {
 	Oid			relid = get_relname_relid("ef_index_keys", ExtensionSchema());
-	char	   *sql;
 	SPIPlanPtr	plan;
+	text	   *mine;
+	text	   *latest;
 
 	if (!OidIsValid(relid))
 		elog(ERROR, "key registry table ef_index_keys is missing");
 	LockRelationOid(relid, ShareRowExclusiveLock);
+	if (!IsolationUsesXactSnapshot())
+		return;
 
-	sql = psprintf("SELECT pg_catalog.count(*) * 65536 + "
-				   "COALESCE(pg_catalog.max(index_key_id), 0) FROM %s",
-				   RegistryTable("ef_index_keys"));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(sql, 0, NULL);
+	plan = SPI_prepare(psprintf("SELECT pg_catalog.md5(pg_catalog.string_agg("
+								"index_key_id || ':' || key_id, ',' ORDER BY index_key_id, key_id)) "
+								"FROM %s", RegistryTable("ef_index_keys")), 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "key registry query failed: %s", SPI_result_code_string(SPI_result));
-	if (IndexKeysAsSeenBy(plan, GetActiveSnapshot()) !=
-		IndexKeysAsSeenBy(plan, GetLatestSnapshot()))
+	mine = IndexKeysAsSeenBy(plan, NULL);
+	latest = IndexKeysAsSeenBy(plan, GetLatestSnapshot());
+	if ((mine == NULL) != (latest == NULL) ||
+		(mine != NULL && strcmp(text_to_cstring(mine), text_to_cstring(latest)) != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize access due to a concurrent change of the index keys"),
-				 errdetail("Another transaction registered a master key or rotated the index key since this statement started."),
-				 errhint("Run the statement again; unlock the keys again first if the index key was rotated.")));
+				 errdetail("Another transaction registered a master key or rotated the index key after this transaction's snapshot was taken."),
+				 errhint("Retry the transaction; unlock the keys again first if the index key was rotated.")));
 	SPI_finish();
 }
 

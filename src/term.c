@@ -147,10 +147,8 @@ TermMessage(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 
 	if (normalize != TERM_EXACT)
 	{
-		if (!IsNormalizable(type_code))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("search normalization applies to text values only")));
+		/* TermCheckBeforeCopy() has refused other types */
+		Assert(IsNormalizable(type_code));
 		norm = Normalize(normalize, cstring_to_text_with_len(data, len));
 		data = VARDATA_ANY(norm);
 		len = VARSIZE_ANY_EXHDR(norm);
@@ -192,11 +190,19 @@ TermUnder(int32 index_key_id, const uint8 *index_key, const uint8 *msg,
 	return status;
 }
 
-/* Raise the error that no index key is held, before any plaintext is copied */
+/*
+ * Raise the errors a term of this type can meet, before any copy of the
+ * plaintext exists to be left behind: no index key held, or a
+ * normalisation of a type it does not apply to
+ */
 void
-TermRequireIndexKey(void)
+TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code)
 {
 	(void) IndexKeyOrError();
+	if (normalize != TERM_EXACT && !IsNormalizable(type_code))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search normalization applies to text values only")));
 }
 
 /*

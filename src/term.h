@@ -33,7 +33,7 @@ typedef struct EncryptedFieldTerm
 #define EF_TERMS_MAX			16
 
 extern TermNormalize TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno);
-extern void TermRequireIndexKey(void);
+extern void TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code);
 extern void TermCompute(FunctionCallInfo fcinfo, int domain_arg,
 						TermNormalize normalize, uint8 type_code,
 						const char *data, size_t len, uint8 *term);

@@ -1,15 +1,16 @@
 -- Index key changes from two sessions at once.  Rotating the index key and
 -- registering a master key take a lock on the registry's index keys until
--- their transaction ends; the one that waited fails with a serialization
--- error rather than wrap a stale index key or make a second key with the
--- same id, and a session that unlocked before a rotation must unlock again
--- before it rotates or registers.  In a scratch database, through dblink,
--- since this file's own transaction never commits.
+-- their transaction ends.  The one that waited then reads what the other
+-- committed: in READ COMMITTED it is refused because it no longer holds the
+-- newest index key (it must unlock again), in REPEATABLE READ it fails with
+-- a serialization error; never does it wrap a stale index key or make a
+-- second index key with the same id.  In a scratch database, through
+-- dblink, since this file's own transaction never commits.
 \set ON_ERROR_ROLLBACK 1
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(21);
+SELECT plan(32);
 
 -- a connection string to a database of this cluster, over its Unix socket
 CREATE FUNCTION tap_conninfo(db text, app text) RETURNS text LANGUAGE sql AS $$
@@ -53,19 +54,28 @@ SELECT is(dblink_exec('ef_ctl', 'CREATE DATABASE ef_tap_rotation'), 'CREATE DATA
 SELECT is(dblink_connect('ef_a', tap_conninfo('ef_tap_rotation', 'ef_tap_rot_a')), 'OK', 'open session A');
 SELECT is(dblink_connect('ef_b', tap_conninfo('ef_tap_rotation', 'ef_tap_rot_b')), 'OK', 'open session B');
 
--- keys 1 and 2 registered; B catches errors of its statements as text
+-- both sessions catch errors of their statements as text
 SELECT is(dblink_exec('ef_a', $$
 	CREATE EXTENSION encrypted_field;
 	CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
 		AS 'SELECT sha256(convert_to(''rotation tap key '' || n, ''UTF8''))';
 	CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS 'DECLARE r text; BEGIN
-		EXECUTE sql INTO r; RETURN r; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || '': '' || SQLERRM; END';
-	DO 'BEGIN
-		PERFORM ef_register_key(1, tap_key(1));
-		PERFORM ef_unlock(1, tap_key(1));
-		PERFORM ef_register_key(2, tap_key(2));
-		PERFORM ef_unlock(2, tap_key(2));
-	END'$$), 'DO', 'A registers keys 1 and 2 and holds both');
+		EXECUTE sql INTO r; RETURN r; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || '': '' || SQLERRM; END'$$),
+	'CREATE FUNCTION', 'the extension and helpers in the scratch database');
+
+-- two first registrations: without the lock each would make an index key 1
+SELECT is(remote_try('ef_a', 'BEGIN; SELECT ef_register_key(1, tap_key(1))::text'), '',
+	'A registers the first key, not committed');
+SELECT is(dblink_send_query('ef_b', 'SELECT try(''SELECT ef_register_key(9, tap_key(9))::text'')'), 1,
+	'B registers another first key');
+SELECT ok(waits_for_lock('ef_tap_rot_b'), 'B waits for A''s lock on the index keys');
+SELECT is(remote_try('ef_a', 'COMMIT; SELECT ''committed'''), 'committed', 'A commits');
+SELECT is(result_of('ef_b'), '55000: cannot register a master key without the database''s index key',
+	'B sees A''s index key, which it does not hold, and is refused');
+SELECT is(remote_try('ef_a', 'SELECT count(*)::text FROM ef_index_keys'), '1', 'one index key, wrapped under key 1');
+
+SELECT is(remote_try('ef_a', 'SELECT ef_unlock(1, tap_key(1))::text || ef_register_key(2, tap_key(2))::text;
+	SELECT ef_unlock(2, tap_key(2))::text'), '', 'A registers key 2 and holds both');
 SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text'), '',
 	'B holds both keys too');
 
@@ -75,12 +85,8 @@ SELECT is(dblink_send_query('ef_b', 'SELECT try(''SELECT ef_rotate_index_key()::
 	'B starts a rotation');
 SELECT ok(waits_for_lock('ef_tap_rot_b'), 'B waits for A''s lock on the index keys');
 SELECT is(remote_try('ef_a', 'COMMIT; SELECT ''committed'''), 'committed', 'A commits');
-SELECT is(result_of('ef_b'),
-	'40001: could not serialize access due to a concurrent change of the index keys',
-	'B''s rotation fails with a serialization error, not a second index key 2');
-SELECT is(remote_try('ef_b', 'SELECT try(''SELECT ef_rotate_index_key()::text'')'),
-	'55000: this session does not hold the database''s newest index key',
-	'run again at once, B is refused: it unlocked before index key 2 existed');
+SELECT is(result_of('ef_b'), '55000: this session does not hold the database''s newest index key',
+	'B''s rotation reads index key 2 and is refused: it unlocked before it existed');
 SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text || ef_rotate_index_key()'),
 	'3', 'after unlocking again, B rotates to index key 3');
 
@@ -92,12 +98,26 @@ SELECT is(dblink_send_query('ef_a', 'SELECT try(''SELECT ef_register_key(3, tap_
 	'A starts registering key 3');
 SELECT ok(waits_for_lock('ef_tap_rot_a'), 'A waits for B''s lock on the index keys');
 SELECT is(remote_try('ef_b', 'COMMIT; SELECT ''committed'''), 'committed', 'B commits');
-SELECT is(result_of('ef_a'),
-	'40001: could not serialize access due to a concurrent change of the index keys',
-	'A''s registration fails: it would have wrapped index key 3, no longer the newest');
+SELECT is(result_of('ef_a'), '55000: cannot register a master key without the database''s index key',
+	'A''s registration is refused: it would have wrapped index key 3, no longer the newest');
 SELECT is(remote_try('ef_a', $$SELECT ef_unlock(1, tap_key(1))::text || ef_register_key(3, tap_key(3))::text;
 	SELECT string_agg(index_key_id::text, ',' ORDER BY index_key_id) FROM ef_index_keys WHERE key_id = 3$$),
 	'3,4', 'after unlocking again, A registers key 3 with index keys 4 and 3');
+
+
+-- in REPEATABLE READ the snapshot cannot see the other's commit: 40001
+SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text ||
+	ef_unlock(3, tap_key(3))::text'), '', 'B unlocks keys 1 to 3 again');
+SELECT is(remote_try('ef_b', 'BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*)::text FROM ef_keys'),
+	'3', 'B takes a REPEATABLE READ snapshot');
+SELECT is(remote_try('ef_a', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text ||
+	ef_unlock(3, tap_key(3))::text; SELECT ef_rotate_index_key()::text'), '5',
+	'A unlocks its keys again, rotates to index key 5 and commits');
+SELECT is(remote_try('ef_b', 'SELECT try(''SELECT ef_rotate_index_key()::text'')'),
+	'40001: could not serialize access due to a concurrent change of the index keys',
+	'B''s rotation fails with a serialization error, not a second index key 5');
+SELECT is(remote_try('ef_b', 'ROLLBACK; SELECT string_agg(DISTINCT index_key_id::text, '','') FROM ef_index_keys'),
+	'1,2,3,4,5', 'index keys 1 to 5, each made once');
 
 SELECT dblink_disconnect('ef_a');
 SELECT dblink_disconnect('ef_b');
