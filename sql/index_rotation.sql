@@ -143,6 +143,33 @@ SELECT ef_rotate_index_key();
 SELECT index_key_id, key_id FROM ef_index_keys WHERE index_key_id = 3 ORDER BY 2;
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
 SELECT ef_index_key_id(ef_encrypt('not searchable')) AS of_a_value_without_term;
+
+-- a rotation released into a savepoint that is then rolled back is gone
+BEGIN;
+SAVEPOINT outer_sp;
+SAVEPOINT inner_sp;
+SELECT ef_rotate_index_key();
+RELEASE SAVEPOINT inner_sp;
+ROLLBACK TO SAVEPOINT outer_sp;
+COMMIT;
+SELECT max(index_key_id) AS newest_index_key, term_ids(ef_terms('x'::text)) AS held_index_keys FROM ef_index_keys;
+-- keys unlocked after a rotation, in its transaction, read it themselves;
+-- a transaction-scoped key ends with the transaction
+BEGIN;
+SELECT ef_rotate_index_key();
+SELECT ef_lock();
+SELECT ef_unlock(1, test_key(1), 'transaction');
+SELECT ef_unlock(3, test_key(3));
+COMMIT;
+SELECT key_id, scope FROM ef_held_keys() ORDER BY 1;
+SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
+SELECT ef_unlock(1, test_key(1));
+-- a rotation needs a master key to wrap the new index key under
+SELECT ef_lock();
+SELECT ef_retire_key(1);
+SELECT ef_retire_key(3);
+SELECT ef_rotate_index_key();
+\echo :LAST_ERROR_SQLSTATE
 SELECT ef_lock();
 SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
 -- terms need a key

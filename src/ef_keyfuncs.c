@@ -127,15 +127,18 @@ WrapIndexKey(const uint8 *kek, uint8 *wrapped)
 static void
 WrapPreviousIndexKey(const uint8 *kek, int32 key_id, int32 newest)
 {
-	int32		ids[2];
-	const uint8 *keys[2];
+	const HeldKey *held;
 	uint8		wrapped[EF_WRAPPED_LEN];
 
-	if (KeystoreIndexKeys(ids, keys, 2) < 2 || ids[0] != newest)
+	/* a key whose newest is the database's holds the one before it too */
+	for (int i = 0; (held = KeystoreGet(i)) != NULL; i++)
+		if (held->index_key_id[0] == newest && held->index_key_id[1] != 0)
+			break;
+	if (held == NULL)
 		return;
-	if (EfKeyWrap(kek, keys[1], EF_KEY_LEN, wrapped) != EF_CRYPTO_OK)
+	if (EfKeyWrap(kek, held->index_key[1], EF_KEY_LEN, wrapped) != EF_CRYPTO_OK)
 		elog(ERROR, "could not wrap the index key");
-	RegistryInsertIndexKey(ids[1], key_id, wrapped);
+	RegistryInsertIndexKey(held->index_key_id[1], key_id, wrapped);
 }
 
 /* Register a master key whose KEK and check value are derived */
@@ -346,6 +349,12 @@ CheckRotationKeys(int32 newest)
 	int			n = RegistryActiveKeys(active, lengthof(active));
 	const HeldKey *held;
 
+	if (KeystoreCount() == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot rotate the index key without a master key held"),
+				 errdetail("The new index key is stored only wrapped under the master keys this session holds."),
+				 errhint("Call ef_unlock() with the master keys first.")));
 	if (n > EF_MAX_HELD_KEYS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -435,10 +444,10 @@ ef_rotate_index_key(PG_FUNCTION_ARGS)
 	uint8		fresh[EF_KEY_LEN];
 	int			wrapped_under = 0;
 
-	if (EfRandomBytes(fresh, sizeof(fresh)) != EF_CRYPTO_OK)
-		elog(ERROR, "could not generate random bytes");
 	PG_TRY();
 	{
+		if (EfRandomBytes(fresh, sizeof(fresh)) != EF_CRYPTO_OK)
+			elog(ERROR, "could not generate random bytes");
 		KeystoreRotateIndexKey(index_key_id, fresh);
 		wrapped_under = WrapUnderHeldKeys(index_key_id, fresh);
 	}

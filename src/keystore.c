@@ -43,7 +43,7 @@ static uint64 unlock_seq = 0;
 static int32 pending_id = 0;
 static SubTransactionId pending_subid = InvalidSubTransactionId;
 static uint8 *pending_key = NULL;
-static bool pending_key_wiped = false;	/* by ef_lock(): keys read it anew */
+static uint64 pending_seq = 0;	/* keys unlocked later read it themselves */
 
 /*
  * Did this transaction register a master key or rotate the index key?  A
@@ -67,11 +67,21 @@ static void DropPendingRotation(bool rolled_back);
 static void
 KeystoreEnsure(void)
 {
+	static bool callbacks_registered = false;
 	void	   *page;
 	long		pagesize;
 
 	if (held != NULL)
 		return;
+
+	/* first, so that no key is ever held without them */
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(KeystoreXactCallback, NULL);
+		RegisterSubXactCallback(KeystoreSubXactCallback, NULL);
+		on_proc_exit(KeystoreAtExit, (Datum) 0);
+		callbacks_registered = true;
+	}
 
 	pagesize = sysconf(_SC_PAGESIZE);
 	held_bytes = TYPEALIGN(pagesize > 0 ? pagesize : 4096,
@@ -88,11 +98,8 @@ KeystoreEnsure(void)
 	(void) mlock(page, held_bytes);
 	memset(page, 0, held_bytes);
 
+	pending_key = (uint8 *) page + sizeof(HeldKey) * EF_MAX_HELD_KEYS;
 	held = (HeldKey *) page;
-	pending_key = (uint8 *) (held + EF_MAX_HELD_KEYS);
-	RegisterXactCallback(KeystoreXactCallback, NULL);
-	RegisterSubXactCallback(KeystoreSubXactCallback, NULL);
-	on_proc_exit(KeystoreAtExit, (Datum) 0);
 }
 
 /* Wipe one slot */
@@ -161,7 +168,7 @@ KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key)
 	Assert(pending_id == 0);
 	KeystoreEnsure();
 	memcpy(pending_key, index_key, EF_KEY_LEN);
-	pending_key_wiped = false;
+	pending_seq = unlock_seq;
 	pending_id = index_key_id;
 	pending_subid = GetCurrentSubTransactionId();
 	index_keys_changed = true;
@@ -204,17 +211,15 @@ DropPendingRotation(bool rolled_back)
 	for (int i = 0; rolled_back && i < EF_MAX_HELD_KEYS; i++)
 		ForgetIfHolding(&held[i], pending_id, "index key rotation rolled back");
 	explicit_bzero(pending_key, EF_KEY_LEN);
-	pending_key_wiped = false;
+	pending_seq = 0;
 	pending_id = 0;
 	pending_subid = InvalidSubTransactionId;
 }
 
 /*
- * The rotation committed: every held key takes the new index key as its
- * newest, the oldest it held dropping out.  A key unlocked after the
- * rotation read it from the registry already; one unlocked after ef_lock()
- * wiped the pending copy but did not read it cannot occur, and is forgotten
- * rather than left behind.
+ * The rotation committed: every key held when it ran takes the new index
+ * key, wrapped under each of them, as its newest, the oldest it held
+ * dropping out.  A key unlocked since read its index keys from the registry.
  */
 static void
 ApplyPendingRotation(void)
@@ -223,15 +228,8 @@ ApplyPendingRotation(void)
 	{
 		HeldKey    *key = &held[i];
 
-		if (!key->in_use || key->index_key_id[0] == pending_id)
+		if (!key->in_use || key->seq > pending_seq)
 			continue;
-		if (pending_key_wiped)
-		{
-			AuditForget(key->key_id, KeystoreScopeName(key->scope),
-						"index key rotation missed");
-			Forget(key);
-			continue;
-		}
 		for (int j = EF_INDEX_KEYS_HELD - 1; j > 0; j--)
 		{
 			key->index_key_id[j] = key->index_key_id[j - 1];
@@ -361,7 +359,6 @@ KeystoreForgetAll(void)
 	 * stays, so that a rollback can still forget them
 	 */
 	explicit_bzero(pending_key, EF_KEY_LEN);
-	pending_key_wiped = true;
 	return n;
 }
 
@@ -406,12 +403,14 @@ KeystoreXactCallback(XactEvent event, void *arg)
 
 	/* the last data key's schedule goes with the transaction */
 	EfCryptoScrub();
+	index_keys_changed = false;
+	if (held == NULL)
+		return;
 
 	if (pending_id != 0 && !abort)
 		ApplyPendingRotation();
 	else if (pending_id != 0)
 		DropPendingRotation(true);
-	index_keys_changed = false;
 
 	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
 	{
@@ -436,7 +435,8 @@ static void
 KeystoreSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid, void *arg)
 {
-	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+	if (held == NULL ||
+		(event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
 		return;
 
 	if (pending_id != 0 && pending_subid == mySubid)
@@ -478,4 +478,6 @@ KeystoreAtExit(int code, Datum arg)
 	(void) munlock(held, held_bytes);
 	(void) munmap(held, held_bytes);
 	held = NULL;
+	pending_key = NULL;
+	pending_id = 0;
 }

@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(147);
+SELECT plan(148);
 
 CREATE EXTENSION encrypted_field;
 
@@ -62,8 +62,13 @@ SELECT throws_ok($$SELECT ef_term(42, 'accounts.number')$$, '55000', 'no index k
 SELECT throws_ok($$SELECT ef_terms('x')$$, '55000', 'no index key is held in this session',
 	'ef_terms with no key held fails: the index keys come with a master key');
 SELECT throws_ok($$SELECT ef_rotate_index_key()$$, '55000',
-	'cannot rotate the index key without every master key that is not retired',
+	'cannot rotate the index key without a master key held',
 	'rotating the index key with no key held fails');
+SELECT ef_unlock(1, tap_key(1));
+SELECT throws_ok($$SELECT ef_rotate_index_key()$$, '55000',
+	'cannot rotate the index key without every master key that is not retired',
+	'rotating the index key without every active key fails');
+SELECT ef_lock();
 SELECT throws_ok($$SELECT ef_encrypt('x', searchable => true)$$, '55000', 'no master key is unlocked in this session',
 	'a searchable ef_encrypt with no key held: 55000');
 SELECT is(ef_term(NULL::text)::text, NULL, 'ef_term of NULL is NULL, with no key held');
