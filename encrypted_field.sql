@@ -320,6 +320,86 @@ END
 $$;
 COMMENT ON PROCEDURE ef_rewrap_column(regclass, name, integer, integer) IS 're-wrap every value of a column under one held key, in committed batches';
 
+CREATE FUNCTION ef_reterm(value encrypted_field, context text DEFAULT NULL,
+	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
+	RETURNS encrypted_field
+	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_reterm(encrypted_field, text, text, text) IS 'encrypt a value again with a search term of the newest index key held; plaintext, type and context unchanged';
+
+-- Moves a column's searchable values to the newest index key after
+-- ef_rotate_index_key(), in batches that each commit, like ef_rewrap_column.
+-- Values are encrypted again (a term is authenticated with its value), under
+-- the current master key; search_domain, search_normalize and context_expr
+-- (an SQL expression over the table's columns) must be those the values
+-- were written with.  Values without a term are left alone.
+CREATE PROCEDURE ef_reterm_column(tbl regclass, col name, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact', context_expr text DEFAULT NULL,
+	batch_size integer DEFAULT 10000)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	target integer;
+	batch tid[] := '{}';
+	done bigint := 0;
+	n bigint;
+	remaining bigint;
+	r record;
+	upd text;
+BEGIN
+	IF batch_size IS NULL OR batch_size < 1 THEN
+		RAISE EXCEPTION 'batch size must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
+		AND NOT a.attisdropped
+		AND a.atttypid OPERATOR(pg_catalog.=) '@extschema@.encrypted_field'::pg_catalog.regtype) THEN
+		RAISE EXCEPTION 'column "%" of % is not of type encrypted_field', col, tbl
+			USING ERRCODE = 'datatype_mismatch';
+	END IF;
+	IF NOT EXISTS (SELECT FROM @extschema@.ef_held_keys() h WHERE h.is_current) THEN
+		RAISE EXCEPTION 'no master key is unlocked in this session'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Call ef_unlock() with a registered master key first, with session scope.';
+	END IF;
+	-- the index key new terms use: the one a fresh searchable value gets
+	target := @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''::text, NULL, true));
+
+	upd := pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_reterm(%I, %s, $2, $3) '
+		'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
+		'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.<>) $4',
+		tbl, col, col, COALESCE(context_expr, 'NULL'), col);
+	FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_index_key_id(%I) '
+		'OPERATOR(pg_catalog.<>) $1', tbl, col) USING target
+	LOOP
+		batch := pg_catalog.array_append(batch, r.ctid);
+		IF pg_catalog.cardinality(batch) >= batch_size THEN
+			EXECUTE upd USING batch, search_domain, search_normalize, target;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			done := done + n;
+			batch := '{}';
+			COMMIT;
+			RAISE NOTICE 'ef_reterm_column: % rows of % moved to index key %', done, tbl, target;
+		END IF;
+	END LOOP;
+	IF pg_catalog.cardinality(batch) > 0 THEN
+		EXECUTE upd USING batch, search_domain, search_normalize, target;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		done := done + n;
+		COMMIT;
+		RAISE NOTICE 'ef_reterm_column: % rows of % moved to index key %', done, tbl, target;
+	END IF;
+
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_index_key_id(%I) '
+		'OPERATOR(pg_catalog.<>) $1', tbl, col) INTO remaining USING target;
+	IF remaining > 0 THEN
+		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of another index key', remaining, tbl
+			USING HINT = 'They changed during the run; call ef_reterm_column again.';
+	ELSE
+		RAISE NOTICE 'ef_reterm_column: every searchable value of %.% has a term of index key %', tbl, col, target;
+	END IF;
+END
+$$;
+
 -- Encrypts an existing plaintext column into an encrypted_field column, in
 -- batches that each commit, so a live table is converted without one long
 -- transaction.  Rows whose encrypted column is still NULL are the work left,

@@ -142,6 +142,28 @@ SELECT ef_unlock(1, test_key(1));
 SELECT ef_rotate_index_key();
 SELECT index_key_id, key_id FROM ef_index_keys WHERE index_key_id = 3 ORDER BY 2;
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
+-- ef_reterm_column moves a column in committed batches, with progress;
+-- ef_reterm keeps each value's plaintext, type and context
+CREATE TABLE moved_before AS SELECT id, ef_decrypt(email, 'people.' || id) AS email FROM people;
+CALL ef_reterm_column('people', 'email', 'people.email', context_expr => $$'people.' || id$$, batch_size => 80);
+SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS changed FROM people p JOIN moved_before b USING (id)
+	WHERE ef_decrypt(p.email, 'people.' || p.id) IS DISTINCT FROM b.email;
+SELECT id FROM people WHERE email = ef_term('person7@example.org', 'people.email');
+CALL ef_reterm_column('people', 'email', 'people.email', context_expr => $$'people.' || id$$);
+SELECT ef_index_key_id(ef_reterm(v, 'orders.9', 'orders.ref')) AS index_key_id,
+	ef_decrypt_as(ef_reterm(v, 'orders.9', 'orders.ref'), NULL::bigint, 'orders.9') AS same_value,
+	ef_reterm(v, 'orders.9', 'orders.ref') = ef_term(9000000000::bigint, 'orders.ref') AS found
+	FROM (SELECT ef_encrypt(9000000000::bigint, 'orders.9') AS v) s;
+SELECT ef_reterm(ef_encrypt('x', 'ctx'), 'other ctx');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_reterm(ef_encrypt(42), NULL, NULL, 'lower');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_reterm(NULL) IS NULL AS null_in_null_out;
+CALL ef_reterm_column('people', 'id');
+\echo :LAST_ERROR_SQLSTATE
+CALL ef_reterm_column('people', 'email', batch_size => 0);
+\echo :LAST_ERROR_SQLSTATE
 SELECT ef_index_key_id(ef_encrypt('not searchable')) AS of_a_value_without_term;
 
 -- a rotation released into a savepoint that is then rolled back is gone
@@ -173,6 +195,10 @@ SELECT ef_rotate_index_key();
 SELECT ef_lock();
 SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
 -- terms need a key
+SELECT ef_reterm(email) FROM people WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+CALL ef_reterm_column('people', 'email');
+\echo :LAST_ERROR_SQLSTATE
 SELECT ef_terms('x'::text);
 \echo :LAST_ERROR_SQLSTATE
 SELECT ef_terms(NULL::text) IS NULL AS null_in_null_out;

@@ -368,6 +368,66 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
+/* Seal plaintext bytes again with a new term, compressed as ef_encrypt would */
+static EncryptedField *
+SealWithNewTerm(FunctionCallInfo fcinfo, const HeldKey *key, uint8 type_code,
+				const struct varlena *plain, const EnvelopeContext *context)
+{
+	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 3);
+	uint8		term[EF_TERM_LEN];
+	uint8		flags;
+	struct varlena *packed;
+	EncryptedField *result;
+
+	TermCheckBeforeCopy(normalize, type_code);
+	TermCompute(fcinfo, 2, normalize, type_code, VARDATA(plain),
+				VARSIZE(plain) - VARHDRSZ, term);
+	packed = CompressPlaintext(VARDATA(plain), VARSIZE(plain) - VARHDRSZ, &flags);
+	if (packed == NULL)
+		return SealValue(key, type_code, 0, term, (const uint8 *) VARDATA(plain),
+						 VARSIZE(plain) - VARHDRSZ, context);
+	result = SealValue(key, type_code, flags, term, (const uint8 *) VARDATA(packed),
+					   VARSIZE(packed) - VARHDRSZ, context);
+	ef_secure_pfree(packed, VARSIZE(packed));
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(ef_reterm);
+/*
+ * Encrypt a value again with a search term made by the newest index key
+ * held: same plaintext, type and context, a new data key, under the current
+ * master key.  After ef_rotate_index_key(), this moves values to the new
+ * index key.  Arguments: value, context, search_domain, search_normalize.
+ */
+Datum
+ef_reterm(PG_FUNCTION_ARGS)
+{
+	EncryptedField *value;
+	struct varlena *plain;
+	text	   *ctx_text;
+	EnvelopeContext context;
+	const HeldKey *key;
+	uint8		type_code;
+	EncryptedField *volatile result = NULL;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	key = KeyForWrapping(fcinfo, PG_NARGS());
+	context = GetContext(fcinfo, 1, &ctx_text);
+	plain = OpenValue(value, &context, &type_code);
+	PG_TRY();
+	{
+		result = SealWithNewTerm(fcinfo, key, type_code, plain, &context);
+	}
+	PG_FINALLY();
+	{
+		ef_secure_pfree(plain, VARSIZE(plain));
+	}
+	PG_END_TRY();
+	PG_RETURN_ENCRYPTED_FIELD_P(result);
+}
+
 PG_FUNCTION_INFO_V1(ef_rewrap);
 /* Wrap a value's data key under another held key; content bytes unchanged */
 Datum

@@ -7,7 +7,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(256);
+SELECT plan(260);
 
 CREATE EXTENSION encrypted_field;
 
@@ -282,6 +282,8 @@ FROM (VALUES ('ef_held_keys'::name, ARRAY[]::name[]),
 	('ef_index_key_id', ARRAY['encrypted_field']),
 	('ef_envelope', ARRAY['encrypted_field']),
 	('ef_rewrap_column', ARRAY['regclass', 'name', 'integer', 'integer']),
+	('ef_reterm', ARRAY['encrypted_field', 'text', 'text', 'text']),
+	('ef_reterm_column', ARRAY['regclass', 'name', 'text', 'text', 'text', 'integer']),
 	('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text', 'boolean', 'text', 'integer'])) fns(f, a)
 ORDER BY f;
 
@@ -402,6 +404,10 @@ SELECT has_function('ef_envelope', ARRAY['encrypted_field'], 'ef_envelope(encryp
 SELECT has_function('ef_is_searchable', ARRAY['encrypted_field'], 'ef_is_searchable(encrypted_field) exists');
 SELECT has_function('ef_index_key_id', ARRAY['encrypted_field'], 'ef_index_key_id(encrypted_field) exists');
 SELECT has_function('ef_rotate_index_key', ARRAY[]::name[], 'ef_rotate_index_key() exists');
+SELECT function_returns('ef_reterm', ARRAY['encrypted_field', 'text', 'text', 'text'], 'encrypted_field',
+	'ef_reterm(encrypted_field, text, text, text) exists and returns encrypted_field');
+SELECT is_procedure('ef_reterm_column', ARRAY['regclass', 'name', 'text', 'text', 'text', 'integer'],
+	'ef_reterm_column is a procedure, so that it can commit each batch');
 SELECT has_function('ef_terms', ARRAY['anyelement', 'text', 'text'], 'ef_terms(anyelement, text, text) exists');
 SELECT has_function('ef_terms', ARRAY['text', 'text', 'text'], 'ef_terms(text, text, text) exists');
 SELECT has_function('ef_terms', ARRAY['character varying', 'text', 'text'],
@@ -454,7 +460,8 @@ SELECT set_eq(
 	      'ef_term(character varying,text,text)', 'ef_term(character,text,text)',
 	      'ef_terms(anyelement,text,text)', 'ef_terms(text,text,text)',
 	      'ef_terms(character varying,text,text)', 'ef_terms(character,text,text)',
-	      'ef_rotate_index_key()', 'ef_index_key_id(encrypted_field)', 'ef_term_cmp(encrypted_field_term,encrypted_field_term)',
+	      'ef_rotate_index_key()', 'ef_index_key_id(encrypted_field)',
+	      'ef_reterm(encrypted_field,text,text,text)', 'ef_reterm_column(regclass,name,text,text,text,integer)', 'ef_term_cmp(encrypted_field_term,encrypted_field_term)',
 	      'ef_decrypt(encrypted_field,text)',
 	      'ef_decrypt_as(encrypted_field,anyelement,text)', 'ef_rewrap(encrypted_field,integer)',
 	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)', 'ef_is_searchable(encrypted_field)',
@@ -533,6 +540,8 @@ SELECT results_eq(
 	         ('ef_out(encrypted_field)', 'i', 's', true),
 	         ('ef_recv(internal)', 'i', 's', true),
 	         ('ef_register_key(integer,bytea,text)', 'v', 'u', false),
+	         ('ef_reterm(encrypted_field,text,text,text)', 'v', 'r', false),
+	         ('ef_reterm_column(regclass,name,text,text,text,integer)', 'v', 'u', false),
 	         ('ef_retire_key(integer)', 'v', 'u', true),
 	         ('ef_rewrap(encrypted_field,integer)', 's', 'r', false),
 	         ('ef_rewrap_column(regclass,name,integer,integer)', 'v', 'u', false),
@@ -576,8 +585,9 @@ SELECT is((SELECT count(*)::int FROM pg_proc
 	              'ef_decrypt(encrypted_field,text)'::regprocedure,
 	              'ef_decrypt_as(encrypted_field,anyelement,text)'::regprocedure,
 	              'ef_rewrap(encrypted_field,integer)'::regprocedure,
+	              'ef_reterm(encrypted_field,text,text,text)'::regprocedure,
 	              'ef_held_keys()'::regprocedure)
-	  AND proparallel = 'r'), 16, 'every function that reads held keys is PARALLEL RESTRICTED');
+	  AND proparallel = 'r'), 17, 'every function that reads held keys is PARALLEL RESTRICTED');
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_unlock(integer,bytea,text)'::regprocedure, 'ef_lock()'::regprocedure,
 	              'ef_register_key(integer,bytea,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure,
