@@ -141,6 +141,23 @@ SealValue(const HeldKey *key, uint8 type_code, uint8 flags, const uint8 *term,
 	return result;
 }
 
+/* Seal plaintext bytes, compressed first where the settings say so */
+static EncryptedField *
+SealCompressed(const HeldKey *key, uint8 type_code, const uint8 *term,
+			   const char *plain, size_t len, const EnvelopeContext *context)
+{
+	uint8		flags;
+	struct varlena *packed = CompressPlaintext(plain, len, &flags);
+	EncryptedField *result;
+
+	if (packed == NULL)
+		return SealValue(key, type_code, 0, term, (const uint8 *) plain, len, context);
+	result = SealValue(key, type_code, flags, term, (const uint8 *) VARDATA(packed),
+					   VARSIZE(packed) - VARHDRSZ, context);
+	ef_secure_pfree(packed, VARSIZE(packed));
+	return result;
+}
+
 /*
  * Decrypt a value into a new varlena holding its plaintext bytes (as
  * plaintext.c made them), decompressed.  The result holds plaintext: callers
@@ -186,12 +203,10 @@ ef_encrypt(PG_FUNCTION_ARGS)
 {
 	PlaintextIO *io;
 	struct varlena *bytes;
-	struct varlena *packed;
 	bool		bytes_copied;
 	bool		searchable = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 5);
 	uint8		term[EF_TERM_LEN];
-	uint8		flags;
 	text	   *ctx_text;
 	EnvelopeContext context;
 	const HeldKey *key;
@@ -208,19 +223,8 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	if (searchable)
 		TermCompute(fcinfo, 4, normalize, io->type_code, VARDATA_ANY(bytes),
 					VARSIZE_ANY_EXHDR(bytes), term);
-	packed = CompressPlaintext(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &flags);
-
-	if (packed != NULL)
-		result = SealValue(key, io->type_code, flags, searchable ? term : NULL,
-						   (const uint8 *) VARDATA(packed),
-						   VARSIZE(packed) - VARHDRSZ, &context);
-	else
-		result = SealValue(key, io->type_code, 0, searchable ? term : NULL,
-						   (const uint8 *) VARDATA_ANY(bytes),
-						   VARSIZE_ANY_EXHDR(bytes), &context);
-
-	if (packed != NULL)
-		ef_secure_pfree(packed, VARSIZE(packed));
+	result = SealCompressed(key, io->type_code, searchable ? term : NULL,
+							VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &context);
 	if (bytes_copied)
 		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
 	PG_RETURN_ENCRYPTED_FIELD_P(result);
@@ -375,21 +379,12 @@ SealWithNewTerm(FunctionCallInfo fcinfo, const HeldKey *key, uint8 type_code,
 {
 	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 3);
 	uint8		term[EF_TERM_LEN];
-	uint8		flags;
-	struct varlena *packed;
-	EncryptedField *result;
 
 	TermCheckBeforeCopy(normalize, type_code);
 	TermCompute(fcinfo, 2, normalize, type_code, VARDATA(plain),
 				VARSIZE(plain) - VARHDRSZ, term);
-	packed = CompressPlaintext(VARDATA(plain), VARSIZE(plain) - VARHDRSZ, &flags);
-	if (packed == NULL)
-		return SealValue(key, type_code, 0, term, (const uint8 *) VARDATA(plain),
-						 VARSIZE(plain) - VARHDRSZ, context);
-	result = SealValue(key, type_code, flags, term, (const uint8 *) VARDATA(packed),
-					   VARSIZE(packed) - VARHDRSZ, context);
-	ef_secure_pfree(packed, VARSIZE(packed));
-	return result;
+	return SealCompressed(key, type_code, term, VARDATA(plain),
+						  VARSIZE(plain) - VARHDRSZ, context);
 }
 
 PG_FUNCTION_INFO_V1(ef_reterm);
