@@ -145,6 +145,21 @@ SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
 -- ef_reterm_column moves a column in committed batches, with progress;
 -- ef_reterm keeps each value's plaintext, type and context
 CREATE TABLE moved_before AS SELECT id, ef_decrypt(email, 'people.' || id) AS email FROM people;
+-- interrupted in its second batch (a sequence counts rows across the
+-- rollback): the first batch stays committed
+CREATE SEQUENCE rows_updated;
+CREATE FUNCTION fail_after_80() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF nextval('rows_updated') > 80 THEN RAISE EXCEPTION 'interrupted after 80 rows'; END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER interrupt BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTION fail_after_80();
+\set VERBOSITY terse
+CALL ef_reterm_column('people', 'email', 'people.email', context_expr => $$'people.' || id$$, batch_size => 80);
+\set VERBOSITY default
+DROP TRIGGER interrupt ON people;
+SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
+-- run again, it moves what is left
 CALL ef_reterm_column('people', 'email', 'people.email', context_expr => $$'people.' || id$$, batch_size => 80);
 SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS changed FROM people p JOIN moved_before b USING (id)
