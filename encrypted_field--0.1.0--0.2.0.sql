@@ -42,14 +42,15 @@ CREATE FUNCTION ef_reterm(value encrypted_field, context text DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ef_reterm(encrypted_field, text, text, text) IS 'encrypt a value again with a search term of the newest index key held; plaintext, type and context unchanged';
+COMMENT ON FUNCTION ef_reterm(encrypted_field, text, text, text) IS 'encrypt a searchable value again with a term of the newest index key held; plaintext, type, context and master key unchanged';
 
 -- Moves a column's searchable values to the newest index key after
 -- ef_rotate_index_key(), in batches that each commit, like ef_rewrap_column.
--- Values are encrypted again (a term is authenticated with its value), under
--- the current master key; search_domain, search_normalize and context_expr
--- (an SQL expression over the table's columns) must be those the values
--- were written with.  Values without a term are left alone.
+-- Values are encrypted again (a term is authenticated with its value), each
+-- under its own master key; search_domain, search_normalize and
+-- context_expr (an SQL expression over the table's columns) must be those
+-- the values were written with, which ef_reterm checks.  Values without a
+-- term are left alone.
 CREATE PROCEDURE ef_reterm_column(tbl regclass, col name, search_domain text DEFAULT NULL,
 	search_normalize text DEFAULT 'exact', context_expr text DEFAULT NULL,
 	batch_size integer DEFAULT 10000)
@@ -79,15 +80,21 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			HINT = 'Call ef_unlock() with a registered master key first, with session scope.';
 	END IF;
-	-- the index key new terms use: the one a fresh searchable value gets
+	-- the index key new terms use: the one a fresh searchable value gets,
+	-- which must be the database's newest, or values would move backwards
 	target := @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''::text, NULL, true));
+	IF target IS DISTINCT FROM (SELECT pg_catalog.max(k.index_key_id) FROM @extschema@.ef_index_keys k) THEN
+		RAISE EXCEPTION 'this session does not hold the database''s newest index key'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Unlock the master keys again, then move the column.';
+	END IF;
 
 	upd := pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_reterm(%I, %s, $2, $3) '
 		'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
-		'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.<>) $4',
+		'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.<) $4',
 		tbl, col, col, COALESCE(context_expr, 'NULL'), col);
 	FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_index_key_id(%I) '
-		'OPERATOR(pg_catalog.<>) $1', tbl, col) USING target
+		'OPERATOR(pg_catalog.<) $1', tbl, col) USING target
 	LOOP
 		batch := pg_catalog.array_append(batch, r.ctid);
 		IF pg_catalog.cardinality(batch) >= batch_size THEN
@@ -108,9 +115,9 @@ BEGIN
 	END IF;
 
 	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_index_key_id(%I) '
-		'OPERATOR(pg_catalog.<>) $1', tbl, col) INTO remaining USING target;
+		'OPERATOR(pg_catalog.<) $1', tbl, col) INTO remaining USING target;
 	IF remaining > 0 THEN
-		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of another index key', remaining, tbl
+		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of an older index key', remaining, tbl
 			USING HINT = 'They changed during the run; call ef_reterm_column again.';
 	ELSE
 		RAISE NOTICE 'ef_reterm_column: every searchable value of %.% has a term of index key %', tbl, col, target;

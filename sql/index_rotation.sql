@@ -24,6 +24,8 @@ CREATE TABLE people (id int PRIMARY KEY, email encrypted_field UNIQUE);
 INSERT INTO people SELECT g, ef_encrypt('person' || g || '@example.org', 'people.' || g, true,
 	search_domain => 'people.email') FROM generate_series(1, 200) g;
 INSERT INTO people VALUES (201, NULL);
+-- a value left with a term of the first index key, for later
+CREATE TABLE first_terms AS SELECT ef_encrypt('kept', NULL, true, search_domain => 'kept') AS v;
 SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
 
@@ -166,13 +168,33 @@ SELECT count(*) AS changed FROM people p JOIN moved_before b USING (id)
 	WHERE ef_decrypt(p.email, 'people.' || p.id) IS DISTINCT FROM b.email;
 SELECT id FROM people WHERE email = ef_term('person7@example.org', 'people.email');
 CALL ef_reterm_column('people', 'email', 'people.email', context_expr => $$'people.' || id$$);
-SELECT ef_index_key_id(ef_reterm(v, 'orders.9', 'orders.ref')) AS index_key_id,
-	ef_decrypt_as(ef_reterm(v, 'orders.9', 'orders.ref'), NULL::bigint, 'orders.9') AS same_value,
-	ef_reterm(v, 'orders.9', 'orders.ref') = ef_term(9000000000::bigint, 'orders.ref') AS found
-	FROM (SELECT ef_encrypt(9000000000::bigint, 'orders.9') AS v) s;
-SELECT ef_reterm(ef_encrypt('x', 'ctx'), 'other ctx');
+-- a typed value keeps its type, context and master key; one under a retired
+-- key moves to the current key
+SELECT ef_index_key_id(r) AS index_key_id, ef_key_id(r) AS key_id,
+	ef_decrypt_as(r, NULL::bigint, 'orders.9') AS same_value,
+	r = ef_term(9000000000::bigint, 'orders.ref') AS found
+	FROM (SELECT ef_reterm(ef_encrypt(9000000000::bigint, 'orders.9', true, 3, 'orders.ref'),
+		'orders.9', 'orders.ref') AS r) s;
+SELECT ef_register_key(7, test_key(7));
+SELECT ef_unlock(7, test_key(7));
+CREATE TABLE under_7 AS SELECT ef_encrypt('seven', NULL, true, 7, 'seven') AS v;
+SELECT ef_retire_key(7);
+SELECT ef_unlock(7, test_key(7));
+SELECT ef_unlock(1, test_key(1));
+SELECT ef_key_id(v) AS retired_key, ef_key_id(ef_reterm(v, NULL, 'seven')) AS moved_to FROM under_7;
+-- what it refuses: a wrong context, domain or normalisation, a value
+-- without a term, a term of an index key no longer held
+SELECT ef_reterm(ef_encrypt('x', 'ctx', true), 'other ctx');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ef_reterm(ef_encrypt(42), NULL, NULL, 'lower');
+SELECT ef_reterm(email, 'people.' || id, 'people.other') FROM people WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_reterm(email, 'people.' || id, 'people.email', 'lower') FROM people WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_reterm(ef_encrypt(42, NULL, true), NULL, NULL, 'lower');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_reterm(ef_encrypt('not searchable'));
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_reterm(v, NULL, 'kept') FROM first_terms;
 \echo :LAST_ERROR_SQLSTATE
 SELECT ef_reterm(NULL) IS NULL AS null_in_null_out;
 CALL ef_reterm_column('people', 'id');

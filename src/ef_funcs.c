@@ -18,6 +18,7 @@
 #include "catalog/pg_type.h"
 #include "ef_report.h"
 #include "ef_type.h"
+#include "ef_value.h"
 #include "envelope.h"
 #include "funcapi.h"
 #include "keystore.h"
@@ -32,7 +33,7 @@
 #include "utils/memutils.h"
 
 /* Read an optional context argument; NULL means no context */
-static EnvelopeContext
+EnvelopeContext
 GetContext(FunctionCallInfo fcinfo, int argno, text **ctx_text)
 {
 	EnvelopeContext context = {false, NULL, 0};
@@ -70,7 +71,7 @@ KeyForValue(int32 key_id)
 }
 
 /* Return the key that wraps new DEKs: the one asked for, or the current */
-static const HeldKey *
+const HeldKey *
 KeyForWrapping(FunctionCallInfo fcinfo, int argno)
 {
 	const HeldKey *key;
@@ -142,19 +143,26 @@ SealValue(const HeldKey *key, uint8 type_code, uint8 flags, const uint8 *term,
 }
 
 /* Seal plaintext bytes, compressed first where the settings say so */
-static EncryptedField *
+EncryptedField *
 SealCompressed(const HeldKey *key, uint8 type_code, const uint8 *term,
 			   const char *plain, size_t len, const EnvelopeContext *context)
 {
 	uint8		flags;
 	struct varlena *packed = CompressPlaintext(plain, len, &flags);
-	EncryptedField *result;
+	EncryptedField *volatile result = NULL;
 
 	if (packed == NULL)
 		return SealValue(key, type_code, 0, term, (const uint8 *) plain, len, context);
-	result = SealValue(key, type_code, flags, term, (const uint8 *) VARDATA(packed),
-					   VARSIZE(packed) - VARHDRSZ, context);
-	ef_secure_pfree(packed, VARSIZE(packed));
+	PG_TRY();
+	{
+		result = SealValue(key, type_code, flags, term, (const uint8 *) VARDATA(packed),
+						   VARSIZE(packed) - VARHDRSZ, context);
+	}
+	PG_FINALLY();
+	{
+		ef_secure_pfree(packed, VARSIZE(packed));
+	}
+	PG_END_TRY();
 	return result;
 }
 
@@ -163,14 +171,14 @@ SealCompressed(const HeldKey *key, uint8 type_code, const uint8 *term,
  * plaintext.c made them), decompressed.  The result holds plaintext: callers
  * that do not return it must wipe it.
  */
-static struct varlena *
+struct varlena *
 OpenValue(const EncryptedField *value, const EnvelopeContext *context,
 		  uint8 *type_code)
 {
 	EnvelopeView view;
 	const HeldKey *key;
 	struct varlena *result;
-	struct varlena *raw;
+	struct varlena *volatile raw = NULL;
 	EfCryptoStatus status;
 
 	EnvelopeParseStored(value, &view);
@@ -188,8 +196,15 @@ OpenValue(const EncryptedField *value, const EnvelopeContext *context,
 	if ((view.flags & (EF_FLAG_PGLZ | EF_FLAG_LZ4)) == 0)
 		return result;
 
-	raw = DecompressPlaintext(result, view.flags);
-	ef_secure_pfree(result, VARSIZE(result));
+	PG_TRY();
+	{
+		raw = DecompressPlaintext(result, view.flags);
+	}
+	PG_FINALLY();
+	{
+		ef_secure_pfree(result, VARSIZE(result));
+	}
+	PG_END_TRY();
 	return raw;
 }
 
@@ -370,57 +385,6 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 	if (DatumGetPointer(result) != (Pointer) plain)
 		ef_secure_pfree(plain, VARSIZE(plain));
 	PG_RETURN_DATUM(result);
-}
-
-/* Seal plaintext bytes again with a new term, compressed as ef_encrypt would */
-static EncryptedField *
-SealWithNewTerm(FunctionCallInfo fcinfo, const HeldKey *key, uint8 type_code,
-				const struct varlena *plain, const EnvelopeContext *context)
-{
-	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 3);
-	uint8		term[EF_TERM_LEN];
-
-	TermCheckBeforeCopy(normalize, type_code);
-	TermCompute(fcinfo, 2, normalize, type_code, VARDATA(plain),
-				VARSIZE(plain) - VARHDRSZ, term);
-	return SealCompressed(key, type_code, term, VARDATA(plain),
-						  VARSIZE(plain) - VARHDRSZ, context);
-}
-
-PG_FUNCTION_INFO_V1(ef_reterm);
-/*
- * Encrypt a value again with a search term made by the newest index key
- * held: same plaintext, type and context, a new data key, under the current
- * master key.  After ef_rotate_index_key(), this moves values to the new
- * index key.  Arguments: value, context, search_domain, search_normalize.
- */
-Datum
-ef_reterm(PG_FUNCTION_ARGS)
-{
-	EncryptedField *value;
-	struct varlena *plain;
-	text	   *ctx_text;
-	EnvelopeContext context;
-	const HeldKey *key;
-	uint8		type_code;
-	EncryptedField *volatile result = NULL;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
-	key = KeyForWrapping(fcinfo, PG_NARGS());
-	context = GetContext(fcinfo, 1, &ctx_text);
-	plain = OpenValue(value, &context, &type_code);
-	PG_TRY();
-	{
-		result = SealWithNewTerm(fcinfo, key, type_code, plain, &context);
-	}
-	PG_FINALLY();
-	{
-		ef_secure_pfree(plain, VARSIZE(plain));
-	}
-	PG_END_TRY();
-	PG_RETURN_ENCRYPTED_FIELD_P(result);
 }
 
 PG_FUNCTION_INFO_V1(ef_rewrap);

@@ -52,10 +52,15 @@ install_release() {
 		make -C "$base/release" -s PG_CONFIG=$PG_BIN/pg_config install >/dev/null
 }
 cleanup() {
+	local status=$?
 	stop
 	# never leave the release's library installed for the suites that follow
-	[ -n "$release_installed" ] && install_current
+	if [ -n "$release_installed" ] && ! install_current; then
+		echo "could not reinstall this build over $release: run make install" >&2
+		status=1
+	fi
 	rm -rf "$base"
+	exit $status
 }
 trap cleanup EXIT
 have_release() { git cat-file -e "$release_commit^{commit}" 2>/dev/null; }
@@ -154,9 +159,13 @@ q postgres -c "CREATE DATABASE fresh" && q fresh -c "CREATE EXTENSION encrypted_
 check "the updated extension has the same objects as a fresh install of $current" same_objects inplace fresh
 
 # A dump of the updated database restores with its registry and reads back
-q postgres -c "CREATE DATABASE restored" &&
-	pg_dump -Fc -d inplace | pg_restore -d restored 2>/dev/null
-check "a dump taken after the update restores and decrypts" no_faults restored
+dump_restores() {
+	q postgres -c "CREATE DATABASE restored" &&
+		pg_dump -Fc -d inplace >"$base/inplace.dump" &&
+		pg_restore --exit-on-error -d restored "$base/inplace.dump"
+}
+check "a dump taken after the update restores" dump_restores
+check "and every value of the restored copy decrypts" no_faults restored
 
 # The real path: the release's library writes, this one reads after the update
 if have_release; then
@@ -172,10 +181,11 @@ if have_release; then
 	else
 		check "the release builds from commit $release_commit" false
 	fi
-	install_current
+	check "this build is installed again" install_current
 	start "-c shared_preload_libraries=encrypted_field"
 	check "ALTER EXTENSION UPDATE after the server restarts on this build" \
 		q released -c "ALTER EXTENSION encrypted_field UPDATE"
+	check "and leaves version $current" same "$(version_of released)" "$current"
 	check "values the release's library wrote decrypt after the update" no_faults released
 	check "its index still finds values" index_finds released
 	check "the updated extension has the same objects as a fresh install" same_objects released fresh
