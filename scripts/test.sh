@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Run every test: C unit tests (Wycheproof vectors, envelope vector),
-# pg_regress, pgTAP, the key-hygiene test, and the operations test (dump and
-# restore, streaming and logical replication), each against throwaway
-# PostgreSQL 15 clusters.
+# Run every test: C unit tests (Wycheproof vectors, envelope vector), the
+# fuzz corpus replay, pg_regress, pgTAP, the key-hygiene test, the operations
+# tests (dump and restore, streaming and logical replication, PgBouncer) and
+# the upgrade from 0.1.0, each against throwaway PostgreSQL 15 clusters.
 # Usage, from the project root, as root on Debian 12: bash scripts/test.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

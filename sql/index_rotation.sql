@@ -98,6 +98,12 @@ SELECT id FROM people WHERE email = ef_term('person7@example.org', 'people.email
 SELECT id FROM people WHERE email = ANY(ef_terms('person7@example.org', 'people.email'));
 SELECT id FROM people WHERE email = ANY(ef_terms('new@example.org', 'people.email'));
 EXPLAIN (COSTS OFF) SELECT id FROM people WHERE email = ANY(ef_terms('person7@example.org', 'people.email'));
+-- and through a hash index
+CREATE TABLE people_hashed AS SELECT id, email FROM people;
+CREATE INDEX ON people_hashed USING hash (email);
+EXPLAIN (COSTS OFF) SELECT id FROM people_hashed WHERE email = ANY(ef_terms('person7@example.org', 'people.email'));
+SELECT id FROM people_hashed WHERE email = ANY(ef_terms('person7@example.org', 'people.email'));
+DROP TABLE people_hashed;
 -- and UNIQUE compares terms, so it does not see a duplicate across index
 -- keys: check with ANY(ef_terms) before writing until the move is done
 INSERT INTO people VALUES (203, ef_encrypt('person8@example.org', 'people.203', true, search_domain => 'people.email'));
