@@ -18,8 +18,10 @@
 
 #include "audit.h"
 #include "crypto.h"
+#include "ef_keyfuncs.h"
 #include "ef_report.h"
 #include "funcapi.h"
+#include "generation.h"
 #include "kdf.h"
 #include "keystore.h"
 #include "redact.h"
@@ -107,6 +109,7 @@ WrapIndexKey(const uint8 *kek, uint8 *wrapped)
 		return 1;
 	}
 
+	IndexKeysRefresh();
 	holder = KeystoreIndexKey();
 	if (holder == NULL || holder->index_key_id[0] != newest)
 		KEY_ERROR(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -218,14 +221,20 @@ GetScope(FunctionCallInfo fcinfo)
 	return EF_SCOPE_SESSION;	/* keep compiler quiet */
 }
 
-/* Hold a key's KEK and the newest index keys wrapped under it, if any */
+/*
+ * Read the newest index keys wrapped under a master key and unwrap them with
+ * its KEK; then hold the key with them, or, for a key held already (refresh),
+ * give it them anew
+ */
 static void
-HoldWithIndexKeys(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek)
+UnwrapIndexKeys(int32 key_id, const uint8 *kek, bool refresh, EfKeyScope scope,
+				bool retired)
 {
 	uint8		wrapped[EF_INDEX_KEYS_HELD][EF_WRAPPED_LEN];
 	uint8		index_keys[EF_INDEX_KEYS_HELD][EF_KEY_LEN];
 	int32		ids[EF_INDEX_KEYS_HELD] = {0};
-	int			n = RegistryLookupIndexKeys(key_id, ids, wrapped, EF_INDEX_KEYS_HELD);
+	int			n = RegistryLookupIndexKeys(key_id, ids, wrapped, EF_INDEX_KEYS_HELD,
+												refresh);
 	int			bad = -1;
 
 	PG_TRY();
@@ -233,7 +242,9 @@ HoldWithIndexKeys(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek
 		for (int i = 0; i < n && bad < 0; i++)
 			if (EfKeyUnwrap(kek, wrapped[i], EF_WRAPPED_LEN, index_keys[i]) != EF_CRYPTO_OK)
 				bad = i;
-		if (bad < 0)
+		if (bad < 0 && refresh)
+			KeystoreSetIndexKeys(key_id, ids, (const uint8 (*)[EF_KEY_LEN]) index_keys);
+		else if (bad < 0)
 			KeystoreAdd(key_id, scope, retired, kek, ids,
 						(const uint8 (*)[EF_KEY_LEN]) index_keys);
 	}
@@ -247,6 +258,28 @@ HoldWithIndexKeys(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("index key %d wrapped under master key %d is damaged", ids[bad], key_id),
 				 errdetail("It does not unwrap under the key that matched its fingerprint.")));
+}
+
+/* The rotation count this session's index keys were last read at */
+static uint64 seen_generation = 0;
+
+/*
+ * After a rotation committed anywhere (the shared count says so), read the
+ * index keys of every held master key again, so that this session computes
+ * terms with the newest index key without unlocking again.  Only with the
+ * library preloaded; not while this transaction's own rotation is pending.
+ */
+void
+IndexKeysRefresh(void)
+{
+	uint64		now;
+	const HeldKey *held;
+
+	if (!GenerationRead(&now) || now == seen_generation || KeystoreRotationPending())
+		return;
+	for (int i = 0; (held = KeystoreGet(i)) != NULL; i++)
+		UnwrapIndexKeys(held->key_id, held->kek, true, held->scope, held->retired);
+	seen_generation = now;
 }
 
 /*
@@ -281,7 +314,7 @@ UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
 				  errhint("Check that the key supplied is the one registered under this key id."));
 	}
 
-	HoldWithIndexKeys(key_id, scope, retired, kek);
+	UnwrapIndexKeys(key_id, kek, false, scope, retired);
 	AuditUnlock(key_id, KeystoreScopeName(scope));
 }
 
@@ -348,6 +381,8 @@ CheckRotationKeys(int32 newest)
 	int32		active[EF_MAX_HELD_KEYS + 1];
 	int			n = RegistryActiveKeys(active, lengthof(active));
 	const HeldKey *held;
+
+	IndexKeysRefresh();
 
 	if (KeystoreCount() == 0)
 		ereport(ERROR,

@@ -16,6 +16,7 @@
 #include "compress.h"
 #include "compat.h"
 #include "crypto.h"
+#include "generation.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
 #include "redact.h"
@@ -100,4 +101,5 @@ _PG_init(void)
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = EfProcessUtility;
 	RedactInstallHooks();
+	GenerationInstallHooks();
 }

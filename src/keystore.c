@@ -25,6 +25,7 @@
 
 #include "access/xact.h"
 #include "audit.h"
+#include "generation.h"
 #include "keystore.h"
 #include "secure.h"
 #include "storage/ipc.h"
@@ -155,6 +156,25 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek,
 		slot->index_key_id[i] = index_key_ids[i];
 		if (index_key_ids[i] > 0)
 			memcpy(slot->index_key[i], index_keys[i], EF_KEY_LEN);
+	}
+}
+
+/* Replace a held key's index keys with those the registry now has */
+void
+KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
+					 const uint8 (*index_keys)[EF_KEY_LEN])
+{
+	HeldKey    *key = (HeldKey *) KeystoreFind(key_id);
+
+	if (key == NULL)
+		return;
+	for (int i = 0; i < EF_INDEX_KEYS_HELD; i++)
+	{
+		key->index_key_id[i] = index_key_ids[i];
+		if (index_key_ids[i] > 0)
+			memcpy(key->index_key[i], index_keys[i], EF_KEY_LEN);
+		else
+			explicit_bzero(key->index_key[i], EF_KEY_LEN);
 	}
 }
 
@@ -408,7 +428,10 @@ KeystoreXactCallback(XactEvent event, void *arg)
 		return;
 
 	if (pending_id != 0 && !abort)
+	{
 		ApplyPendingRotation();
+		GenerationBump();
+	}
 	else if (pending_id != 0)
 		DropPendingRotation(true);
 

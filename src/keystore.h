@@ -53,6 +53,8 @@ extern void KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired,
 						const uint8 *kek, const int32 *index_key_ids,
 						const uint8 (*index_keys)[EF_KEY_LEN]);
 extern const HeldKey *KeystoreIndexKey(void);
+extern void KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
+								 const uint8 (*index_keys)[EF_KEY_LEN]);
 extern void KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key);
 extern bool KeystoreRotationPending(void);
 extern void KeystoreNoteRegistration(void);

@@ -143,22 +143,37 @@ RegistryNewestIndexKey(void)
 
 /*
  * Fetch the newest index keys wrapped under a master key, newest first, up
- * to max; return how many there are.
+ * to max; return how many there are.  With latest, read what has committed
+ * by now rather than what the statement's snapshot sees: a session
+ * refreshing its index keys after another's rotation must see it.
  */
 int
 RegistryLookupIndexKeys(int32 key_id, int32 *ids, uint8 (*wrapped)[EF_WRAPPED_LEN],
-						int max)
+						int max, bool latest)
 {
 	Oid			types[2] = {INT4OID, INT4OID};
 	Datum		values[2] = {Int32GetDatum(key_id), Int32GetDatum(max)};
+	char	   *sql = psprintf("SELECT index_key_id, wrapped_key FROM %s "
+							   "WHERE key_id OPERATOR(pg_catalog.=) $1 "
+							   "ORDER BY index_key_id DESC LIMIT $2",
+							   RegistryTable("ef_index_keys"));
+	SPIPlanPtr	plan;
+	int			rc;
 	int			n;
 	bool		isnull;
 
-	n = RegistryExecuteOn("ef_index_keys",
-						  "SELECT index_key_id, wrapped_key FROM %s "
-						  "WHERE key_id OPERATOR(pg_catalog.=) $1 "
-						  "ORDER BY index_key_id DESC LIMIT $2",
-						  2, types, values, NULL, true, SPI_OK_SELECT);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(sql, 2, types);
+	if (plan == NULL)
+		elog(ERROR, "key registry query failed: %s", SPI_result_code_string(SPI_result));
+	rc = latest ?
+		SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) :
+		SPI_execute_plan(plan, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "key registry query failed: %s", SPI_result_code_string(rc));
+	n = (int) SPI_processed;
 	for (int i = 0; i < n; i++)
 	{
 		ids[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],

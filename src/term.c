@@ -25,6 +25,7 @@
 
 #include "catalog/pg_collation.h"
 #include "crypto.h"
+#include "ef_keyfuncs.h"
 #include "ef_report.h"
 #include "keystore.h"
 #include "secure.h"
@@ -198,6 +199,7 @@ TermUnder(int32 index_key_id, const uint8 *index_key, const uint8 *msg,
 void
 TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code)
 {
+	IndexKeysRefresh();
 	(void) IndexKeyOrError();
 	if (normalize != TERM_EXACT && !IsNormalizable(type_code))
 		ereport(ERROR,

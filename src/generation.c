@@ -1,0 +1,83 @@
+/*-------------------------------------------------------------------------
+ *
+ * generation.c
+ *		A count of index key rotations, shared by every backend
+ *
+ * A session holds the index keys it read when it unlocked its master keys.
+ * When another session's rotation commits, this count goes up, and a session
+ * that sees it changed reads the registry again before it computes a term,
+ * so that it does not go on writing terms under the old index key.  The
+ * count lives in shared memory, which only a library in
+ * shared_preload_libraries can have; without it, sessions must unlock again
+ * after a rotation.
+ *
+ * IDENTIFICATION
+ *		src/generation.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "generation.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+
+static pg_atomic_uint64 *generation = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+GenerationShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(pg_atomic_uint64)));
+}
+
+static void
+GenerationShmemStartup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	generation = ShmemInitStruct("encrypted_field index key generation",
+								 sizeof(pg_atomic_uint64), &found);
+	if (!found)
+		pg_atomic_init_u64(generation, 0);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Ask for the shared count, when loaded by shared_preload_libraries */
+void
+GenerationInstallHooks(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = GenerationShmemRequest;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = GenerationShmemStartup;
+}
+
+/* Read the count; false if there is none (the library was not preloaded) */
+bool
+GenerationRead(uint64 *value)
+{
+	if (generation == NULL)
+		return false;
+	*value = pg_atomic_read_u64(generation);
+	return true;
+}
+
+/* Count a rotation that has committed */
+void
+GenerationBump(void)
+{
+	if (generation != NULL)
+		pg_atomic_fetch_add_u64(generation, 1);
+}
