@@ -104,6 +104,13 @@ BEGIN
 			batch := '{}';
 			COMMIT;
 			RAISE NOTICE 'ef_reterm_column: % rows of % moved to index key %', done, tbl, target;
+			-- a rotation meanwhile would move the rest elsewhere and strand values
+			IF @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''::text, NULL, true))
+				IS DISTINCT FROM target THEN
+				RAISE EXCEPTION 'the index key was rotated while ef_reterm_column ran'
+					USING ERRCODE = 'object_not_in_prerequisite_state',
+					HINT = 'Call ef_reterm_column again: it moves every value to the newest index key.';
+			END IF;
 		END IF;
 	END LOOP;
 	IF pg_catalog.cardinality(batch) > 0 THEN

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "audit.h"
 #include "crypto.h"
 #include "ef_keyfuncs.h"
@@ -233,8 +234,7 @@ UnwrapIndexKeys(int32 key_id, const uint8 *kek, bool refresh, EfKeyScope scope,
 	uint8		wrapped[EF_INDEX_KEYS_HELD][EF_WRAPPED_LEN];
 	uint8		index_keys[EF_INDEX_KEYS_HELD][EF_KEY_LEN];
 	int32		ids[EF_INDEX_KEYS_HELD] = {0};
-	int			n = RegistryLookupIndexKeys(key_id, ids, wrapped, EF_INDEX_KEYS_HELD,
-												refresh);
+	int			n = RegistryLookupIndexKeys(key_id, ids, wrapped, EF_INDEX_KEYS_HELD);
 	int			bad = -1;
 
 	PG_TRY();
@@ -275,7 +275,9 @@ IndexKeysRefresh(void)
 	uint64		now;
 	const HeldKey *held;
 
-	if (!GenerationRead(&now) || now == seen_generation || KeystoreRotationPending())
+	/* the latest snapshot cannot be taken in parallel mode: next time */
+	if (!GenerationRead(&now) || now == seen_generation ||
+		KeystoreRotationPending() || IsInParallelMode())
 		return;
 	for (int i = 0; (held = KeystoreGet(i)) != NULL; i++)
 		UnwrapIndexKeys(held->key_id, held->kek, true, held->scope, held->retired);

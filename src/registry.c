@@ -143,13 +143,13 @@ RegistryNewestIndexKey(void)
 
 /*
  * Fetch the newest index keys wrapped under a master key, newest first, up
- * to max; return how many there are.  With latest, read what has committed
- * by now rather than what the statement's snapshot sees: a session
- * refreshing its index keys after another's rotation must see it.
+ * to max; return how many there are.  What has committed by now (and this
+ * transaction's own rows), not what an older snapshot sees: a key unlocked
+ * or refreshed after another session's rotation must hold its index key.
  */
 int
 RegistryLookupIndexKeys(int32 key_id, int32 *ids, uint8 (*wrapped)[EF_WRAPPED_LEN],
-						int max, bool latest)
+						int max)
 {
 	Oid			types[2] = {INT4OID, INT4OID};
 	Datum		values[2] = {Int32GetDatum(key_id), Int32GetDatum(max)};
@@ -167,10 +167,10 @@ RegistryLookupIndexKeys(int32 key_id, int32 *ids, uint8 (*wrapped)[EF_WRAPPED_LE
 	plan = SPI_prepare(sql, 2, types);
 	if (plan == NULL)
 		elog(ERROR, "key registry query failed: %s", SPI_result_code_string(SPI_result));
-	rc = latest ?
+	rc = IsInParallelMode() ?
+		SPI_execute_plan(plan, values, NULL, true, 0) :
 		SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot,
-							 true, false, 0) :
-		SPI_execute_plan(plan, values, NULL, true, 0);
+							 true, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "key registry query failed: %s", SPI_result_code_string(rc));
 	n = (int) SPI_processed;

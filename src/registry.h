@@ -20,8 +20,7 @@ extern bool RegistryInsert(int32 key_id, const uint8 *check,
 extern bool RegistryRetire(int32 key_id);
 extern int32 RegistryNewestIndexKey(void);
 extern int	RegistryLookupIndexKeys(int32 key_id, int32 *ids,
-									uint8 (*wrapped)[EF_WRAPPED_LEN], int max,
-									bool latest);
+									uint8 (*wrapped)[EF_WRAPPED_LEN], int max);
 extern int	RegistryActiveKeys(int32 *ids, int max);
 extern void RegistryLockIndexKeys(void);
 extern void RegistryInsertIndexKey(int32 index_key_id, int32 key_id,

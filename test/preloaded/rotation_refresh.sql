@@ -9,7 +9,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(14);
+SELECT plan(19);
 
 CREATE FUNCTION tap_conninfo(db text, app text) RETURNS text LANGUAGE sql AS $$
 	SELECT format('host=%s port=%s dbname=%s user=%s application_name=%s',
@@ -57,6 +57,18 @@ SELECT is(remote_try('ef_b', 'SELECT ef_rotate_index_key()::text'), '3', 'B rota
 SELECT is(remote_try('ef_a', $$SELECT ef_register_key(2, tap_key(2))::text;
 	SELECT string_agg(index_key_id::text, ',' ORDER BY index_key_id) FROM ef_index_keys WHERE key_id = 2$$), '2,3',
 	'A registers key 2 without unlocking again: it gets index keys 3 and 2');
+
+-- unlocking reads the index keys committed by now, even in a transaction
+-- whose snapshot is older than the rotation
+SELECT is(remote_try('ef_b', 'BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*)::text FROM ef_keys'), '2',
+	'B takes a REPEATABLE READ snapshot');
+SELECT is(remote_try('ef_a', 'SELECT ef_unlock(2, tap_key(2))::text; SELECT ef_rotate_index_key()::text'), '4',
+	'A rotates to index key 4, committed');
+SELECT is(remote_try('ef_b', 'SELECT term_ids(ef_terms(''x''::text))'), '0004,0003',
+	'B takes the rotation inside that transaction');
+SELECT is(remote_try('ef_b', $$SELECT ef_lock()::text; SELECT ef_unlock(1, tap_key(1))::text || term_ids(ef_terms('x'::text))$$),
+	'0004,0003', 'and, unlocking again there, still holds index keys 4 and 3, not what its snapshot shows');
+SELECT is(remote_try('ef_b', 'COMMIT; SELECT term_ids(ef_terms(''x''::text))'), '0004,0003', 'and still after it commits');
 
 SELECT dblink_disconnect('ef_a');
 SELECT dblink_disconnect('ef_b');
