@@ -235,6 +235,16 @@ SELECT ef_retire_key(1);
 SELECT ef_retire_key(3);
 SELECT ef_rotate_index_key();
 \echo :LAST_ERROR_SQLSTATE
+-- the program limits: a session holds at most 64 keys, so no more may be
+-- left unretired to rotate; and a term has 2 bytes for the index key id
+SELECT ef_unlock(1, test_key(1));
+SELECT count(ef_register_key(k, test_key(k))) AS registered FROM generate_series(100, 164) k;
+SELECT ef_rotate_index_key();
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key)
+	VALUES (65535, 1, decode(repeat('00', 40), 'hex'));
+SELECT ef_rotate_index_key();
+\echo :LAST_ERROR_SQLSTATE
 SELECT ef_lock();
 SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
 -- terms need a key
