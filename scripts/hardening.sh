@@ -17,6 +17,7 @@ bash fuzz/run.sh "${FUZZ_SECONDS:-600}" || failed=$((failed + 1))
 
 echo "== pg_regress and pgTAP under valgrind"
 bash scripts/sanitize.sh || failed=$((failed + 1))
+bash scripts/sanitize.sh --preloaded || failed=$((failed + 1))
 
 echo "== concurrency stress"
 EF_PORT=54370 ef_cluster_start -c max_connections=50

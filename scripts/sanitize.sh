@@ -5,12 +5,23 @@
 # file, are listed but not counted).  AddressSanitizer is not used: on this
 # machine's kernel, programs started with the ASan runtime preloaded hang at
 # start, psql --version included.
-# Usage, from the project root, as root on Debian 12: bash scripts/sanitize.sh
+# With --preloaded the server loads the library through
+# shared_preload_libraries (its shared-memory part runs too) and the pgTAP
+# run adds test/preloaded/*.sql.
+# Usage, from the project root, as root on Debian 12:
+#   bash scripts/sanitize.sh [--preloaded] [--regress-only]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$EF_ROOT"
 ef_deps
 command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
+preload=
+tap_files="test/*.sql"
+if [ "${1:-}" = "--preloaded" ]; then
+	preload="-c shared_preload_libraries=encrypted_field"
+	tap_files="test/*.sql test/preloaded/*.sql"
+	shift
+fi
 ef_build
 EF_PORT=54390 ef_cluster_start
 ef_as_owner $PG_BIN/pg_ctl -D "$EF_PGDATA" -m fast -w stop >/dev/null
@@ -19,7 +30,7 @@ mkdir -p "$vglogs"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$vglogs"
 ef_as_owner valgrind --quiet --trace-children=yes --track-origins=no --num-callers=30 \
 	--log-file="$vglogs/%p.log" $PG_BIN/postgres -D "$EF_PGDATA" -k "$PGHOST" -p "$PGPORT" \
-	-c listen_addresses= -c fsync=off -c max_parallel_workers_per_gather=0 \
+	-c listen_addresses= -c fsync=off -c max_parallel_workers_per_gather=0 $preload \
 	>"$EF_PGDATA/server.log" 2>&1 &
 for _ in $(seq 300); do pg_isready -q && break; sleep 1; done
 
@@ -28,7 +39,7 @@ make -s PG_CONFIG=$PG_BIN/pg_config installcheck || { status=1; cat regression.d
 if [ "${1:-}" != "--regress-only" ]; then
 	psql -q -X -c "CREATE DATABASE ef_tap"
 	psql -q -X -d ef_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink"
-	pg_prove -d ef_tap test/*.sql || status=1
+	pg_prove -d ef_tap $tap_files || status=1
 fi
 
 # one report per error: the blocks between "==PID== " lines with a stack
