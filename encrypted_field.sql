@@ -239,6 +239,43 @@ CREATE FUNCTION ef_envelope(value encrypted_field) RETURNS encrypted_field_envel
 	AS 'MODULE_PATHNAME', 'ef_envelope' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_envelope(encrypted_field) IS 'the parts of a value''s envelope, readable with no key held';
 
+-- The loop the column procedures share: the rows select_sql finds, in one
+-- scan, are updated by update_sql, which gets batch_size of their ctids at a
+-- time as $1; each batch commits on its own and is reported as
+-- "label <rows so far> what".  The callers CALL it, so that its COMMITs are
+-- allowed; done returns how many rows it updated.
+CREATE PROCEDURE ef_update_in_batches(select_sql text, update_sql text, batch_size integer,
+	label text, what text, INOUT done bigint DEFAULT 0)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	batch tid[] := '{}';
+	n bigint;
+	r record;
+BEGIN
+	done := COALESCE(done, 0);
+	FOR r IN EXECUTE select_sql LOOP
+		batch := pg_catalog.array_append(batch, r.ctid);
+		IF pg_catalog.cardinality(batch) >= batch_size THEN
+			EXECUTE update_sql USING batch;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			done := done + n;
+			batch := '{}';
+			COMMIT;
+			RAISE NOTICE '% % %', label, done, what;
+		END IF;
+	END LOOP;
+	IF pg_catalog.cardinality(batch) > 0 THEN
+		EXECUTE update_sql USING batch;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		done := done + n;
+		COMMIT;
+		RAISE NOTICE '% % %', label, done, what;
+	END IF;
+END
+$$;
+COMMENT ON PROCEDURE ef_update_in_batches(text, text, integer, text, text, bigint) IS 'internal: the committed batches of ef_rewrap_column, ef_reterm_column and ef_encrypt_column';
+
 -- Re-wraps a column in batches, each committed on its own, so that a large
 -- table rotates without one long transaction and an interruption loses only
 -- the batch under way.  Rows are found in one scan and updated by ctid; a row
@@ -253,12 +290,8 @@ CREATE PROCEDURE ef_rewrap_column(tbl regclass, col name, key_id integer DEFAULT
 	AS $$
 DECLARE
 	target integer := key_id;
-	batch tid[] := '{}';
 	done bigint := 0;
-	n bigint;
 	remaining bigint;
-	r record;
-	upd text;
 BEGIN
 	IF batch_size IS NULL OR batch_size < 1 THEN
 		RAISE EXCEPTION 'batch size must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -284,29 +317,14 @@ BEGIN
 			HINT = 'Call ef_unlock() with the key to rotate to first.';
 	END IF;
 
-	upd := pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_rewrap(%I, $1) '
-		'WHERE ctid OPERATOR(pg_catalog.=) ANY ($2) '
-		'AND @extschema@.ef_key_id(%I) OPERATOR(pg_catalog.<>) $1', tbl, col, col, col);
-	FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_key_id(%I) '
-		'OPERATOR(pg_catalog.<>) $1', tbl, col) USING target
-	LOOP
-		batch := pg_catalog.array_append(batch, r.ctid);
-		IF pg_catalog.cardinality(batch) >= batch_size THEN
-			EXECUTE upd USING target, batch;
-			GET DIAGNOSTICS n = ROW_COUNT;
-			done := done + n;
-			batch := '{}';
-			COMMIT;
-			RAISE NOTICE 'ef_rewrap_column: % rows of % re-wrapped to master key %', done, tbl, target;
-		END IF;
-	END LOOP;
-	IF pg_catalog.cardinality(batch) > 0 THEN
-		EXECUTE upd USING target, batch;
-		GET DIAGNOSTICS n = ROW_COUNT;
-		done := done + n;
-		COMMIT;
-		RAISE NOTICE 'ef_rewrap_column: % rows of % re-wrapped to master key %', done, tbl, target;
-	END IF;
+	CALL @extschema@.ef_update_in_batches(
+		pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_key_id(%I) OPERATOR(pg_catalog.<>) %s',
+			tbl, col, target),
+		pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_rewrap(%I, %s) '
+			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
+			'AND @extschema@.ef_key_id(%I) OPERATOR(pg_catalog.<>) %s', tbl, col, col, target, col, target),
+		batch_size, 'ef_rewrap_column:', pg_catalog.format('rows of %s re-wrapped to master key %s', tbl, target),
+		done);
 
 	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_key_id(%I) '
 		'OPERATOR(pg_catalog.<>) $1', tbl, col) INTO remaining USING target;
@@ -340,12 +358,8 @@ CREATE PROCEDURE ef_reterm_column(tbl regclass, col name, search_domain text DEF
 	AS $$
 DECLARE
 	target integer;
-	batch tid[] := '{}';
 	done bigint := 0;
-	n bigint;
 	remaining bigint;
-	r record;
-	upd text;
 BEGIN
 	IF batch_size IS NULL OR batch_size < 1 THEN
 		RAISE EXCEPTION 'batch size must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -371,43 +385,26 @@ BEGIN
 			HINT = 'Unlock the master keys again, then move the column.';
 	END IF;
 
-	upd := pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_reterm(%I, %s, $2, $3) '
-		'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
-		'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.<) $4',
-		tbl, col, col, COALESCE(context_expr, 'NULL'), col);
-	FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_index_key_id(%I) '
-		'OPERATOR(pg_catalog.<) $1', tbl, col) USING target
-	LOOP
-		batch := pg_catalog.array_append(batch, r.ctid);
-		IF pg_catalog.cardinality(batch) >= batch_size THEN
-			EXECUTE upd USING batch, search_domain, search_normalize, target;
-			GET DIAGNOSTICS n = ROW_COUNT;
-			done := done + n;
-			batch := '{}';
-			COMMIT;
-			RAISE NOTICE 'ef_reterm_column: % rows of % moved to index key %', done, tbl, target;
-			-- a rotation meanwhile would move the rest elsewhere and strand values
-			IF @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''::text, NULL, true))
-				IS DISTINCT FROM target THEN
-				RAISE EXCEPTION 'the index key was rotated while ef_reterm_column ran'
-					USING ERRCODE = 'object_not_in_prerequisite_state',
-					HINT = 'Call ef_reterm_column again: it moves every value to the newest index key.';
-			END IF;
-		END IF;
-	END LOOP;
-	IF pg_catalog.cardinality(batch) > 0 THEN
-		EXECUTE upd USING batch, search_domain, search_normalize, target;
-		GET DIAGNOSTICS n = ROW_COUNT;
-		done := done + n;
-		COMMIT;
-		RAISE NOTICE 'ef_reterm_column: % rows of % moved to index key %', done, tbl, target;
-	END IF;
+	-- a batch after a rotation meanwhile (which this session takes when the
+	-- library is preloaded) moves nothing: values would go to another index
+	-- key than target, so the final count asks for a second run instead
+	CALL @extschema@.ef_update_in_batches(
+		pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.<) %s',
+			tbl, col, target),
+		pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_reterm(%I, %s, %L::text, %L::text) '
+			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
+			'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.<) %s '
+			'AND (SELECT @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''''::text, NULL, true))) '
+			'OPERATOR(pg_catalog.=) %s',
+			tbl, col, col, COALESCE(context_expr, 'NULL'), search_domain, search_normalize, col, target, target),
+		batch_size, 'ef_reterm_column:', pg_catalog.format('rows of %s moved to index key %s', tbl, target),
+		done);
 
 	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_index_key_id(%I) '
 		'OPERATOR(pg_catalog.<) $1', tbl, col) INTO remaining USING target;
 	IF remaining > 0 THEN
 		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of an older index key', remaining, tbl
-			USING HINT = 'They changed during the run; call ef_reterm_column again.';
+			USING HINT = 'They changed, or the index key was rotated, during the run; call ef_reterm_column again.';
 	ELSE
 		RAISE NOTICE 'ef_reterm_column: every searchable value of %.% has a term of index key %', tbl, col, target;
 	END IF;
@@ -428,13 +425,9 @@ CREATE PROCEDURE ef_encrypt_column(tbl regclass, col name, encrypted_col name DE
 	AS $$
 DECLARE
 	target name := COALESCE(encrypted_col, (col OPERATOR(pg_catalog.||) '_encrypted')::name);
-	batch tid[] := '{}';
 	done bigint := 0;
-	n bigint;
 	plain_rows bigint;
 	encrypted_rows bigint;
-	r record;
-	upd text;
 BEGIN
 	IF batch_size IS NULL OR batch_size < 1 THEN
 		RAISE EXCEPTION 'batch size must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -462,29 +455,13 @@ BEGIN
 			USING ERRCODE = 'datatype_mismatch';
 	END IF;
 
-	upd := pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_encrypt(%I, %s, $3, NULL, $4) '
-		'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %I IS NULL AND %I IS NOT NULL',
-		tbl, target, col, COALESCE(context_expr, 'NULL'), target, col);
-	FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM %s WHERE %I IS NULL AND %I IS NOT NULL',
-		tbl, target, col)
-	LOOP
-		batch := pg_catalog.array_append(batch, r.ctid);
-		IF pg_catalog.cardinality(batch) >= batch_size THEN
-			EXECUTE upd USING batch, NULL, searchable, search_domain;
-			GET DIAGNOSTICS n = ROW_COUNT;
-			done := done + n;
-			batch := '{}';
-			COMMIT;
-			RAISE NOTICE 'ef_encrypt_column: % rows of % encrypted into %', done, tbl, target;
-		END IF;
-	END LOOP;
-	IF pg_catalog.cardinality(batch) > 0 THEN
-		EXECUTE upd USING batch, NULL, searchable, search_domain;
-		GET DIAGNOSTICS n = ROW_COUNT;
-		done := done + n;
-		COMMIT;
-		RAISE NOTICE 'ef_encrypt_column: % rows of % encrypted into %', done, tbl, target;
-	END IF;
+	CALL @extschema@.ef_update_in_batches(
+		pg_catalog.format('SELECT ctid FROM %s WHERE %I IS NULL AND %I IS NOT NULL', tbl, target, col),
+		pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_encrypt(%I, %s, %L::boolean, NULL, %L::text) '
+			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %I IS NULL AND %I IS NOT NULL',
+			tbl, target, col, COALESCE(context_expr, 'NULL'), searchable, search_domain, target, col),
+		batch_size, 'ef_encrypt_column:', pg_catalog.format('rows of %s encrypted into %s', tbl, target),
+		done);
 
 	EXECUTE pg_catalog.format('SELECT pg_catalog.count(%I), pg_catalog.count(%I) FROM %s', col, target, tbl)
 		INTO plain_rows, encrypted_rows;

@@ -461,7 +461,8 @@ SELECT set_eq(
 	      'ef_terms(anyelement,text,text)', 'ef_terms(text,text,text)',
 	      'ef_terms(character varying,text,text)', 'ef_terms(character,text,text)',
 	      'ef_rotate_index_key()', 'ef_index_key_id(encrypted_field)',
-	      'ef_reterm(encrypted_field,text,text,text)', 'ef_reterm_column(regclass,name,text,text,text,integer)', 'ef_term_cmp(encrypted_field_term,encrypted_field_term)',
+	      'ef_reterm(encrypted_field,text,text,text)', 'ef_reterm_column(regclass,name,text,text,text,integer)',
+	      'ef_update_in_batches(text,text,integer,text,text,bigint)', 'ef_term_cmp(encrypted_field_term,encrypted_field_term)',
 	      'ef_decrypt(encrypted_field,text)',
 	      'ef_decrypt_as(encrypted_field,anyelement,text)', 'ef_rewrap(encrypted_field,integer)',
 	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)', 'ef_is_searchable(encrypted_field)',
@@ -564,7 +565,8 @@ SELECT results_eq(
 	         ('ef_terms(character,text,text)', 's', 'r', false),
 	         ('ef_terms(text,text,text)', 's', 'r', false),
 	         ('ef_typanalyze(internal)', 'v', 's', true),
-	         ('ef_unlock(integer,bytea,text)', 'v', 'u', false)$$,
+	         ('ef_unlock(integer,bytea,text)', 'v', 'u', false),
+	         ('ef_update_in_batches(text,text,integer,text,text,bigint)', 'v', 'u', false)$$,
 	'every function and procedure has the volatility, parallel marking and strictness of the install script');
 -- the invariant behind the parallel markings: no function that reads the
 -- backend's keys (a master key or the index key) may run in a parallel
