@@ -23,6 +23,7 @@
 #include <math.h>
 
 #include "commands/vacuum.h"
+#include "ef_type.h"
 #include "envelope.h"
 #include "fmgr.h"
 #include "utils/guc.h"
@@ -38,9 +39,8 @@ CompareTerms(const void *a, const void *b)
 static bool
 TermOfDatum(Datum value, uint8 *term)
 {
-	struct varlena *head = PG_DETOAST_DATUM_SLICE(value, 0, EF_OFF_TERM + EF_TERM_LEN);
-	const uint8 *buf = (const uint8 *) VARDATA_ANY(head);
-	size_t		len = VARSIZE_ANY_EXHDR(head);
+	uint8		buf[EF_OFF_TERM + EF_TERM_LEN];
+	size_t		len = EfReadHead(value, buf, sizeof(buf));
 	int32		key_id;
 
 	if (EnvelopeParseHead(buf, len, &key_id) != ENVELOPE_OK ||

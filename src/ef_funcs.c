@@ -415,23 +415,21 @@ ef_rewrap(PG_FUNCTION_ARGS)
 }
 
 /*
- * The fixed header of a stored value, checked.  Only the header is fetched,
+ * The fixed header of a stored value and the first two bytes of its term,
+ * checked, into head (EF_HEAD_LEN + 2 bytes).  Only the header is fetched,
  * so reading metadata over large documents reads little; needs no key.
  */
-static const uint8 *
-StoredHead(Datum value, int32 *key_id)
+static void
+StoredHead(Datum value, uint8 *head, int32 *key_id)
 {
-	struct varlena *head = PG_DETOAST_DATUM_SLICE(value, 0, EF_HEAD_LEN + 2);
-	const uint8 *buf = (const uint8 *) VARDATA_ANY(head);
-	size_t		len = VARSIZE_ANY_EXHDR(head);
-	EnvelopeStatus status = EnvelopeParseHead(buf, len, key_id);
+	size_t		len = EfReadHead(value, head, EF_HEAD_LEN + 2);
+	EnvelopeStatus status = EnvelopeParseHead(head, len, key_id);
 
-	if (status == ENVELOPE_OK && (buf[EF_OFF_FLAGS] & EF_FLAG_TERM) &&
+	if (status == ENVELOPE_OK && (head[EF_OFF_FLAGS] & EF_FLAG_TERM) &&
 		len < EF_OFF_TERM + 2)
 		status = ENVELOPE_TOO_SHORT;
 	if (status != ENVELOPE_OK)
-		ef_envelope_report(status, len > 0 ? buf[0] : 0, EF_SOURCE_STORED);
-	return buf;
+		ef_envelope_report(status, len > 0 ? head[0] : 0, EF_SOURCE_STORED);
 }
 
 PG_FUNCTION_INFO_V1(ef_key_id);
@@ -439,9 +437,10 @@ PG_FUNCTION_INFO_V1(ef_key_id);
 Datum
 ef_key_id(PG_FUNCTION_ARGS)
 {
+	uint8		head[EF_HEAD_LEN + 2];
 	int32		key_id = 0;
 
-	StoredHead(PG_GETARG_DATUM(0), &key_id);
+	StoredHead(PG_GETARG_DATUM(0), head, &key_id);
 	PG_RETURN_INT32(key_id);
 }
 
@@ -453,9 +452,10 @@ PG_FUNCTION_INFO_V1(ef_is_searchable);
 Datum
 ef_is_searchable(PG_FUNCTION_ARGS)
 {
+	uint8		head[EF_HEAD_LEN + 2];
 	int32		key_id = 0;
-	const uint8 *head = StoredHead(PG_GETARG_DATUM(0), &key_id);
 
+	StoredHead(PG_GETARG_DATUM(0), head, &key_id);
 	PG_RETURN_BOOL((head[EF_OFF_FLAGS] & EF_FLAG_TERM) != 0);
 }
 
@@ -468,9 +468,10 @@ PG_FUNCTION_INFO_V1(ef_index_key_id);
 Datum
 ef_index_key_id(PG_FUNCTION_ARGS)
 {
+	uint8		head[EF_HEAD_LEN + 2];
 	int32		key_id = 0;
-	const uint8 *head = StoredHead(PG_GETARG_DATUM(0), &key_id);
 
+	StoredHead(PG_GETARG_DATUM(0), head, &key_id);
 	if ((head[EF_OFF_FLAGS] & EF_FLAG_TERM) == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32((head[EF_OFF_TERM] << 8) | head[EF_OFF_TERM + 1]);

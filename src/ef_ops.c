@@ -33,9 +33,8 @@
 static void
 TermOf(Datum datum, uint8 *term)
 {
-	struct varlena *head = PG_DETOAST_DATUM_SLICE(datum, 0, TERM_END);
-	const uint8 *buf = (const uint8 *) VARDATA_ANY(head);
-	size_t		len = VARSIZE_ANY_EXHDR(head);
+	uint8		buf[TERM_END];
+	size_t		len = EfReadHead(datum, buf, TERM_END);
 	int32		key_id;
 	EnvelopeStatus status = EnvelopeParseHead(buf, len, &key_id);
 

@@ -34,6 +34,28 @@ EnvelopeParseStored(const EncryptedField *value, EnvelopeView *view)
 						   EF_SOURCE_STORED);
 }
 
+/*
+ * Copy up to want leading bytes of a stored value into out; return how many
+ * it has.  An inline value is read in place; only a toasted one is fetched,
+ * as a slice that is freed at once, since comparisons run per row in
+ * contexts that live for a whole sort.
+ */
+size_t
+EfReadHead(Datum value, uint8 *out, size_t want)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	struct varlena *head = v;
+	size_t		len;
+
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		head = PG_DETOAST_DATUM_SLICE(value, 0, want);
+	len = Min(VARSIZE_ANY_EXHDR(head), want);
+	memcpy(out, VARDATA_ANY(head), len);
+	if (head != v)
+		pfree(head);
+	return len;
+}
+
 /* Validate envelope bytes from input and wrap them in a new value */
 static EncryptedField *
 MakeValidated(const char *bytes, int len, EfEnvelopeSource source)

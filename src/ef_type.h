@@ -36,5 +36,6 @@ typedef struct EncryptedField
 
 extern void EnvelopeParseStored(const EncryptedField *value,
 								EnvelopeView *view);
+extern size_t EfReadHead(Datum value, uint8 *out, size_t want);
 
 #endif							/* EF_TYPE_H */
