@@ -49,6 +49,18 @@ SELECT ef_decrypt('ef1:AQIBAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs
 SELECT ef_decrypt('ef1:AQIBAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWprU9f2+geUkKYJgXk2PiJiuwFe51QaBrxgKmb8FQ==');
 \echo :LAST_ERROR_SQLSTATE
 
+-- Values whose bytes the type rejects: a clear error that names the type
+-- and quotes none of the bytes (array_in and jsonb_in would)
+-- int4 with a byte too many
+SELECT ef_decrypt('ef1:AQAGAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWprrCgJLwde8Wi2ea4sbkLfaYusVK68');
+\echo :LAST_ERROR_SQLSTATE
+-- jsonb that is not json
+SELECT ef_decrypt_as('ef1:AQATAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpr11tsZnXx5Jwp7xZCJewvZGFHugGS5o3Pjb8O8vb7wy3T', NULL::jsonb);
+\echo :LAST_ERROR_SQLSTATE
+-- text[] that is not an array
+SELECT ef_decrypt_as('ef1:AQCBAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpr11tsZnXx5Iop9BdVaekvbmu6aMJZpjzHzMW1HrlVtP0F', NULL::text[]);
+\echo :LAST_ERROR_SQLSTATE
+
 SELECT ef_lock();
 DROP TABLE kat;
 DELETE FROM ef_index_keys WHERE key_id = 7;

@@ -235,36 +235,89 @@ PlaintextToBytes(PlaintextIO *io, Datum value, bool *is_copy)
 	}
 }
 
-/* Turn decrypted bytes back into a value of the envelope's type */
-Datum
-PlaintextFromBytes(PlaintextIO *io, struct varlena *bytes)
+/* Raise the error for decrypted bytes the type does not accept */
+static void
+NotAValid(PlaintextIO *io)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("decrypted value is not a valid %s", format_type_be(io->typid))));
+}
+
+/* Wipe the texts of an error, which may quote the plaintext, and free it */
+static void
+WipeErrorData(ErrorData *edata)
+{
+	char	   *texts[] = {edata->message, edata->detail, edata->detail_log,
+	edata->hint, edata->context, edata->internalquery};
+
+	for (size_t i = 0; i < lengthof(texts); i++)
+		if (texts[i] != NULL)
+			explicit_bzero(texts[i], strlen(texts[i]));
+	FreeErrorData(edata);
+}
+
+/* Decode decrypted bytes with the type's receive or input function */
+static Datum
+Decode(PlaintextIO *io, struct varlena *bytes)
 {
 	StringInfoData buf;
 	char	   *str;
 	Datum		result;
 
-	switch (io->rep)
+	if (io->rep == REP_BINARY)
 	{
-		case REP_RAW:
-			return PointerGetDatum(bytes);
-		case REP_BINARY:
-			buf.data = VARDATA(bytes);
-			buf.len = VARSIZE(bytes) - VARHDRSZ;
-			buf.maxlen = buf.len;
-			buf.cursor = 0;
-			result = ReceiveFunctionCall(&io->from_bytes, &buf, io->ioparam, -1);
-			if (buf.cursor != buf.len)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("decrypted value is not a valid %s",
-								format_type_be(io->typid))));
-			return result;
-		default:
-			str = text_to_cstring((text *) bytes);
-			result = InputFunctionCall(&io->from_bytes, str, io->ioparam, -1);
-			ef_secure_pfree(str, strlen(str));
-			return result;
+		buf.data = VARDATA(bytes);
+		buf.len = VARSIZE(bytes) - VARHDRSZ;
+		buf.maxlen = buf.len;
+		buf.cursor = 0;
+		result = ReceiveFunctionCall(&io->from_bytes, &buf, io->ioparam, -1);
+		if (buf.cursor != buf.len)
+			NotAValid(io);
+		return result;
 	}
+	str = text_to_cstring((text *) bytes);
+	result = InputFunctionCall(&io->from_bytes, str, io->ioparam, -1);
+	ef_secure_pfree(str, strlen(str));
+	return result;
+}
+
+/*
+ * Turn decrypted bytes back into a value of the envelope's type.  Input
+ * functions quote what they reject (array_in, jsonb_in do), so their data
+ * errors are replaced by one that names only the type.  Authenticated bytes
+ * fail only if written by a server that rendered the type otherwise.
+ */
+Datum
+PlaintextFromBytes(PlaintextIO *io, struct varlena *bytes)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		result = (Datum) 0;
+
+	if (io->rep == REP_RAW)
+		return PointerGetDatum(bytes);
+	PG_TRY();
+	{
+		result = Decode(io, bytes);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION &&
+			edata->sqlerrcode != ERRCODE_DATA_CORRUPTED)
+		{
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		WipeErrorData(edata);
+		NotAValid(io);
+	}
+	PG_END_TRY();
+	return result;
 }
 
 /*

@@ -55,13 +55,13 @@ def derive(inp):
             "envelope": envelope.hex()}
 
 
-def seal(flags, plaintext, inp=INPUTS):
-    """An envelope with the vector's keys, nonce and type, no context."""
+def seal(flags, plaintext, type_code=None, inp=INPUTS):
+    """An envelope with the vector's keys and nonce, no context."""
     master = bytes.fromhex(inp["master_key"])
     key_id = int(inp["key_id"])
     kek = hkdf(master, b"encrypted_field v1 key wrap" + struct.pack(">i", key_id))
     dek = bytes.fromhex(inp["dek"])
-    header = bytes([1, flags, int(inp["type_code"]), 0])
+    header = bytes([1, flags, type_code or int(inp["type_code"]), 0])
     sealed = AESGCM(dek).encrypt(bytes.fromhex(inp["nonce"]), plaintext,
                                  header + b"\x00")
     envelope = (header + struct.pack(">i", key_id) + aes_key_wrap(kek, dek) +
@@ -70,19 +70,24 @@ def seal(flags, plaintext, inp=INPUTS):
 
 
 CRAFTED = [
-    # flags, plaintext: a 4-byte big-endian raw length, then the stream
+    # flags, plaintext (compressed: a 4-byte big-endian raw length, then the
+    # stream), type code (default text)
     ("lz4 stream of garbage", 0x02, struct.pack(">I", 100) + bytes(range(40, 80))),
     ("pglz stream of garbage", 0x01, struct.pack(">I", 100) + b"\xff" * 40),
     ("shorter than the raw length field", 0x02, b"\x00\x01"),
     ("raw length over 1 GB", 0x02, struct.pack(">I", 0xFFFFFFFF) + b"\x00" * 8),
+    # bytes the type rejects; the message must not quote them
+    ("int4 with a byte too many", 0x00, b"\x00\x00\x00\x2a\x00", 6),
+    ("jsonb that is not json", 0x00, b"{secret: not json", 19),
+    ("text[] that is not an array", 0x00, b"{secret, unclosed", 1 | 0x80),
 ]
 
 
 def main():
     out = dict(INPUTS, **derive(INPUTS))
     if sys.argv[1:] == ["--crafted"]:
-        for what, flags, plaintext in CRAFTED:
-            print("%s\t%s" % (what, seal(flags, plaintext)))
+        for what, flags, plaintext, *code in CRAFTED:
+            print("%s\t%s" % (what, seal(flags, plaintext, *code)))
         return 0
     if sys.argv[1:] == ["--print"]:
         for name, value in out.items():
