@@ -34,17 +34,17 @@
 
 /* Read an optional context argument; NULL means no context */
 EnvelopeContext
-GetContext(FunctionCallInfo fcinfo, int argno, text **ctx_text)
+GetContext(FunctionCallInfo fcinfo, int argno)
 {
 	EnvelopeContext context = {false, NULL, 0};
 
-	*ctx_text = NULL;
 	if (PG_NARGS() > argno && !PG_ARGISNULL(argno))
 	{
-		*ctx_text = PG_GETARG_TEXT_PP(argno);
+		text	   *ctx_text = PG_GETARG_TEXT_PP(argno);
+
 		context.present = true;
-		context.data = (const uint8 *) VARDATA_ANY(*ctx_text);
-		context.len = VARSIZE_ANY_EXHDR(*ctx_text);
+		context.data = (const uint8 *) VARDATA_ANY(ctx_text);
+		context.len = VARSIZE_ANY_EXHDR(ctx_text);
 	}
 	return context;
 }
@@ -120,12 +120,13 @@ SealValue(const HeldKey *key, uint8 type_code, uint8 flags, const uint8 *term,
 	EncryptedField *result;
 	EfCryptoStatus status;
 
+	/* one limit, with room for a term, whether the value has one or not */
 	if (len > MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD - EF_TERM_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("value is too large to encrypt"),
 				 errdetail("An encrypted value holds at most %zu bytes of plaintext.",
-						   (size_t) (MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD))));
+						   (size_t) (MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD - EF_TERM_LEN))));
 
 	size = EF_SIZE(EF_ENVELOPE_SIZE(len, term != NULL));
 	result = palloc(size);
@@ -222,7 +223,6 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	bool		searchable = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 5);
 	uint8		term[EF_TERM_LEN];
-	text	   *ctx_text;
 	EnvelopeContext context;
 	const HeldKey *key;
 	EncryptedField *result;
@@ -231,7 +231,7 @@ ef_encrypt(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
 	key = KeyForWrapping(fcinfo, 3);
-	context = GetContext(fcinfo, 1, &ctx_text);
+	context = GetContext(fcinfo, 1);
 	if (searchable)
 		TermCheckBeforeCopy(normalize, io->type_code);
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
@@ -245,30 +245,46 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	PG_RETURN_ENCRYPTED_FIELD_P(result);
 }
 
+/*
+ * The terms of the value argument under the index keys held, newest first,
+ * up to max; arguments value, search_domain, search_normalize.  The copy of
+ * the plaintext made for it is wiped.
+ */
+static int
+ArgumentTerms(FunctionCallInfo fcinfo, uint8 (*terms)[EF_TERM_LEN], int max)
+{
+	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 2);
+	PlaintextIO *io = PlaintextLookup(fcinfo->flinfo,
+									  get_fn_expr_argtype(fcinfo->flinfo, 0));
+	struct varlena *bytes;
+	bool		bytes_copied;
+	int			n;
+
+	TermCheckBeforeCopy(normalize, io->type_code);
+	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
+	n = TermComputeAll(fcinfo, 1, normalize, io->type_code, VARDATA_ANY(bytes),
+					   VARSIZE_ANY_EXHDR(bytes), terms, max);
+	if (bytes_copied)
+		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
+	return n;
+}
+
 PG_FUNCTION_INFO_V1(ef_term);
 /*
- * Compute the search term of a value, to compare with searchable values.
- * Arguments: value, search_domain, search_normalize.
+ * Compute the search term of a value, to compare with searchable values: its
+ * term under the newest index key held.
  */
 Datum
 ef_term(PG_FUNCTION_ARGS)
 {
-	PlaintextIO *io;
-	struct varlena *bytes;
-	bool		bytes_copied;
-	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 2);
+	uint8		terms[1][EF_TERM_LEN];
 	EncryptedFieldTerm *result;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
-	TermCheckBeforeCopy(normalize, io->type_code);
-	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
+	ArgumentTerms(fcinfo, terms, 1);
 	result = palloc(sizeof(EncryptedFieldTerm));
-	TermCompute(fcinfo, 1, normalize, io->type_code, VARDATA_ANY(bytes),
-				VARSIZE_ANY_EXHDR(bytes), result->bytes);
-	if (bytes_copied)
-		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
+	memcpy(result->bytes, terms[0], EF_TERM_LEN);
 	PG_RETURN_POINTER(result);
 }
 
@@ -281,25 +297,14 @@ PG_FUNCTION_INFO_V1(ef_terms);
 Datum
 ef_terms(PG_FUNCTION_ARGS)
 {
-	PlaintextIO *io;
-	struct varlena *bytes;
-	bool		bytes_copied;
-	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 2);
-	uint8		(*terms)[EF_TERM_LEN];
+	uint8		terms[EF_TERMS_MAX][EF_TERM_LEN];
 	Datum		elems[EF_TERMS_MAX];
 	Oid			term_type;
 	int			n;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
-	TermCheckBeforeCopy(normalize, io->type_code);
-	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
-	terms = palloc(EF_TERMS_MAX * EF_TERM_LEN);
-	n = TermComputeAll(fcinfo, 1, normalize, io->type_code, VARDATA_ANY(bytes),
-					   VARSIZE_ANY_EXHDR(bytes), terms, EF_TERMS_MAX);
-	if (bytes_copied)
-		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
+	n = ArgumentTerms(fcinfo, terms, EF_TERMS_MAX);
 	for (int i = 0; i < n; i++)
 		elems[i] = PointerGetDatum(terms[i]);
 	term_type = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
@@ -316,7 +321,6 @@ ef_decrypt(PG_FUNCTION_ARGS)
 {
 	EncryptedField *value;
 	struct varlena *plain;
-	text	   *ctx_text;
 	EnvelopeContext context;
 	uint8		type_code;
 	PlaintextIO *io;
@@ -326,12 +330,15 @@ ef_decrypt(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
-	context = GetContext(fcinfo, 1, &ctx_text);
+	context = GetContext(fcinfo, 1);
 	plain = OpenValue(value, &context, &type_code);
 	if (type_code == EF_TYPE_TEXT)
 		PG_RETURN_TEXT_P((text *) plain);
 
+	/* text-like plaintext is stored as its text form already */
 	io = PlaintextLookupCode(fcinfo->flinfo, type_code);
+	if (PlaintextIsTextForm(io))
+		PG_RETURN_TEXT_P((text *) plain);
 	rendered = PlaintextToCString(io, plain);
 	result = cstring_to_text(rendered);
 	ef_secure_pfree(rendered, strlen(rendered));
@@ -348,7 +355,6 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 	uint8		want_code;
 	EncryptedField *value;
 	struct varlena *plain;
-	text	   *ctx_text;
 	EnvelopeContext context;
 	uint8		type_code;
 	Datum		result;
@@ -368,7 +374,7 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 				 errhint("Only built-in types and their arrays can be encrypted.")));
 
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
-	context = GetContext(fcinfo, 2, &ctx_text);
+	context = GetContext(fcinfo, 2);
 	plain = OpenValue(value, &context, &type_code);
 	if (type_code != want_code)
 	{
@@ -477,16 +483,9 @@ ef_index_key_id(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32((head[EF_OFF_TERM] << 8) | head[EF_OFF_TERM + 1]);
 }
 
-/* Copy len bytes into a new bytea datum */
-static Datum
-BytesDatum(const uint8 *data, size_t len)
-{
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), data, len);
-	return PointerGetDatum(b);
-}
+/* Copy len bytes into a new bytea datum (laid out as text is) */
+#define BytesDatum(data, len) \
+	PointerGetDatum(cstring_to_text_with_len((const char *) (data), (len)))
 
 PG_FUNCTION_INFO_V1(ef_envelope);
 /* Return the parts of a value's envelope as a composite; needs no key */

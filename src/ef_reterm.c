@@ -76,7 +76,6 @@ ef_reterm(PG_FUNCTION_ARGS)
 	EncryptedField *value;
 	EnvelopeView view;
 	struct varlena *plain;
-	text	   *ctx_text;
 	EnvelopeContext context;
 	const HeldKey *key;
 	uint8		type_code;
@@ -94,7 +93,7 @@ ef_reterm(PG_FUNCTION_ARGS)
 				 errmsg("value has no search term to move"),
 				 errhint("A value encrypted without searchable => true stays without a term; encrypt it again with ef_encrypt() to make it searchable.")));
 	key = KeyForReterm(fcinfo, view.key_id);
-	context = GetContext(fcinfo, 1, &ctx_text);
+	context = GetContext(fcinfo, 1);
 	TermCheckBeforeCopy(normalize, view.type_code);
 	plain = OpenValue(value, &context, &type_code);
 	PG_TRY();

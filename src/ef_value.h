@@ -16,8 +16,7 @@
 #include "fmgr.h"
 #include "keystore.h"
 
-extern EnvelopeContext GetContext(FunctionCallInfo fcinfo, int argno,
-								  text **ctx_text);
+extern EnvelopeContext GetContext(FunctionCallInfo fcinfo, int argno);
 extern const HeldKey *KeyForWrapping(FunctionCallInfo fcinfo, int argno);
 extern EncryptedField *SealCompressed(const HeldKey *key, uint8 type_code,
 									  const uint8 *term, const char *plain,

@@ -196,17 +196,6 @@ PlaintextLookup(FmgrInfo *flinfo, Oid typid)
 	return io;
 }
 
-/* Make a varlena holding len bytes */
-static struct varlena *
-MakeBytes(const char *data, size_t len)
-{
-	struct varlena *v = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(v, VARHDRSZ + len);
-	memcpy(VARDATA(v), data, len);
-	return v;
-}
-
 /*
  * Turn a value into the bytes to encrypt.  *is_copy says whether the result
  * is a new allocation holding plaintext, which the caller must wipe.
@@ -229,7 +218,7 @@ PlaintextToBytes(PlaintextIO *io, Datum value, bool *is_copy)
 		default:
 			*is_copy = true;
 			str = OutputFunctionCall(&io->to_bytes, value);
-			bytes = MakeBytes(str, strlen(str));
+			bytes = (struct varlena *) cstring_to_text(str);
 			ef_secure_pfree(str, strlen(str));
 			return bytes;
 	}
@@ -320,6 +309,13 @@ PlaintextFromBytes(PlaintextIO *io, struct varlena *bytes)
 	return result;
 }
 
+/* Are the plaintext bytes of this type its text form already? */
+bool
+PlaintextIsTextForm(PlaintextIO *io)
+{
+	return io->rep == REP_TEXT || (io->rep == REP_RAW && io->type_code != EF_TYPE_BYTEA);
+}
+
 /*
  * Render decrypted bytes as text, with the type's output function.  A value
  * decoded from binary bytes is a copy of the plaintext: wiped once rendered.
@@ -330,9 +326,7 @@ PlaintextToCString(PlaintextIO *io, struct varlena *bytes)
 	Datum		typed;
 	char	   *out;
 
-	if (io->rep == REP_RAW && io->type_code != EF_TYPE_BYTEA)
-		return text_to_cstring((text *) bytes);
-	if (io->rep == REP_TEXT)
+	if (PlaintextIsTextForm(io))
 		return text_to_cstring((text *) bytes);
 	typed = PlaintextFromBytes(io, bytes);
 	out = OutputFunctionCall(&io->output, typed);

@@ -22,7 +22,6 @@ typedef struct PlaintextIO
 	Oid			typid;			/* the SQL type (a domain's base type) */
 	uint8		type_code;		/* its envelope type code */
 	int			rep;			/* how its bytes are made: see plaintext.c */
-	Oid			elemtype;		/* element type of an array */
 	Oid			ioparam;
 	int16		typlen;			/* to wipe a decoded value's bytes */
 	bool		typbyval;
@@ -38,6 +37,7 @@ extern PlaintextIO *PlaintextLookupCode(FmgrInfo *flinfo, uint8 type_code);
 extern struct varlena *PlaintextToBytes(PlaintextIO *io, Datum value,
 										bool *is_copy);
 extern Datum PlaintextFromBytes(PlaintextIO *io, struct varlena *bytes);
+extern bool PlaintextIsTextForm(PlaintextIO *io);
 extern char *PlaintextToCString(PlaintextIO *io, struct varlena *bytes);
 
 #endif							/* EF_PLAINTEXT_H */

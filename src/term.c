@@ -216,17 +216,8 @@ void
 TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 			uint8 type_code, const char *data, size_t len, uint8 *term)
 {
-	const HeldKey *key = IndexKeyOrError();
-	size_t		msglen;
-	uint8	   *msg = TermMessage(fcinfo, domain_arg, normalize, type_code,
-								  data, len, &msglen);
-
-	EfCryptoStatus status = TermUnder(key->index_key_id[0], key->index_key[0],
-									  msg, msglen, term);
-
-	ef_secure_pfree(msg, msglen);
-	if (status != EF_CRYPTO_OK)
-		ef_crypto_report(status);
+	TermComputeAll(fcinfo, domain_arg, normalize, type_code, data, len,
+				   (uint8 (*)[EF_TERM_LEN]) term, 1);
 }
 
 /*
