@@ -134,3 +134,19 @@ SELECT ef_is_searchable(h) AS in_handles, ef_is_searchable(v) AS in_plain_values
 
 DROP TABLE users, logins, contacts, accounts, terms_before, plain_values, handles;
 SELECT ef_lock();
+
+-- nfkc_lower_trim needs a UTF8 database, and is refused before the value is
+-- copied, not by normalize() after
+\set regression_db :DBNAME
+CREATE DATABASE ef_latin1 ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C';
+\c ef_latin1
+CREATE EXTENSION encrypted_field;
+SELECT ef_register_key(1, sha256('latin1 test key'::bytea));
+SELECT ef_unlock(1, sha256('latin1 test key'::bytea));
+SELECT ef_term('Café', NULL, 'nfkc_lower_trim');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_encrypt('Café', NULL, true, NULL, NULL, 'nfkc_lower_trim');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_term('Café', NULL, 'lower_trim')::text = ef_term('  café ', NULL, 'lower_trim')::text AS lower_trim_works;
+\c :regression_db
+DROP DATABASE ef_latin1;

@@ -28,6 +28,7 @@
 #include "ef_keyfuncs.h"
 #include "ef_report.h"
 #include "keystore.h"
+#include "mb/pg_wchar.h"
 #include "secure.h"
 #include "term.h"
 #include "utils/builtins.h"
@@ -205,6 +206,12 @@ TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("search normalization applies to text values only")));
+	/* normalize() would refuse later, on every call, after the copies */
+	if (normalize == TERM_NFKC_LOWER_TRIM && GetDatabaseEncoding() != PG_UTF8)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("search normalization \"nfkc_lower_trim\" needs a UTF8 database"),
+				 errhint("Use \"lower_trim\", or a database created with ENCODING 'UTF8'.")));
 }
 
 /*
