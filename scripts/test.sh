@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run every test: C unit tests (Wycheproof vectors, envelope vector), the
 # fuzz corpus replay, pg_regress, pgTAP, the key-hygiene test, the operations
-# tests (dump and restore, streaming and logical replication, PgBouncer) and
-# the upgrade from 0.1.0, each against throwaway PostgreSQL 15 clusters.
+# tests (dump and restore, streaming and logical replication, PgBouncer), the
+# upgrade from 0.1.0 and the fault tests (a killed backend, a crashed server,
+# values at the 1 GB limit), each against throwaway PostgreSQL 15 clusters.
 # Usage, from the project root, as root on Debian 12: bash scripts/test.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -52,6 +53,7 @@ ef_cluster_stop
 suite "operations: dump, restore, replication" test/ops/run.sh
 suite "operations: PgBouncer" test/ops/pgbouncer.sh
 suite "upgrade from 0.1.0" test/upgrade/run.sh
+suite "faults: kill, crash, 1 GB values" bash test/faults/run.sh
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -239,6 +239,8 @@ SELECT ef_rotate_index_key();
 -- left unretired to rotate; and a term has 2 bytes for the index key id
 SELECT ef_unlock(1, test_key(1));
 SELECT count(ef_register_key(k, test_key(k))) AS registered FROM generate_series(100, 164) k;
+SELECT count(ef_unlock(k, test_key(k))) FROM generate_series(100, 164) k;
+\echo :LAST_ERROR_SQLSTATE
 SELECT ef_rotate_index_key();
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key)

@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(32);
+SELECT plan(33);
 
 -- a connection string to a database of this cluster, over its Unix socket
 CREATE FUNCTION tap_conninfo(db text, app text) RETURNS text LANGUAGE sql AS $$
@@ -50,7 +50,7 @@ END $$;
 -- refusals below do not happen: test/preloaded/rotation_refresh.sql
 SELECT current_setting('shared_preload_libraries') ~ 'encrypted_field' AS ef_preloaded \gset
 \if :ef_preloaded
-SELECT skip('the library is preloaded: test/preloaded/rotation_refresh.sql covers this case', 32);
+SELECT skip('the library is preloaded: test/preloaded/rotation_refresh.sql covers this case', 33);
 \else
 SELECT is(dblink_connect('ef_ctl', tap_conninfo(current_database(), 'ef_tap_rot_ctl')), 'OK',
 	'open a control connection');
@@ -66,8 +66,9 @@ SELECT is(dblink_exec('ef_a', $$
 	CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
 		AS 'SELECT sha256(convert_to(''rotation tap key '' || n, ''UTF8''))';
 	CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS 'DECLARE r text; BEGIN
-		EXECUTE sql INTO r; RETURN r; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || '': '' || SQLERRM; END'$$),
-	'CREATE FUNCTION', 'the extension and helpers in the scratch database');
+		EXECUTE sql INTO r; RETURN r; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || '': '' || SQLERRM; END';
+	CREATE TABLE t (c encrypted_field)$$),
+	'CREATE TABLE', 'the extension, helpers and a table in the scratch database');
 
 -- two first registrations: without the lock each would make an index key 1
 SELECT is(remote_try('ef_a', 'BEGIN; SELECT ef_register_key(1, tap_key(1))::text'), '',
@@ -93,6 +94,9 @@ SELECT ok(waits_for_lock('ef_tap_rot_b'), 'B waits for A''s lock on the index ke
 SELECT is(remote_try('ef_a', 'COMMIT; SELECT ''committed'''), 'committed', 'A commits');
 SELECT is(result_of('ef_b'), '55000: this session does not hold the database''s newest index key',
 	'B''s rotation reads index key 2 and is refused: it unlocked before it existed');
+SELECT is(remote_try('ef_b', 'CALL ef_reterm_column(''t'', ''c'')'),
+	'55000: this session does not hold the database''s newest index key',
+	'B''s ef_reterm_column is refused too: it would move values back to index key 1');
 SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text || ef_rotate_index_key()'),
 	'3', 'after unlocking again, B rotates to index key 3');
 

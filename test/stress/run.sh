@@ -44,7 +44,7 @@ BEGIN
 		INSERT INTO conflicts VALUES (1);
 	END;
 	SELECT * INTO r FROM items WHERE id = (SELECT (random() * max(id))::bigint FROM items);
-	IF FOUND AND md5(ef_decrypt(r.body)) <> r.checksum THEN
+	IF FOUND AND md5(ef_decrypt(r.body)) IS DISTINCT FROM r.checksum THEN
 		RAISE EXCEPTION 'row % decrypted to something else', r.id;
 	END IF;
 	UPDATE items SET body = ef_rewrap(body, (1 + (random() < 0.5)::int))
@@ -68,7 +68,7 @@ failed_tx=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/
 rows=$(q -c "SELECT count(*) FROM items")
 conflicts=$(q -c "SELECT count(*) FROM conflicts")
 bad=$(q -c "SELECT ef_unlock(1, decode('$k1', 'hex'))" -c "SELECT ef_unlock(2, decode('$k2', 'hex'))" \
-	-c "SELECT count(*) FROM items WHERE md5(ef_decrypt(body)) <> checksum" | tail -1)
+	-c "SELECT count(*) FROM items WHERE md5(ef_decrypt(body)) IS DISTINCT FROM checksum" | tail -1)
 keys=$(q -c "SELECT string_agg(k || ':' || n, ' ') FROM (SELECT ef_key_id(body) k, count(*) n FROM items GROUP BY 1 ORDER BY 1) s")
 errors=$(grep -c ' ERROR: ' "$work/server.log" || true)
 crashes=$(grep -c -E 'terminated by signal|PANIC|server process .* was terminated' "$work/server.log" || true)

@@ -14,18 +14,18 @@ BEGIN
 		BEGIN
 		EXECUTE format('SELECT ef_decrypt_as($1, NULL::%s, $2)::text IS NOT DISTINCT FROM (%s)::%s::text',
 					   c.type, c.expr, c.type) INTO ok USING c.value, c.context;
-		IF NOT ok THEN RETURN NEXT c.label || ': ef_decrypt_as gives another value'; END IF;
+		IF ok IS NOT TRUE THEN RETURN NEXT c.label || ': ef_decrypt_as gives another value'; END IF;
 		EXECUTE format('SELECT ef_decrypt($1, $2) IS NOT DISTINCT FROM format(''%%s'', (%s)::%s)',
 					   c.expr, c.type) INTO ok USING c.value, c.context;
-		IF NOT ok THEN RETURN NEXT c.label || ': ef_decrypt gives another text'; END IF;
-		IF ef_key_id(c.value) <> 1 THEN RETURN NEXT c.label || ': key id changed'; END IF;
-		IF (ef_envelope(c.value)).flags & 3 <> (CASE c.compression WHEN 'pglz' THEN 1 WHEN 'lz4' THEN 2 ELSE 0 END) THEN
+		IF ok IS NOT TRUE THEN RETURN NEXT c.label || ': ef_decrypt gives another text'; END IF;
+		IF ef_key_id(c.value) IS DISTINCT FROM 1 THEN RETURN NEXT c.label || ': key id changed'; END IF;
+		IF (ef_envelope(c.value)).flags & 3 IS DISTINCT FROM (CASE c.compression WHEN 'pglz' THEN 1 WHEN 'lz4' THEN 2 ELSE 0 END) THEN
 			RETURN NEXT c.label || ': compression flags differ from the case';
 		END IF;
 		IF c.searchable THEN
 			EXECUTE format('SELECT $1 = ef_term((%s)::%s, $2, $3)', c.expr, c.type)
 				INTO ok USING c.value, c.search_domain, c.search_normalize;
-			IF NOT ok THEN RETURN NEXT c.label || ': ef_term no longer finds it'; END IF;
+			IF ok IS NOT TRUE THEN RETURN NEXT c.label || ': ef_term no longer finds it'; END IF;
 		ELSIF (ef_envelope(c.value)).search_term IS NOT NULL THEN
 			RETURN NEXT c.label || ': has a search term';
 		END IF;
