@@ -33,19 +33,21 @@ KeyForReterm(FunctionCallInfo fcinfo, int32 key_id)
 }
 
 /*
- * Make the value's present term again, under the index key it names, from
- * the plaintext, domain and normalisation; raise an error unless it is the
- * same
+ * Compute the plaintext's terms under the index keys held: copy the newest
+ * into term, and check that the one under the index key the value's present
+ * term names is that term, raising an error otherwise
  */
 static void
-CheckPresentTerm(FunctionCallInfo fcinfo, const uint8 *present, uint8 type_code,
-				 TermNormalize normalize, const struct varlena *plain)
+NewTermCheckingPresent(FunctionCallInfo fcinfo, const uint8 *present, uint8 type_code,
+					   TermNormalize normalize, const struct varlena *plain,
+					   uint8 *term)
 {
 	uint8		terms[EF_TERMS_MAX][EF_TERM_LEN];
 	int32		present_id = (present[0] << 8) | present[1];
 	int			n = TermComputeAll(fcinfo, 2, normalize, type_code, VARDATA(plain),
 								   VARSIZE(plain) - VARHDRSZ, terms, EF_TERMS_MAX);
 
+	memcpy(term, terms[0], EF_TERM_LEN);
 	for (int i = 0; i < n; i++)
 	{
 		if (((terms[i][0] << 8) | terms[i][1]) != present_id)
@@ -98,9 +100,7 @@ ef_reterm(PG_FUNCTION_ARGS)
 	plain = OpenValue(value, &context, &type_code);
 	PG_TRY();
 	{
-		CheckPresentTerm(fcinfo, view.term, type_code, normalize, plain);
-		TermCompute(fcinfo, 2, normalize, type_code, VARDATA(plain),
-					VARSIZE(plain) - VARHDRSZ, term);
+		NewTermCheckingPresent(fcinfo, view.term, type_code, normalize, plain, term);
 		result = SealCompressed(key, type_code, term, VARDATA(plain),
 								VARSIZE(plain) - VARHDRSZ, &context);
 	}
