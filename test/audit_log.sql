@@ -19,14 +19,7 @@ CREATE EXTENSION encrypted_field;
 
 CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
 	AS $$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $$;
-CREATE FUNCTION tap_conninfo(db text, app text) RETURNS text LANGUAGE sql AS $$
-	SELECT format('host=%s port=%s dbname=%s user=%s application_name=%s',
-		split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'),
-		db, current_user, app)
-$$;
-CREATE FUNCTION remote(conn text, sql text) RETURNS SETOF text LANGUAGE sql AS $$
-	SELECT x FROM dblink(conn, sql) AS t(x text)
-$$;
+\ir lib/dblink.psql
 -- run a command or a one-column query in another session, for its effect
 CREATE FUNCTION remote_exec(conn text, sql text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN

@@ -12,19 +12,7 @@
 BEGIN;
 SELECT plan(33);
 
--- a connection string to a database of this cluster, over its Unix socket
-CREATE FUNCTION tap_conninfo(db text, app text) RETURNS text LANGUAGE sql AS $$
-	SELECT format('host=%s port=%s dbname=%s user=%s application_name=%s',
-		split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'),
-		db, current_user, app)
-$$;
--- a statement's single result in another session, or its SQLSTATE and error
-CREATE FUNCTION remote_try(conn text, sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	RETURN (SELECT string_agg(x, ',') FROM dblink(conn, sql) AS t(x text));
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\ir lib/dblink.psql
 -- wait until a session's statement waits for a lock; false after 10 s
 CREATE FUNCTION waits_for_lock(app text) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN

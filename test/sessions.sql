@@ -18,23 +18,7 @@ SELECT plan(75);
 
 CREATE EXTENSION encrypted_field;
 
--- a connection string to a database of this cluster, over its Unix socket
-CREATE FUNCTION tap_conninfo(db text, app text) RETURNS text LANGUAGE sql AS $$
-	SELECT format('host=%s port=%s dbname=%s user=%s application_name=%s',
-		split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'),
-		db, current_user, app)
-$$;
--- the single-column result of a query run in another session, as text
-CREATE FUNCTION remote(conn text, sql text) RETURNS SETOF text LANGUAGE sql AS $$
-	SELECT x FROM dblink(conn, sql) AS t(x text)
-$$;
--- the same, where the other session may fail: its result, or its error
-CREATE FUNCTION remote_try(conn text, sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	RETURN (SELECT string_agg(x, ',') FROM dblink(conn, sql) AS t(x text));
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\ir lib/dblink.psql
 -- the plaintext the rows below are written from, to check what B sees
 CREATE FUNCTION note_plain(g integer) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	SELECT 'secret note ' || g || ' for team ' || (1 + g % 2)

@@ -11,17 +11,7 @@
 BEGIN;
 SELECT plan(19);
 
-CREATE FUNCTION tap_conninfo(db text, app text) RETURNS text LANGUAGE sql AS $$
-	SELECT format('host=%s port=%s dbname=%s user=%s application_name=%s',
-		split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'),
-		db, current_user, app)
-$$;
-CREATE FUNCTION remote_try(conn text, sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	RETURN (SELECT string_agg(x, ',') FROM dblink(conn, sql) AS t(x text));
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\ir ../lib/dblink.psql
 
 SELECT is(current_setting('shared_preload_libraries') ~ 'encrypted_field', true,
 	'the library is in shared_preload_libraries');
