@@ -5,7 +5,8 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 MODULE_big = $(EXTENSION)
 OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/keystore.o \
        src/registry.o src/audit.o src/plaintext.o src/ef_type.o src/ef_funcs.o \
-       src/ef_keyfuncs.o src/ef_reterm.o src/ef_report.o src/redact.o src/compress.o src/term.o src/ef_ops.o src/textform.o src/randpool.o src/ef_analyze.o src/generation.o
+       src/ef_keyfuncs.o src/ef_reterm.o src/ef_report.o src/redact.o src/compress.o src/term.o src/ef_ops.o src/textform.o src/randpool.o src/ef_analyze.o src/generation.o \
+       src/key_channel.o src/key_source.o
 
 # released versions' scripts are frozen; upgrade scripts lead from them to
 # the current version, whose script is built from $(EXTENSION).sql
@@ -26,6 +27,14 @@ endif
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Tests give their keys at connection start, as psql users do (psql 15 has
+# no \bind); the library must then be loaded as the session starts.
+# Setting session_preload_libraries this way needs a superuser, as running
+# the tests does.
+EF_TEST_OPTIONS = -c session_preload_libraries=encrypted_field -c encrypted_field.keys=
+installcheck: export PGOPTIONS = $(EF_TEST_OPTIONS)$(shell sh test/keys.sh regress)
+pgtap: export PGOPTIONS = $(EF_TEST_OPTIONS)$(shell sh test/keys.sh tap)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(EXTENSION).sql
 	cp $< $@

@@ -267,3 +267,15 @@ ALTER OPERATOR FAMILY encrypted_field_ops USING btree ADD
 	FUNCTION 1 (encrypted_field_term, encrypted_field_term) ef_term_cmp(encrypted_field_term, encrypted_field_term);
 
 REVOKE ALL ON FUNCTION ef_rotate_index_key() FROM PUBLIC;
+
+-- keys given at connection start (encrypted_field.keys): the key argument
+-- may be left out; a key in an argument must come from a bind parameter
+CREATE OR REPLACE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'ef_register_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_register_key(integer, bytea, text) IS 'record a master key''s check value in the registry; the key, a bind parameter or given at connection start, is not stored';
+
+CREATE OR REPLACE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'ef_unlock' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_unlock(integer, bytea, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction';

@@ -104,10 +104,10 @@ SELECT pg_catalog.pg_extension_config_dump('ef_index_keys', '');
 
 -- functions
 
-CREATE FUNCTION ef_register_key(key_id integer, master_key bytea, comment text DEFAULT NULL)
+CREATE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL)
 	RETURNS void
 	AS 'MODULE_PATHNAME', 'ef_register_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_register_key(integer, bytea, text) IS 'record a master key''s check value in the registry; the key is not stored';
+COMMENT ON FUNCTION ef_register_key(integer, bytea, text) IS 'record a master key''s check value in the registry; the key, a bind parameter or given at connection start, is not stored';
 
 CREATE FUNCTION ef_retire_key(key_id integer) RETURNS void
 	AS 'MODULE_PATHNAME', 'ef_retire_key' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
@@ -117,10 +117,10 @@ CREATE FUNCTION ef_rotate_index_key() RETURNS integer
 	AS 'MODULE_PATHNAME', 'ef_rotate_index_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ef_rotate_index_key() IS 'create a new index key for search terms, wrapped under every held master key';
 
-CREATE FUNCTION ef_unlock(key_id integer, master_key bytea, scope text DEFAULT 'session')
+CREATE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
 	RETURNS void
 	AS 'MODULE_PATHNAME', 'ef_unlock' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_unlock(integer, bytea, text) IS 'check a master key against the registry and hold it in this session or transaction';
+COMMENT ON FUNCTION ef_unlock(integer, bytea, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction';
 
 CREATE FUNCTION ef_lock() RETURNS integer
 	AS 'MODULE_PATHNAME', 'ef_lock' LANGUAGE C VOLATILE PARALLEL UNSAFE;

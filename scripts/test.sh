@@ -24,22 +24,26 @@ regress() {
 	[ -f regression.diffs ] && cat regression.diffs
 	return 1
 }
+# pgTAP sessions, and the sessions they open with dblink (libpq in the
+# server, which reads the server's environment), give the test keys at
+# connection start
+tap_options="-c session_preload_libraries=encrypted_field -c encrypted_field.keys=$(sh test/keys.sh tap)"
 pgtap() { # runs $PGTAP_FILES, by default test/*.sql
-	psql -q -X -c "CREATE DATABASE ef_tap" &&
+	PGOPTIONS=$tap_options psql -q -X -c "CREATE DATABASE ef_tap" &&
 	psql -q -X -d ef_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink" &&
-	pg_prove -d ef_tap -f ${PGTAP_FILES:-test/*.sql}
+	PGOPTIONS=$tap_options pg_prove -d ef_tap -f ${PGTAP_FILES:-test/*.sql}
 }
 
 suite "unit tests" make -s PG_CONFIG=$PG_BIN/pg_config unitcheck
 suite "fuzz corpus replay" bash fuzz/run.sh --smoke
 
-ef_cluster_start
+PGOPTIONS=$tap_options ef_cluster_start
 suite "pg_regress" regress
 suite "pgTAP" pgtap
 ef_cluster_stop
 
 # with the library preloaded, sessions take a rotation without unlocking again
-EF_PORT=54328 ef_cluster_start -c shared_preload_libraries=encrypted_field
+PGOPTIONS=$tap_options EF_PORT=54328 ef_cluster_start -c shared_preload_libraries=encrypted_field
 PGTAP_FILES=test/preloaded/*.sql suite "pgTAP, library preloaded" pgtap
 ef_cluster_stop
 

@@ -16,6 +16,19 @@
 #endif
 
 /*
+ * A GUC check hook that replaces a string value allocates it as the GUC
+ * code frees it: with malloc before PostgreSQL 16, in the GUC memory context
+ * from 16 on
+ */
+#if PG_VERSION_NUM >= 160000
+#define EF_GUC_STRDUP(s)	guc_strdup(ERROR, (s))
+#define EF_GUC_FREE(p)		guc_free(p)
+#else
+#define EF_GUC_STRDUP(s)	strdup(s)
+#define EF_GUC_FREE(p)		free(p)
+#endif
+
+/*
  * OpenSSL 3 fetches algorithm implementations explicitly; fetching once and
  * keeping the handle avoids a provider lookup per row.  OpenSSL 1.1.1 only
  * has the static getters, which cost nothing.

@@ -49,6 +49,18 @@ GetContext(FunctionCallInfo fcinfo, int argno)
 	return context;
 }
 
+/* Raise the error that a held key serves another role, if it does */
+static void
+CheckHeldForOtherRole(int32 key_id)
+{
+	if (KeystoreHeldForOtherRole(key_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to use master key %d", key_id),
+				 errdetail("The key was unlocked by a role whose privileges the current role does not have."),
+				 errhint("A held key serves the role that unlocked it and the roles with its privileges; code running as another role (SET ROLE, a SECURITY DEFINER function) cannot use it.")));
+}
+
 /* Return the held key a value is wrapped under, or raise an error */
 static const HeldKey *
 KeyForValue(int32 key_id)
@@ -57,6 +69,7 @@ KeyForValue(int32 key_id)
 
 	if (key != NULL)
 		return key;
+	CheckHeldForOtherRole(key_id);
 	if (KeystoreCount() == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -81,6 +94,8 @@ KeyForWrapping(FunctionCallInfo fcinfo, int argno)
 		int32		key_id = PG_GETARG_INT32(argno);
 
 		key = KeystoreFind(key_id);
+		if (key == NULL)
+			CheckHeldForOtherRole(key_id);
 		if (key == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),

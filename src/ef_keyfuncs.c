@@ -24,10 +24,14 @@
 #include "funcapi.h"
 #include "generation.h"
 #include "kdf.h"
+#include "key_channel.h"
+#include "key_source.h"
 #include "keystore.h"
+#include "miscadmin.h"
 #include "redact.h"
 #include "registry.h"
 #include "secure.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -49,9 +53,75 @@ ArgumentError(bool audit, int32 key_id, const char *reason, int code,
 }
 
 /*
+ * Take the master key given at connection start for this key id, for a
+ * call made without a key.  It serves the role that connected and the roles
+ * with its privileges, like a held key.
+ */
+static void
+TakeSuppliedKey(int32 key_id, uint8 *master, bool audit)
+{
+	Oid			role;
+
+	if (!KeystoreSupplied(key_id, master, &role))
+	{
+		if (audit)
+			AuditUnlockFailed(key_id, "no key given");
+		if (KeyChannelRefused())
+			KEY_ERROR(ERRCODE_EF_KEY_EXPOSED,
+					  errmsg("master keys given at connection start were refused"),
+					  errdetail("encrypted_field was not loaded when the connection started, so the keys waited in a setting that SQL can read, and may be exposed."),
+					  errhint("Load encrypted_field with session_preload_libraries or shared_preload_libraries, and replace the keys given on this connection."));
+		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+				  errmsg("no master key given for key %d", key_id),
+				  errdetail("Called without a key, the function takes the key given at connection start in \"encrypted_field.keys\", and none was given for this key id."),
+				  errhint("Pass the key as a bind parameter, or connect with the option \"-c encrypted_field.keys=%d:HEX\".", key_id));
+	}
+	if (role != GetUserId() && !has_privs_of_role(GetUserId(), role))
+	{
+		explicit_bzero(master, EF_KEY_LEN);
+		if (audit)
+			AuditUnlockFailed(key_id, "key given at connection start serves another role");
+		KEY_ERROR(ERRCODE_INSUFFICIENT_PRIVILEGE,
+				  errmsg("permission denied to use the master key given at connection start"),
+				  errdetail("A key given at connection start serves the role that connected and the roles that have its privileges."));
+	}
+}
+
+/*
+ * Refuse a master key argument that did not come from a bind parameter of
+ * the client's statement: it was in the statement's text, which PostgreSQL
+ * has shown to other sessions and may have logged
+ */
+static void
+CheckKeySource(int32 key_id, uint8 *master, bool audit)
+{
+	const char *logged = RedactLoggedBeforeLoad();
+
+	if (KeyFromBindParameter(master) && logged == NULL)
+		return;
+	explicit_bzero(master, EF_KEY_LEN);
+	if (audit)
+		AuditUnlockFailed(key_id, logged ? "statement logged before the library was loaded" :
+						  "key not given as a bind parameter");
+	RedactActivity();
+	if (logged != NULL)
+		KEY_ERROR(ERRCODE_EF_KEY_EXPOSED,
+				  errmsg("master key %d may have been written to the server log", key_id),
+				  errdetail("The server logs statements (%s), and encrypted_field was loaded by this statement, too late to keep its parameters out of the log.",
+							logged),
+				  errhint("Add encrypted_field to session_preload_libraries or shared_preload_libraries, and replace the key if the log may have kept it."));
+	KEY_ERROR(ERRCODE_EF_KEY_EXPOSED,
+			  errmsg("master key %d was not given as a bind parameter", key_id),
+			  errdetail("A key written into a statement's text (a literal, an expression, a DO block, EXECUTE or an argument of a wrapper function) is shown to other sessions in pg_stat_activity and may be logged, so it may already be exposed."),
+			  errhint("Pass the key as a bind parameter, or give it at connection start with the option \"-c encrypted_field.keys=ID:HEX\", and replace a key that appeared in statement text."));
+}
+
+/*
  * Check the key id and key arguments common to register and unlock, and copy
- * the key into the caller's buffer.  A detoasted copy of the argument is
- * wiped at once, so from here on the only copy of the key is the caller's.
+ * the key into the caller's buffer: the argument, which must come from a
+ * bind parameter, or without one the key given at connection start.  A
+ * detoasted copy of the argument is wiped at once, so from here on the only
+ * copy of the key the extension made is the caller's.
  */
 static void
 TakeMasterKey(FunctionCallInfo fcinfo, int32 *key_id, uint8 *master,
@@ -65,12 +135,14 @@ TakeMasterKey(FunctionCallInfo fcinfo, int32 *key_id, uint8 *master,
 	if (PG_ARGISNULL(0))
 		ArgumentError(audit, 0, "key id is null",
 					  ERRCODE_NULL_VALUE_NOT_ALLOWED, "key id must not be null");
-	if (PG_ARGISNULL(1))
-		ArgumentError(audit, *key_id, "key is null",
-					  ERRCODE_NULL_VALUE_NOT_ALLOWED, "master key must not be null");
 	if (*key_id <= 0)
 		ArgumentError(audit, *key_id, "key id is not positive",
 					  ERRCODE_INVALID_PARAMETER_VALUE, "key id must be positive");
+	if (PG_ARGISNULL(1))
+	{
+		TakeSuppliedKey(*key_id, master, audit);
+		return;
+	}
 
 	key = PG_GETARG_BYTEA_PP(1);
 	len = VARSIZE_ANY_EXHDR(key);
@@ -83,7 +155,8 @@ TakeMasterKey(FunctionCallInfo fcinfo, int32 *key_id, uint8 *master,
 		KEY_ERROR(ERRCODE_INVALID_PARAMETER_VALUE,
 				  errmsg("master key must be %d bytes long", EF_KEY_LEN),
 				  errdetail("The key given is %zu bytes long.", len),
-				  errhint("Generate a key with gen_random_bytes(32) from pgcrypto or \"openssl rand 32\", and keep it outside the database."));
+				  errhint("Generate a key outside the database, for example with \"openssl rand -hex 32\", and keep it there."));
+	CheckKeySource(*key_id, master, audit);
 }
 
 /*
@@ -186,7 +259,6 @@ ef_register_key(PG_FUNCTION_ARGS)
 	TakeMasterKey(fcinfo, &key_id, master, false);
 	PG_TRY();
 	{
-		RedactWarnIfLogged();
 		RegisterWith(key_id, comment, master, kek);
 	}
 	PG_FINALLY();
@@ -245,7 +317,7 @@ UnwrapIndexKeys(int32 key_id, const uint8 *kek, bool refresh, EfKeyScope scope,
 		if (bad < 0 && refresh)
 			KeystoreSetIndexKeys(key_id, ids, (const uint8 (*)[EF_KEY_LEN]) index_keys);
 		else if (bad < 0)
-			KeystoreAdd(key_id, scope, retired, kek, ids,
+			KeystoreAdd(key_id, scope, retired, GetUserId(), kek, ids,
 						(const uint8 (*)[EF_KEY_LEN]) index_keys);
 	}
 	PG_FINALLY();
@@ -279,7 +351,7 @@ IndexKeysRefresh(void)
 	if (!GenerationRead(&now) || now == seen_generation ||
 		KeystoreRotationPending() || IsInParallelMode())
 		return;
-	for (int i = 0; (held = KeystoreGet(i)) != NULL; i++)
+	for (int i = 0; (held = KeystoreGetAny(i)) != NULL; i++)
 		UnwrapIndexKeys(held->key_id, held->kek, true, held->scope, held->retired);
 	seen_generation = now;
 }
@@ -333,7 +405,6 @@ ef_unlock(PG_FUNCTION_ARGS)
 	TakeMasterKey(fcinfo, &key_id, master, true);
 	PG_TRY();
 	{
-		RedactWarnIfLogged();
 		UnlockWith(key_id, scope, master, kek);
 	}
 	PG_FINALLY();

@@ -14,6 +14,13 @@
 #include "crypto.h"
 #include "envelope.h"
 
+/*
+ * A master key was given where it may be exposed (in a statement's text, or
+ * a statement logged before the library loaded): refused.  Class 28, invalid
+ * authorization specification, with a subclass of our own.
+ */
+#define ERRCODE_EF_KEY_EXPOSED	MAKE_SQLSTATE('2','8','E','F','1')
+
 /* Where an envelope came from decides how a malformed one is reported */
 typedef enum EfEnvelopeSource
 {

@@ -17,6 +17,7 @@
 #include "compat.h"
 #include "crypto.h"
 #include "generation.h"
+#include "key_channel.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
 #include "redact.h"
@@ -97,9 +98,10 @@ DefineSettings(void)
 void
 _PG_init(void)
 {
+	RedactInstallHooks();
 	DefineSettings();
+	KeyChannelDefine(RedactLoadedByStatement());
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = EfProcessUtility;
-	RedactInstallHooks();
 	GenerationInstallHooks();
 }

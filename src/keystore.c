@@ -9,9 +9,21 @@
  * never handed to another allocation.  Every slot is wiped when forgotten.
  *
  * Unlocking is transactional, like a SET: a key unlocked in a transaction or
- * subtransaction that rolls back is forgotten.  Transaction-scoped keys are
+ * subtransaction that rolls back is forgotten, and a key unlocked again
+ * there (another scope, another role) is as it was before.  A prepared
+ * transaction may yet roll back after this session has moved on, so its
+ * unlocks end at PREPARE TRANSACTION.  Transaction-scoped keys are
  * forgotten at commit, prepare or abort; session keys at ef_lock(), DISCARD
  * ALL and backend exit.
+ *
+ * A held key serves the role that unlocked it and the roles that have its
+ * privileges (has_privs_of_role), never code running as another role: a
+ * SECURITY DEFINER function of another owner, or SET ROLE to a role that is
+ * not a member.  Lookups skip keys that do not serve the current user.
+ *
+ * Keys given at connection start (encrypted_field.keys) wait here, not yet
+ * checked against the registry, until ef_unlock() or ef_register_key() is
+ * called without a key; they are forgotten with the held keys.
  *
  * IDENTIFICATION
  *		src/keystore.c
@@ -27,11 +39,22 @@
 #include "audit.h"
 #include "generation.h"
 #include "keystore.h"
+#include "miscadmin.h"
 #include "secure.h"
 #include "storage/ipc.h"
+#include "utils/acl.h"
 #include "utils/timestamp.h"
 
+/* A master key given at connection start, not yet checked */
+typedef struct SuppliedKey
+{
+	int32		key_id;			/* 0: free */
+	Oid			role;			/* the login role that gave it */
+	uint8		master[EF_KEY_LEN];
+} SuppliedKey;
+
 static HeldKey *held = NULL;
+static SuppliedKey *supplied = NULL;
 static size_t held_bytes = 0;
 static uint64 unlock_seq = 0;
 
@@ -86,7 +109,8 @@ KeystoreEnsure(void)
 
 	pagesize = sysconf(_SC_PAGESIZE);
 	held_bytes = TYPEALIGN(pagesize > 0 ? pagesize : 4096,
-						   sizeof(HeldKey) * EF_MAX_HELD_KEYS + EF_KEY_LEN);
+						   sizeof(HeldKey) * EF_KEY_SLOTS + EF_KEY_LEN +
+						   sizeof(SuppliedKey) * EF_MAX_SUPPLIED_KEYS);
 	page = mmap(NULL, held_bytes, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
@@ -99,7 +123,8 @@ KeystoreEnsure(void)
 	(void) mlock(page, held_bytes);
 	memset(page, 0, held_bytes);
 
-	pending_key = (uint8 *) page + sizeof(HeldKey) * EF_MAX_HELD_KEYS;
+	pending_key = (uint8 *) page + sizeof(HeldKey) * EF_KEY_SLOTS;
+	supplied = (SuppliedKey *) (pending_key + EF_KEY_LEN);
 	held = (HeldKey *) page;
 }
 
@@ -110,41 +135,99 @@ Forget(HeldKey *key)
 	explicit_bzero(key, sizeof(HeldKey));
 }
 
-/* Hold a key; unlocking a key id again updates its slot */
-void
-KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek,
-			const int32 *index_key_ids, const uint8 (*index_keys)[EF_KEY_LEN])
+/*
+ * Let the newest slot of a key id be the one lookups find, after a slot of
+ * that id was added or forgotten
+ */
+static void
+Unshadow(int32 key_id)
 {
-	HeldKey    *slot = NULL;
-	SubTransactionId subid;
+	HeldKey    *newest = NULL;
 
-	KeystoreEnsure();
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
-	{
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
 		if (held[i].in_use && held[i].key_id == key_id)
 		{
-			slot = &held[i];
-			break;
+			held[i].shadowed = true;
+			if (newest == NULL || held[i].seq > newest->seq)
+				newest = &held[i];
 		}
-		if (!held[i].in_use && slot == NULL)
+	if (newest != NULL)
+		newest->shadowed = false;
+}
+
+/* Wipe a slot, and bring back the unlock it shadowed, if any */
+static void
+ForgetSlot(HeldKey *key)
+{
+	int32		key_id = key->key_id;
+
+	Forget(key);
+	Unshadow(key_id);
+}
+
+/* Does a held key serve the current user? */
+static bool
+Serves(const HeldKey *key)
+{
+	Oid			user = GetUserId();
+
+	return key->role == user || has_privs_of_role(user, key->role);
+}
+
+/* Is a slot the key lookups find for the current user? */
+static bool
+Usable(const HeldKey *key)
+{
+	return key->in_use && !key->shadowed && Serves(key);
+}
+
+/* Count the distinct key ids held, whoever they serve */
+static int
+CountHeld(void)
+{
+	int			n = 0;
+
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (held[i].in_use && !held[i].shadowed)
+			n++;
+	return n;
+}
+
+/*
+ * Hold a key.  Unlocking a key id again in the (sub)transaction that
+ * unlocked it updates its slot; in a later one, it takes a new slot that
+ * shadows the earlier until the transaction commits, so that rolling back
+ * restores the earlier unlock as it was (its scope, its role).
+ */
+void
+KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, Oid role,
+			const uint8 *kek, const int32 *index_key_ids,
+			const uint8 (*index_keys)[EF_KEY_LEN])
+{
+	HeldKey    *slot = NULL;
+	HeldKey    *earlier = NULL;
+	SubTransactionId subid = GetCurrentSubTransactionId();
+
+	KeystoreEnsure();
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
+		if (held[i].in_use && !held[i].shadowed && held[i].key_id == key_id)
+			earlier = &held[i];
+	if (earlier != NULL && earlier->subid == subid)
+		slot = earlier;
+	for (int i = 0; slot == NULL && i < EF_KEY_SLOTS; i++)
+		if (!held[i].in_use)
 			slot = &held[i];
-	}
-	if (slot == NULL)
+	if (slot == NULL || (earlier == NULL && CountHeld() >= EF_MAX_HELD_KEYS))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("cannot hold more than %d master keys in one session",
 						EF_MAX_HELD_KEYS),
 				 errhint("Call ef_lock() to forget the keys this session no longer needs.")));
 
-	/*
-	 * A key held before keeps the (sub)transaction it was unlocked in, so
-	 * that rolling back a repeated unlock does not forget a key the session
-	 * already had.  The new scope and the new unlock order do take effect.
-	 */
-	subid = slot->in_use ? slot->subid : GetCurrentSubTransactionId();
 	Forget(slot);
 	slot->in_use = true;
 	slot->retired = retired;
+	slot->role = role;
 	slot->scope = scope;
 	slot->key_id = key_id;
 	slot->subid = subid;
@@ -157,6 +240,64 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, const uint8 *kek,
 		if (index_key_ids[i] > 0)
 			memcpy(slot->index_key[i], index_keys[i], EF_KEY_LEN);
 	}
+	Unshadow(key_id);
+}
+
+/* Is a key with this id held, but for a role the current user is not? */
+bool
+KeystoreHeldForOtherRole(int32 key_id)
+{
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (held[i].in_use && !held[i].shadowed && held[i].key_id == key_id)
+			return !Serves(&held[i]);
+	return false;
+}
+
+/*
+ * Keep a master key given at connection start until it is unlocked or
+ * registered.  Giving a key id twice keeps the last.
+ */
+void
+KeystoreSupply(int32 key_id, const uint8 *master, Oid role)
+{
+	SuppliedKey *slot = NULL;
+
+	KeystoreEnsure();
+	for (int i = 0; i < EF_MAX_SUPPLIED_KEYS; i++)
+		if (supplied[i].key_id == key_id ||
+			(slot == NULL && supplied[i].key_id == 0))
+			slot = &supplied[i];
+	if (slot == NULL)
+		elog(ERROR, "too many master keys given at connection start");
+	slot->key_id = key_id;
+	slot->role = role;
+	memcpy(slot->master, master, EF_KEY_LEN);
+}
+
+/* Copy out a master key given at connection start; false if none was */
+bool
+KeystoreSupplied(int32 key_id, uint8 *master, Oid *role)
+{
+	for (int i = 0; supplied != NULL && i < EF_MAX_SUPPLIED_KEYS; i++)
+		if (supplied[i].key_id == key_id)
+		{
+			memcpy(master, supplied[i].master, EF_KEY_LEN);
+			*role = supplied[i].role;
+			return true;
+		}
+	return false;
+}
+
+/* Count the master keys given at connection start and still kept */
+int
+KeystoreSuppliedCount(void)
+{
+	int			n = 0;
+
+	for (int i = 0; supplied != NULL && i < EF_MAX_SUPPLIED_KEYS; i++)
+		if (supplied[i].key_id != 0)
+			n++;
+	return n;
 }
 
 /* Replace a held key's index keys with those the registry now has */
@@ -164,8 +305,11 @@ void
 KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
 					 const uint8 (*index_keys)[EF_KEY_LEN])
 {
-	HeldKey    *key = (HeldKey *) KeystoreFind(key_id);
+	HeldKey    *key = NULL;
 
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (held[i].in_use && !held[i].shadowed && held[i].key_id == key_id)
+			key = &held[i];
 	if (key == NULL)
 		return;
 	for (int i = 0; i < EF_INDEX_KEYS_HELD; i++)
@@ -216,7 +360,7 @@ ForgetIfHolding(HeldKey *key, int32 index_key_id, const char *why)
 		if (key->index_key_id[j] == index_key_id)
 		{
 			AuditForget(key->key_id, KeystoreScopeName(key->scope), why);
-			Forget(key);
+			ForgetSlot(key);
 		}
 }
 
@@ -228,7 +372,7 @@ ForgetIfHolding(HeldKey *key, int32 index_key_id, const char *why)
 static void
 DropPendingRotation(bool rolled_back)
 {
-	for (int i = 0; rolled_back && i < EF_MAX_HELD_KEYS; i++)
+	for (int i = 0; rolled_back && i < EF_KEY_SLOTS; i++)
 		ForgetIfHolding(&held[i], pending_id, "index key rotation rolled back");
 	explicit_bzero(pending_key, EF_KEY_LEN);
 	pending_seq = 0;
@@ -244,7 +388,7 @@ DropPendingRotation(bool rolled_back)
 static void
 ApplyPendingRotation(void)
 {
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
 	{
 		HeldKey    *key = &held[i];
 
@@ -275,8 +419,8 @@ KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max)
 		int32		best = 0;
 		const uint8 *best_key = NULL;
 
-		for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
-			for (int j = 0; held[i].in_use && j < EF_INDEX_KEYS_HELD; j++)
+		for (int i = 0; i < EF_KEY_SLOTS; i++)
+			for (int j = 0; Usable(&held[i]) && j < EF_INDEX_KEYS_HELD; j++)
 				if (held[i].index_key_id[j] > best && held[i].index_key_id[j] < floor)
 				{
 					best = held[i].index_key_id[j];
@@ -299,8 +443,8 @@ KeystoreIndexKey(void)
 
 	if (held == NULL)
 		return NULL;
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
-		if (held[i].in_use && held[i].index_key_id[0] > 0 &&
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
+		if (Usable(&held[i]) && held[i].index_key_id[0] > 0 &&
 			(best == NULL || held[i].index_key_id[0] > best->index_key_id[0]))
 			best = &held[i];
 	return best;
@@ -312,9 +456,9 @@ KeystoreFind(int32 key_id)
 {
 	if (held == NULL)
 		return NULL;
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
-		if (held[i].in_use && held[i].key_id == key_id)
-			return &held[i];
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
+		if (held[i].in_use && !held[i].shadowed && held[i].key_id == key_id)
+			return Serves(&held[i]) ? &held[i] : NULL;
 	return NULL;
 }
 
@@ -326,35 +470,47 @@ KeystoreCurrent(void)
 
 	if (held == NULL)
 		return NULL;
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
-		if (held[i].in_use && !held[i].retired &&
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
+		if (Usable(&held[i]) && !held[i].retired &&
 			(best == NULL || held[i].seq > best->seq))
 			best = &held[i];
 	return best;
 }
 
-/* Count the held keys */
+/* Count the held keys that serve the current user */
 int
 KeystoreCount(void)
 {
 	int			n = 0;
 
-	if (held == NULL)
-		return 0;
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
-		if (held[i].in_use)
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (Usable(&held[i]))
 			n++;
 	return n;
 }
 
-/* Return the index-th held key in slot order, or NULL past the end */
+/*
+ * Return the index-th held key that serves the current user, in slot order,
+ * or NULL past the end
+ */
 const HeldKey *
 KeystoreGet(int index)
 {
-	if (held == NULL)
-		return NULL;
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
-		if (held[i].in_use && index-- == 0)
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (Usable(&held[i]) && index-- == 0)
+			return &held[i];
+	return NULL;
+}
+
+/*
+ * Return the index-th held key whichever role it serves, for upkeep that
+ * reads nothing out of it (refreshing its index keys)
+ */
+const HeldKey *
+KeystoreGetAny(int index)
+{
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (held[i].in_use && !held[i].shadowed && index-- == 0)
 			return &held[i];
 	return NULL;
 }
@@ -368,12 +524,13 @@ KeystoreForgetAll(void)
 	EfCryptoScrub();
 	if (held == NULL)
 		return 0;
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
 	{
-		if (held[i].in_use)
+		if (held[i].in_use && !held[i].shadowed)
 			n++;
 		Forget(&held[i]);
 	}
+	explicit_bzero(supplied, sizeof(SuppliedKey) * EF_MAX_SUPPLIED_KEYS);
 	/*
 	 * Keys unlocked from here on read a rotation from the registry; its id
 	 * stays, so that a rollback can still forget them
@@ -390,14 +547,37 @@ KeystoreScopeName(EfKeyScope scope)
 }
 
 /*
- * At the end of a top-level transaction, forget the transaction-scoped keys,
- * and on abort also the keys this transaction unlocked.  Session keys that
- * survive a commit are marked committed.
+ * Forget a slot at the end of its (sub)transaction, with an audit line when
+ * its key id is then no longer held
+ */
+static void
+EndSlot(HeldKey *key, const char *why)
+{
+	int32		key_id = key->key_id;
+	const char *scope = KeystoreScopeName(key->scope);
+	bool		shadowing = !key->shadowed;
+
+	ForgetSlot(key);
+	if (shadowing)
+	{
+		for (int i = 0; i < EF_KEY_SLOTS; i++)
+			if (held[i].in_use && held[i].key_id == key_id)
+				return;
+		AuditForget(key_id, scope, why);
+	}
+}
+
+/*
+ * At the end of a top-level transaction, end its unlocks.  On abort, and on
+ * PREPARE (the prepared transaction may yet roll back, and this session
+ * cannot know), the keys it unlocked go and the unlocks they shadowed come
+ * back; on commit, the shadowed unlocks go.  Then transaction-scoped keys
+ * go; the session keys left are marked committed.
  */
 static void
 KeystoreXactCallback(XactEvent event, void *arg)
 {
-	bool		abort;
+	bool		undo;
 
 	switch (event)
 	{
@@ -410,12 +590,12 @@ KeystoreXactCallback(XactEvent event, void *arg)
 			return;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PREPARE:
-			abort = false;
+			undo = false;
 			break;
+		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			abort = true;
+			undo = true;
 			break;
 		default:
 			return;
@@ -427,7 +607,7 @@ KeystoreXactCallback(XactEvent event, void *arg)
 	if (held == NULL)
 		return;
 
-	if (pending_id != 0 && !abort)
+	if (pending_id != 0 && event != XACT_EVENT_PREPARE && !undo)
 	{
 		ApplyPendingRotation();
 		GenerationBump();
@@ -435,25 +615,35 @@ KeystoreXactCallback(XactEvent event, void *arg)
 	else if (pending_id != 0)
 		DropPendingRotation(true);
 
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
 	{
 		HeldKey    *key = &held[i];
 
 		if (!key->in_use)
 			continue;
-		if (key->scope == EF_SCOPE_TRANSACTION ||
-			(abort && key->subid != InvalidSubTransactionId))
-		{
-			AuditForget(key->key_id, KeystoreScopeName(key->scope),
-						abort ? "transaction aborted" : "transaction ended");
+		if (undo && key->subid != InvalidSubTransactionId)
+			EndSlot(key, event == XACT_EVENT_PREPARE ? "transaction prepared" :
+					"transaction aborted");
+		else if (!undo && key->shadowed)
 			Forget(key);
-		}
+	}
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
+	{
+		HeldKey    *key = &held[i];
+
+		if (!key->in_use)
+			continue;
+		if (key->scope == EF_SCOPE_TRANSACTION)
+			EndSlot(key, undo ? "transaction ended" : "transaction ended");
 		else
 			key->subid = InvalidSubTransactionId;
 	}
 }
 
-/* Forget keys unlocked in an aborted subtransaction; hand the rest up */
+/*
+ * Forget keys unlocked in an aborted subtransaction, bringing back what
+ * they shadowed; hand the rest up
+ */
 static void
 KeystoreSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid, void *arg)
@@ -470,19 +660,22 @@ KeystoreSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 			DropPendingRotation(true);
 	}
 
-	for (int i = 0; i < EF_MAX_HELD_KEYS; i++)
+	for (int i = 0; i < EF_KEY_SLOTS; i++)
 	{
 		HeldKey    *key = &held[i];
 
 		if (!key->in_use || key->subid != mySubid)
 			continue;
-		if (event == SUBXACT_EVENT_COMMIT_SUB)
-			key->subid = parentSubid;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			EndSlot(key, "subtransaction aborted");
 		else
 		{
-			AuditForget(key->key_id, KeystoreScopeName(key->scope),
-						"subtransaction aborted");
-			Forget(key);
+			/* a slot of the parent with this id is shadowed: it goes */
+			for (int j = 0; j < EF_KEY_SLOTS; j++)
+				if (held[j].in_use && held[j].shadowed &&
+					held[j].key_id == key->key_id && held[j].subid == parentSubid)
+					Forget(&held[j]);
+			key->subid = parentSubid;
 		}
 	}
 }

@@ -18,6 +18,16 @@
 #define EF_MAX_HELD_KEYS	64
 
 /*
+ * Slots: a key unlocked again in a later (sub)transaction takes a slot of its
+ * own, shadowing the one before until the transaction commits, so that a
+ * rollback brings the earlier unlock back exactly
+ */
+#define EF_KEY_SLOTS		(2 * EF_MAX_HELD_KEYS)
+
+/* Master keys a connection may give at its start (encrypted_field.keys) */
+#define EF_MAX_SUPPLIED_KEYS	32
+
+/*
  * Index keys held per master key: the newest wrapped under it and the one
  * before, so that lookups can probe both while values move to a rotated key
  */
@@ -36,7 +46,11 @@ typedef enum EfKeyScope
 typedef struct HeldKey
 {
 	bool		in_use;
+	bool		shadowed;		/* unlocked again since, in a transaction
+								 * still open */
 	bool		retired;		/* registry mark at unlock: decrypt only */
+	Oid			role;			/* the role that unlocked it: the key serves
+								 * roles with its privileges */
 	EfKeyScope	scope;
 	int32		key_id;
 	SubTransactionId subid;		/* unlocked in this (sub)transaction, or
@@ -50,9 +64,13 @@ typedef struct HeldKey
 } HeldKey;
 
 extern void KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired,
-						const uint8 *kek, const int32 *index_key_ids,
+						Oid role, const uint8 *kek, const int32 *index_key_ids,
 						const uint8 (*index_keys)[EF_KEY_LEN]);
 extern const HeldKey *KeystoreIndexKey(void);
+extern bool KeystoreHeldForOtherRole(int32 key_id);
+extern void KeystoreSupply(int32 key_id, const uint8 *master, Oid role);
+extern bool KeystoreSupplied(int32 key_id, uint8 *master, Oid *role);
+extern int	KeystoreSuppliedCount(void);
 extern void KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
 								 const uint8 (*index_keys)[EF_KEY_LEN]);
 extern void KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key);
@@ -63,6 +81,7 @@ extern const HeldKey *KeystoreFind(int32 key_id);
 extern const HeldKey *KeystoreCurrent(void);
 extern int	KeystoreCount(void);
 extern const HeldKey *KeystoreGet(int index);
+extern const HeldKey *KeystoreGetAny(int index);
 extern int	KeystoreForgetAll(void);
 extern const char *KeystoreScopeName(EfKeyScope scope);
 

@@ -1,30 +1,34 @@
 /*-------------------------------------------------------------------------
  *
  * redact.c
- *		Keep master keys out of the server log and pg_stat_activity
+ *		Keep master keys and bind parameters out of the server log
  *
- * PostgreSQL itself writes statements and their bind parameters to the log
- * (log_statement = all, log_min_duration_statement, parameters of failed
- * statements), and shows the text of running statements to other sessions.
- * A statement that calls ef_unlock() or ef_register_key() carries a master
- * key, as a literal or a parameter.  While such a statement runs:
+ * A master key reaches the server only as a bind parameter or a startup
+ * option (key_source.c, key_channel.c), so no accepted key is ever in a
+ * statement's text.  What remains is what PostgreSQL and other extensions
+ * write of parameter values:
  *
- *	- emit_log_hook removes the statement text, the parameters and the
- *	  context from every line it writes to the log;
- *	- post_parse_analyze_hook replaces the text other sessions see in
- *	  pg_stat_activity.
+ *	- the log's "parameters: $1 = ..." detail (log_statement,
+ *	  log_min_duration_statement) and the "with parameters" error context
+ *	  (log_parameter_max_length_on_error), and auto_explain's "Query
+ *	  Parameters";
+ *	- plans, where a custom plan folds parameter values into constants
+ *	  (auto_explain with log_verbose, debug_print_plan).
  *
- * The hooks exist from the moment the library is loaded.  Preloaded
+ * Parameters carry keys and plaintext alike, and the log is for operators,
+ * who see neither: while the library is loaded, parameter values are removed
+ * from every log line, and debug_print_plan trees with them.  A statement in
+ * which a key function ran (known from the function running, never from
+ * words in the text, so a comment hides nothing and a wrapper or a quoted
+ * identifier is still caught) loses from then on its text, context and
+ * details on each log line, and its plans, including the plans of its
+ * portal logged when the portal is dropped.
+ *
+ * The emit_log_hook exists from the moment the library is loaded: preloaded
  * (shared_preload_libraries or session_preload_libraries), that is before
- * any statement; otherwise the library loads during the first statement
- * that calls one of its functions, which may already have been logged.
- * RedactWarnIfLogged() tells the user when that may have happened.
- *
- * Statements are recognised by the key functions' names in their text (so a
- * statement that merely mentions them is hidden too: hiding too much is the
- * safe side), and, once a key function has run, by being the statement it
- * ran in, which covers keys passed through a wrapper function for every log
- * line written from then on.
+ * any statement; otherwise during the first statement that calls one of
+ * its functions, which may already have been logged with its parameters.
+ * RedactLoggedBeforeLoad() tells the key functions when that may be so.
  *
  * IDENTIFICATION
  *		src/redact.c
@@ -34,19 +38,22 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "parser/analyze.h"
+#include "lib/stringinfo.h"
 #include "redact.h"
+#include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
 
-#define HIDDEN_STATEMENT	"<statement hidden by encrypted_field: it calls a key function>"
-#define HIDDEN_PARAMETERS	"Parameters: <hidden by encrypted_field>"
+#define HIDDEN_STATEMENT	"<statement hidden by encrypted_field: it passes a master key>"
+#define HIDDEN_PARAMETERS	"<hidden by encrypted_field>"
 #define HIDDEN_DETAIL		"<detail hidden by encrypted_field>"
+#define HIDDEN_PLAN			"<plan hidden by encrypted_field: its statement passes a master key>"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
-static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 
 /* Set when the library was loaded by a statement, not preloaded */
 static bool loaded_by_statement = false;
@@ -56,40 +63,137 @@ static TimestampTz load_statement_start = 0;
 static bool key_function_ran = false;
 static TimestampTz key_function_statement_start = 0;
 
-/* Does this statement text call a function that takes a master key? */
-static bool
-IsKeyStatement(const char *text)
-{
-	return text != NULL &&
-		(strcasestr(text, "ef_unlock") != NULL ||
-		 strcasestr(text, "ef_register_key") != NULL);
-}
-
 /*
- * Is the current statement one that passes a key?  Either its text names a
- * key function, or a key function ran in it (called through a wrapper the
- * text does not reveal).
+ * The portal of that statement, until it is dropped: its plan may be logged
+ * then (auto_explain at ExecutorEnd), in a later protocol message
  */
+static Portal marked_portal = NULL;
+
+/* Is the current statement one in which a key function ran? */
 static bool
 InKeyStatement(void)
 {
-	return IsKeyStatement(debug_query_string) ||
-		(key_function_ran &&
-		 key_function_statement_start == GetCurrentStatementStartTimestamp());
+	return key_function_ran &&
+		key_function_statement_start == GetCurrentStatementStartTimestamp();
+}
+
+/* Forget the marked portal as it is dropped */
+static void
+UnmarkPortal(void *arg)
+{
+	if (marked_portal == (Portal) arg)
+		marked_portal = NULL;
 }
 
 /*
- * Called by the key functions: mark the running statement as one that
- * passes a key, and hide its text from pg_stat_activity now, for statements
- * whose text did not name a key function.  What was logged before this
- * statement reached a key function (log_statement) cannot be taken back.
+ * Called by the key functions: mark the running statement and its portal
+ * as passing a key
  */
 void
 RedactMarkKeyStatement(void)
 {
+	Portal		portal = ActivePortal;
+
 	key_function_ran = true;
 	key_function_statement_start = GetCurrentStatementStartTimestamp();
+	if (portal != NULL && portal != marked_portal && portal->portalContext != NULL)
+	{
+		MemoryContextCallback *cb =
+		MemoryContextAllocZero(portal->portalContext, sizeof(MemoryContextCallback));
+
+		marked_portal = portal;
+		cb->func = UnmarkPortal;
+		cb->arg = portal;
+		MemoryContextRegisterResetCallback(portal->portalContext, cb);
+	}
+}
+
+/*
+ * Show other sessions a placeholder instead of the statement's text: called
+ * when a key given in that text is refused, so that the session does not go
+ * on showing it while it sits idle in an aborted transaction
+ */
+void
+RedactActivity(void)
+{
 	pgstat_report_activity(STATE_RUNNING, HIDDEN_STATEMENT);
+}
+
+/* Wipe a string PostgreSQL built for a log line, then replace it */
+static char *
+Replace(char *old, const char *with)
+{
+	if (old != NULL)
+		explicit_bzero(old, strlen(old));
+	return pstrdup(with);
+}
+
+/*
+ * Cut what follows a marker in a message, keeping the marker: parameter
+ * lists and plans end the messages that carry them
+ */
+static void
+CutAfter(char **message, const char *marker, const char *with)
+{
+	char	   *at = *message ? strstr(*message, marker) : NULL;
+	char	   *cut;
+
+	if (at == NULL)
+		return;
+	at += strlen(marker);
+	cut = psprintf("%.*s%s", (int) (at - *message), *message, with);
+	explicit_bzero(*message, strlen(*message));
+	*message = cut;
+}
+
+/*
+ * Remove the "with parameters: ..." part of each line of an error context
+ * (one line per enclosing portal or statement)
+ */
+static void
+StripContextParameters(ErrorData *edata)
+{
+	StringInfoData buf;
+	const char *line;
+
+	if (edata->context == NULL || strstr(edata->context, "with parameters: ") == NULL)
+		return;
+	initStringInfo(&buf);
+	for (line = edata->context; *line;)
+	{
+		const char *end = strchr(line, '\n');
+		int			len = end ? (int) (end - line) : (int) strlen(line);
+		const char *at = strstr(line, "with parameters: ");
+
+		if (at != NULL && at < line + len)
+			appendStringInfo(&buf, "%.*s%s", (int) (at - line) + 17, line, HIDDEN_PARAMETERS);
+		else
+			appendBinaryStringInfo(&buf, line, len);
+		if (end == NULL)
+			break;
+		appendStringInfoChar(&buf, '\n');
+		line = end + 1;
+	}
+	explicit_bzero(edata->context, strlen(edata->context));
+	edata->context = buf.data;
+}
+
+/* Remove bind parameter values from a log line, for every statement */
+static void
+StripParameters(ErrorData *edata)
+{
+	if (edata->detail != NULL && strncmp(edata->detail, "parameters: ", 12) == 0)
+		edata->detail = Replace(edata->detail, "parameters: " HIDDEN_PARAMETERS);
+	if (edata->detail_log != NULL && strncmp(edata->detail_log, "parameters: ", 12) == 0)
+		edata->detail_log = Replace(edata->detail_log, "parameters: " HIDDEN_PARAMETERS);
+	StripContextParameters(edata);
+	/* auto_explain, from PostgreSQL 16: parameters before the plan */
+	if (edata->message != NULL && strstr(edata->message, "Query Parameters: ") != NULL)
+		CutAfter(&edata->message, "Query Parameters: ", HIDDEN_PARAMETERS);
+	/* debug_print_plan: a custom plan holds parameter values as constants */
+	if (edata->message != NULL && strcmp(edata->message, "plan:") == 0 &&
+		edata->detail != NULL)
+		edata->detail = Replace(edata->detail, HIDDEN_DETAIL);
 }
 
 /* Replace the statement text inside a log message, keeping its prefix */
@@ -98,9 +202,7 @@ RedactMessage(ErrorData *edata, const char *statement)
 {
 	char	   *at;
 
-	if (edata->message == NULL)
-		return;
-	if (statement == NULL)
+	if (edata->message == NULL || statement == NULL || statement[0] == '\0')
 		return;
 	at = strstr(edata->message, statement);
 	if (at != NULL)
@@ -109,41 +211,32 @@ RedactMessage(ErrorData *edata, const char *statement)
 }
 
 /*
- * Remove what a log line of a key statement could carry of the key: the
- * statement text, bind parameters, the context (which lists parameters of a
- * failed extended-protocol statement) and, on lines below ERROR, the detail
- * (debug_print_parse and friends put whole parse trees there).  Our own
- * errors keep their detail: it never holds key material.
+ * Take out of a log line what could carry keys or plaintext: bind
+ * parameters always; for a statement that passed a key, also its text, its
+ * context, its plans and (below ERROR) details.  Our own errors keep their
+ * detail: it never holds key material.
  */
 static void
 EfEmitLogHook(ErrorData *edata)
 {
+	StripParameters(edata);
 	if (InKeyStatement())
 	{
 		edata->hide_stmt = true;
 		edata->hide_ctx = true;
 		RedactMessage(edata, debug_query_string);
-		if (edata->detail != NULL &&
-			(edata->elevel < ERROR || pg_strncasecmp(edata->detail, "parameters:", 11) == 0))
-			edata->detail = pstrdup(edata->elevel < ERROR ? HIDDEN_DETAIL : HIDDEN_PARAMETERS);
+		if (edata->detail != NULL && edata->elevel < ERROR)
+			edata->detail = Replace(edata->detail, HIDDEN_DETAIL);
 		if (edata->detail_log != NULL)
-			edata->detail_log = pstrdup(HIDDEN_DETAIL);
+			edata->detail_log = Replace(edata->detail_log, HIDDEN_DETAIL);
 	}
+	if ((InKeyStatement() || marked_portal != NULL) && edata->elevel < ERROR)
+		CutAfter(&edata->message, "plan:", " " HIDDEN_PLAN);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }
 
-/* Show other sessions a placeholder instead of a key statement's text */
-static void
-EfPostParseAnalyze(ParseState *pstate, Query *query, JumbleState *jstate)
-{
-	if (prev_post_parse_analyze_hook)
-		prev_post_parse_analyze_hook(pstate, query, jstate);
-	if (IsKeyStatement(pstate->p_sourcetext))
-		pgstat_report_activity(STATE_RUNNING, HIDDEN_STATEMENT);
-}
-
-/* Install the hooks; remember whether a statement is loading us */
+/* Install the hook; remember whether a statement is loading us */
 void
 RedactInstallHooks(void)
 {
@@ -154,8 +247,13 @@ RedactInstallHooks(void)
 
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = EfEmitLogHook;
-	prev_post_parse_analyze_hook = post_parse_analyze_hook;
-	post_parse_analyze_hook = EfPostParseAnalyze;
+}
+
+/* Was the library loaded by a statement, rather than preloaded? */
+bool
+RedactLoadedByStatement(void)
+{
+	return loaded_by_statement;
 }
 
 /* Name a setting under which the start of a statement is logged, or NULL */
@@ -176,25 +274,15 @@ StatementLoggingSetting(void)
 }
 
 /*
- * Warn, from a key function, when the statement calling it loaded the
- * library: it was logged before the hooks existed, and the settings say
- * statements are logged.
+ * Name the setting under which the statement calling a key function may
+ * have been logged with its parameters before the library was loaded (by
+ * that very statement), or NULL
  */
-void
-RedactWarnIfLogged(void)
+const char *
+RedactLoggedBeforeLoad(void)
 {
-	const char *setting;
-
 	if (!loaded_by_statement ||
 		GetCurrentStatementStartTimestamp() != load_statement_start)
-		return;
-	setting = StatementLoggingSetting();
-	if (setting == NULL)
-		return;
-	ereport(WARNING,
-			(errcode(ERRCODE_WARNING),
-			 errmsg("the master key may have been written to the server log"),
-			 errdetail("The server logs statements (%s), and encrypted_field was loaded by this statement, too late to hide it.",
-					   setting),
-			 errhint("Add encrypted_field to session_preload_libraries or shared_preload_libraries, so that statements passing keys are hidden from the log.")));
+		return NULL;
+	return StatementLoggingSetting();
 }

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * redact.h
- *		Keep master keys out of the server log and pg_stat_activity
+ *		Keep master keys and bind parameters out of the server log
  *
  * IDENTIFICATION
  *		src/redact.h
@@ -12,7 +12,9 @@
 #define EF_REDACT_H
 
 extern void RedactInstallHooks(void);
-extern void RedactWarnIfLogged(void);
+extern bool RedactLoadedByStatement(void);
+extern const char *RedactLoggedBeforeLoad(void);
 extern void RedactMarkKeyStatement(void);
+extern void RedactActivity(void);
 
 #endif							/* EF_REDACT_H */

@@ -1,0 +1,155 @@
+/*-------------------------------------------------------------------------
+ *
+ * key_source.c
+ *		Tell whether a master key came from a bind parameter of the client
+ *
+ * PostgreSQL publishes a statement's text in pg_stat_activity before any
+ * extension code runs, and may log it, so a key written into the text (as a
+ * literal, an expression such as decode(...), an EXECUTE argument, a DO
+ * block, or a literal passed to the application's own wrapper function)
+ * may already be exposed when ef_unlock() sees it.  Such a key is refused.
+ *
+ * A key is accepted when its bytes are the value of a bind parameter of the
+ * statement the client sent: the portal the protocol is running, found as
+ * ActivePortal whose source text is the statement being run (so that the
+ * portal of an SQL-level EXECUTE or cursor, whose parameters come from the
+ * text, does not count).  A bytea parameter must equal the key; a text
+ * parameter may carry it in hex or base64, for wrappers that decode it.
+ * This follows the key through any function the application writes,
+ * whatever language, since it compares values, not expressions.
+ *
+ * The matching parameter is wiped when its portal is dropped: its datum and
+ * the string PostgreSQL built of the parameters for error messages.  Other
+ * copies PostgreSQL made (the protocol message buffer, a custom plan's
+ * folded constant) are its own; the README lists them.
+ *
+ * IDENTIFICATION
+ *		src/key_source.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type_d.h"
+#include "common/base64.h"
+#include "crypto.h"
+#include "key_source.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+
+/* A parameter to wipe when its portal goes */
+typedef struct ParamWipe
+{
+	MemoryContextCallback cb;
+	ParamListInfo params;
+	int			index;
+} ParamWipe;
+
+/* Wipe a parameter's value and the parameters' log string */
+static void
+WipeParam(void *arg)
+{
+	ParamWipe  *wipe = (ParamWipe *) arg;
+	ParamExternData *prm = &wipe->params->params[wipe->index];
+
+	if (!prm->isnull)
+	{
+		struct varlena *v = (struct varlena *) DatumGetPointer(prm->value);
+
+		explicit_bzero(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+	}
+	if (wipe->params->paramValuesStr != NULL)
+		explicit_bzero(wipe->params->paramValuesStr,
+					   strlen(wipe->params->paramValuesStr));
+}
+
+/* Does text hold the key's hex (either case) or base64 form? */
+static bool
+TextCarriesKey(const char *text, int len, const uint8 *key)
+{
+	char		hex[2 * EF_KEY_LEN + 1];
+	char		upper[2 * EF_KEY_LEN + 1];
+	char		b64[64];
+	int			b64len;
+	bool		found;
+	char	   *s;
+
+	for (int i = 0; i < EF_KEY_LEN; i++)
+	{
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+		snprintf(upper + 2 * i, 3, "%02X", key[i]);
+	}
+	b64len = pg_b64_encode((const char *) key, EF_KEY_LEN, b64, sizeof(b64) - 1);
+	b64[Max(b64len, 0)] = '\0';
+	s = pnstrdup(text, len);
+	found = strstr(s, hex) != NULL || strstr(s, upper) != NULL ||
+		(b64len > 0 && strstr(s, b64) != NULL);
+	explicit_bzero(s, len);
+	pfree(s);
+	explicit_bzero(hex, sizeof(hex));
+	explicit_bzero(upper, sizeof(upper));
+	explicit_bzero(b64, sizeof(b64));
+	return found;
+}
+
+/* Does one parameter's value carry the key? */
+static bool
+ParamCarriesKey(ParamExternData *prm, const uint8 *key)
+{
+	struct varlena *v;
+
+	if (prm->isnull)
+		return false;
+	switch (prm->ptype)
+	{
+		case BYTEAOID:
+			v = (struct varlena *) DatumGetPointer(prm->value);
+			return !VARATT_IS_EXTENDED(v) &&
+				VARSIZE_ANY_EXHDR(v) == EF_KEY_LEN &&
+				EfCryptoMemEqual(VARDATA_ANY(v), key, EF_KEY_LEN);
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			v = (struct varlena *) DatumGetPointer(prm->value);
+			return !VARATT_IS_EXTENDED(v) &&
+				TextCarriesKey(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), key);
+		default:
+			return false;
+	}
+}
+
+/*
+ * Did this master key come from a bind parameter of the statement the
+ * client sent?  If so, arrange for that parameter to be wiped with its
+ * portal.
+ */
+bool
+KeyFromBindParameter(const uint8 *key)
+{
+	Portal		portal = ActivePortal;
+	ParamListInfo params;
+
+	if (portal == NULL || portal->portalParams == NULL ||
+		debug_query_string == NULL || portal->sourceText == NULL ||
+		strcmp(portal->sourceText, debug_query_string) != 0)
+		return false;
+	params = portal->portalParams;
+	if (params->paramFetch != NULL)
+		return false;			/* not the protocol's parameters */
+	for (int i = 0; i < params->numParams; i++)
+		if (ParamCarriesKey(&params->params[i], key))
+		{
+			ParamWipe  *wipe = MemoryContextAllocZero(portal->portalContext,
+													  sizeof(ParamWipe));
+
+			wipe->params = params;
+			wipe->index = i;
+			wipe->cb.func = WipeParam;
+			wipe->cb.arg = wipe;
+			MemoryContextRegisterResetCallback(portal->portalContext, &wipe->cb);
+			return true;
+		}
+	return false;
+}
