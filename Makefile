@@ -6,7 +6,7 @@ MODULE_big = $(EXTENSION)
 OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/keystore.o \
        src/registry.o src/audit.o src/plaintext.o src/ef_type.o src/ef_funcs.o \
        src/ef_keyfuncs.o src/ef_reterm.o src/ef_report.o src/redact.o src/compress.o src/term.o src/ef_ops.o src/textform.o src/randpool.o src/ef_analyze.o src/generation.o \
-       src/key_channel.o src/key_source.o
+       src/key_channel.o src/key_source.o src/key_plan.o
 
 # released versions' scripts are frozen; upgrade scripts lead from them to
 # the current version, whose script is built from $(EXTENSION).sql

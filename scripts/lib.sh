@@ -3,7 +3,7 @@
 # user (PostgreSQL refuses to run as root).  Sourced, not run.
 
 EF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-EF_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libssl-dev libkrb5-dev liblz4-dev jq make gcc clang libclang-rt-14-dev python3-cryptography python3-psycopg pgbouncer"
+EF_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libssl-dev libkrb5-dev liblz4-dev jq make gcc clang libclang-rt-14-dev python3-cryptography python3-psycopg python3-psycopg2 pgbouncer"
 PG_BIN=/usr/lib/postgresql/15/bin
 
 # Install the Debian packages that are not installed yet

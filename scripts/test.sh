@@ -48,9 +48,14 @@ PGTAP_FILES=test/preloaded/*.sql suite "pgTAP, library preloaded" pgtap
 ef_cluster_stop
 
 make -s PG_CONFIG=$PG_BIN/pg_config test/hygiene/bind_key
-ef_cluster_start -c shared_preload_libraries=pg_stat_statements \
+# the harshest settings: every statement, its parameters and its plan logged,
+# every statement and utility command tracked
+ef_cluster_start -c shared_preload_libraries=pg_stat_statements,auto_explain \
 	-c log_statement=all -c log_min_duration_statement=0 \
-	-c log_parameter_max_length=-1 -c log_parameter_max_length_on_error=-1
+	-c log_parameter_max_length=-1 -c log_parameter_max_length_on_error=-1 \
+	-c auto_explain.log_min_duration=0 -c auto_explain.log_analyze=on \
+	-c auto_explain.log_verbose=on -c auto_explain.log_nested_statements=on \
+	-c pg_stat_statements.track=all -c pg_stat_statements.track_utility=on
 suite "key hygiene" test/hygiene/run.sh
 ef_cluster_stop
 

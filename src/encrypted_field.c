@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "generation.h"
 #include "key_channel.h"
+#include "key_plan.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
 #include "redact.h"
@@ -91,7 +92,6 @@ DefineSettings(void)
 							&ef_compression_threshold,
 							256, -1, INT_MAX,
 							PGC_USERSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
-	MarkGUCPrefixReserved("encrypted_field");
 }
 
 /* Install the hooks when the library is loaded */
@@ -99,8 +99,11 @@ void
 _PG_init(void)
 {
 	RedactInstallHooks();
+	KeyPlanInstallHook();
 	DefineSettings();
 	KeyChannelDefine(RedactLoadedByStatement());
+	/* last: it drops placeholders, and the key channel reads its own */
+	MarkGUCPrefixReserved("encrypted_field");
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = EfProcessUtility;
 	GenerationInstallHooks();

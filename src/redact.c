@@ -147,32 +147,62 @@ CutAfter(char **message, const char *marker, const char *with)
 }
 
 /*
- * Remove the "with parameters: ..." part of each line of an error context
- * (one line per enclosing portal or statement)
+ * Where a context line ends in parameter values, the part after the marker
+ * that introduces them, or NULL: "... with parameters: $1 = ..." (a failed
+ * statement) or "... parameter $2 = ..." (a parameter that failed to
+ * convert)
  */
+static const char *
+ParameterValues(const char *line, int len)
+{
+	const char *at;
+
+	at = strstr(line, "with parameters: ");
+	if (at != NULL && at < line + len)
+		return at + 17;
+	for (at = line; (at = strstr(at, "parameter $")) != NULL && at < line + len; at++)
+	{
+		const char *eq = strstr(at, " = ");
+
+		if (eq != NULL && eq < line + len)
+			return eq + 3;
+	}
+	return NULL;
+}
+
+/* Remove parameter values from each line of an error context */
 static void
 StripContextParameters(ErrorData *edata)
 {
 	StringInfoData buf;
 	const char *line;
+	bool		changed = false;
 
-	if (edata->context == NULL || strstr(edata->context, "with parameters: ") == NULL)
+	if (edata->context == NULL)
 		return;
 	initStringInfo(&buf);
 	for (line = edata->context; *line;)
 	{
 		const char *end = strchr(line, '\n');
 		int			len = end ? (int) (end - line) : (int) strlen(line);
-		const char *at = strstr(line, "with parameters: ");
+		const char *values = ParameterValues(line, len);
 
-		if (at != NULL && at < line + len)
-			appendStringInfo(&buf, "%.*s%s", (int) (at - line) + 17, line, HIDDEN_PARAMETERS);
+		if (values != NULL)
+		{
+			appendStringInfo(&buf, "%.*s%s", (int) (values - line), line, HIDDEN_PARAMETERS);
+			changed = true;
+		}
 		else
 			appendBinaryStringInfo(&buf, line, len);
 		if (end == NULL)
 			break;
 		appendStringInfoChar(&buf, '\n');
 		line = end + 1;
+	}
+	if (!changed)
+	{
+		pfree(buf.data);
+		return;
 	}
 	explicit_bzero(edata->context, strlen(edata->context));
 	edata->context = buf.data;
@@ -256,12 +286,19 @@ RedactLoadedByStatement(void)
 	return loaded_by_statement;
 }
 
-/* Name a setting under which the start of a statement is logged, or NULL */
+/*
+ * Name a setting under which a statement may be logged with its parameters
+ * before it runs (at its start, or its Bind message's duration), or NULL
+ */
 static const char *
 StatementLoggingSetting(void)
 {
 	if (log_statement == LOGSTMT_ALL)
 		return "log_statement = all";
+	if (log_min_duration_statement >= 0)
+		return "log_min_duration_statement";
+	if (log_min_duration_sample >= 0 && log_statement_sample_rate > 0)
+		return "log_min_duration_sample";
 	if (log_xact_sample_rate > 0)
 		return "log_transaction_sample_rate";
 	if (Debug_print_parse)

@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """Look for a held key in a backend's memory.
 
-Usage: memcheck.py PID KEYHEX held|wiped
+Usage: memcheck.py PID KEYHEX held|wiped|absent|present
 Finds the mappings of process PID that are excluded from core dumps
 (VmFlags "dd" in /proc/PID/smaps), which is where encrypted_field keeps held
 keys, and reads them through /proc/PID/mem (root, or the same user with
 ptrace allowed).  The backend holds the key-wrapping key derived from the
 master key for key id 1 (doc/envelope.md), not the master key itself.
   held:  the KEK must be in a "dd" mapping;
-  wiped: a "dd" mapping must exist and no longer contain the KEK.
+  wiped: a "dd" mapping must exist and no longer contain the KEK;
+  absent: the master key itself (its 32 bytes) is in no readable mapping of
+          the process, heap included;
+  present: it is in one (the control that shows the scan finds a copy).
 Prints one line; exits 1 on failure.
 """
 import re
@@ -33,8 +36,30 @@ def dontdump_mappings(pid):
     return maps
 
 
+def count_everywhere(pid, needle):
+    """Count the needle in every readable mapping of the process."""
+    found = 0
+    with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb") as mem:
+        for line in maps:
+            fields = line.split()
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            if not fields[1].startswith("r") or len(fields) > 5 and fields[5].startswith("[v"):
+                continue
+            try:
+                mem.seek(start)
+                data = mem.read(end - start)
+            except (OSError, ValueError, OverflowError):
+                continue
+            found += data.count(needle)
+    return found
+
+
 def main():
     pid, keyhex, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    if mode in ("absent", "present"):
+        n = count_everywhere(pid, bytes.fromhex(keyhex))
+        print("memcheck.py: master key found %d time(s) in backend %s" % (n, pid))
+        return 0 if (n == 0) == (mode == "absent") else 1
     kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                info=b"encrypted_field v1 key wrap" + (1).to_bytes(4, "big")).derive(bytes.fromhex(keyhex))
     maps = dontdump_mappings(pid)

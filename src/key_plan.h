@@ -1,0 +1,16 @@
+/*-------------------------------------------------------------------------
+ *
+ * key_plan.h
+ *		Plan statements that call a key function without folding parameters
+ *
+ * IDENTIFICATION
+ *		src/key_plan.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EF_KEY_PLAN_H
+#define EF_KEY_PLAN_H
+
+extern void KeyPlanInstallHook(void);
+
+#endif							/* EF_KEY_PLAN_H */
