@@ -1,7 +1,7 @@
 -- Adopting encryption on a table that already holds plaintext: the column
 -- is encrypted in committed batches, an interruption loses nothing, and a
 -- second run finishes.
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 CREATE TABLE customers (id int PRIMARY KEY, email text, note text);
 INSERT INTO customers SELECT g, 'user' || g || '@example.com', CASE WHEN g % 5 = 0 THEN NULL ELSE 'note ' || g END
 FROM generate_series(1, 25) g;

@@ -1,6 +1,6 @@
 -- Compression before encryption: above the threshold, compressible values
 -- shrink; incompressible ones are stored as they are; the settings choose.
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 SHOW encrypted_field.compression;
 SHOW encrypted_field.compression_threshold;
 

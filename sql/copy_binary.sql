@@ -1,5 +1,5 @@
 -- COPY round trips in text and binary form, and binary input validation.
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 CREATE TABLE src (id int, v encrypted_field);
 INSERT INTO src SELECT g, ef_encrypt(repeat('value ' || g, g), 'src.' || g) FROM generate_series(1, 50) g;
 INSERT INTO src VALUES (51, NULL), (52, ef_encrypt('\xdeadbeef'::bytea));

@@ -4,10 +4,12 @@
 -- later searchable value.
 \set regression_db :DBNAME
 CREATE DATABASE ef_index_rotation;
-\c ef_index_rotation
+-- test keys 1 to 7 given at connection start (psql 15 cannot bind a key);
+-- \c with no argument connects again with them after ef_lock(), which
+-- forgets them
+\set rotation_keys 'dbname=ef_index_rotation options=''-c session_preload_libraries=encrypted_field -c encrypted_field.keys=' `sh test/keys.sh regress 1 2 3 4 5 6 7` ''''
+\c -reuse-previous=on :rotation_keys
 CREATE EXTENSION encrypted_field;
-CREATE FUNCTION test_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
-	AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to('encrypted_field test key ' || n, 'UTF8')) $$;
 -- the index key id at the head of each term, newest first
 CREATE FUNCTION term_ids(terms encrypted_field_term[]) RETURNS text LANGUAGE sql IMMUTABLE
 	AS $$ SELECT string_agg(substring(t::text FROM 1 FOR 4), ',' ORDER BY n)
@@ -17,9 +19,9 @@ CREATE FUNCTION term_ids(terms encrypted_field_term[]) RETURNS text LANGUAGE sql
 SELECT ef_rotate_index_key();
 \echo :LAST_ERROR_SQLSTATE
 
-SELECT ef_register_key(1, test_key(1));
-SELECT ef_unlock(1, test_key(1));
-SELECT ef_register_key(2, test_key(2));
+SELECT ef_register_key(1);
+SELECT ef_unlock(1);
+SELECT ef_register_key(2);
 CREATE TABLE people (id int PRIMARY KEY, email encrypted_field UNIQUE);
 INSERT INTO people SELECT g, ef_encrypt('person' || g || '@example.org', 'people.' || g, true,
 	search_domain => 'people.email') FROM generate_series(1, 200) g;
@@ -32,7 +34,7 @@ SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
 -- every master key that may encrypt must receive the new index key
 SELECT ef_rotate_index_key();
 \echo :LAST_ERROR_SQLSTATE
-SELECT ef_unlock(2, test_key(2));
+SELECT ef_unlock(2);
 
 -- a rotation takes effect at commit, so one rolled back, whole or to a
 -- savepoint, leaves no trace; one per transaction
@@ -67,26 +69,36 @@ PREPARE TRANSACTION 'ef_rotation';
 \echo :LAST_ERROR_SQLSTATE
 SELECT term_ids(ef_terms('x'::text)) AS held_after_refused_prepare;
 SELECT count(*) AS index_keys_recorded FROM ef_index_keys;
--- forgetting the keys does not get around that: a key unlocked again read
--- the rotation's index key
+-- forgetting the keys does not get around that
 BEGIN;
 SELECT ef_rotate_index_key();
 SELECT ef_lock();
-SELECT ef_unlock(1, test_key(1));
 PREPARE TRANSACTION 'ef_rotation';
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS held_keys FROM ef_held_keys();
-SELECT ef_unlock(1, test_key(1));
-SELECT ef_unlock(2, test_key(2));
+-- nor does a key unlocked again, which read the rotation's index key
+-- (ef_lock() forgot the keys given at connection start: connect again)
+\c
+BEGIN;
+SELECT ef_unlock(1);
+SELECT ef_unlock(2);
+SELECT ef_rotate_index_key();
+SELECT ef_unlock(1);
+PREPARE TRANSACTION 'ef_rotation';
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS held_keys FROM ef_held_keys();
+SELECT ef_unlock(1);
+SELECT ef_unlock(2);
 -- a key unlocked again inside a rotation that rolls back read the index key
--- that never existed: it is forgotten, not left writing terms under it
+-- that never existed: that unlock is forgotten, not left writing terms under
+-- it, and the unlock before it is back, with the index keys it had
 BEGIN;
 SELECT ef_rotate_index_key();
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 ROLLBACK;
 SELECT key_id FROM ef_held_keys() ORDER BY 1;
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 -- new terms use the new key; existing values keep theirs
 INSERT INTO people VALUES (202, ef_encrypt('new@example.org', 'people.202', true, search_domain => 'people.email'));
 SELECT ef_index_key_id(email) AS index_key_id, count(*) FROM people GROUP BY 1 ORDER BY 1;
@@ -123,30 +135,32 @@ SELECT id FROM people WHERE email = ef_term('person7@example.org', 'people.email
 
 -- a session that unlocks again holds the new index key and the one before
 SELECT ef_lock();
-SELECT ef_unlock(1, test_key(1));
+\c
+SELECT ef_unlock(1);
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
 -- a key registered now receives both, so it alone can match either; several
 -- in one statement see each other's rows
-SELECT ef_register_key(3, test_key(3));
-SELECT ef_register_key(k, test_key(k)) FROM generate_series(4, 5) k;
+SELECT ef_register_key(3);
+SELECT ef_register_key(k) FROM generate_series(4, 5) k;
 SELECT key_id, string_agg(index_key_id::text, ',' ORDER BY index_key_id) AS index_keys
 	FROM ef_index_keys WHERE key_id >= 3 GROUP BY key_id ORDER BY key_id;
 SELECT ef_retire_key(4);
 SELECT ef_retire_key(5);
 -- nor can a registration be prepared
 BEGIN;
-SELECT ef_register_key(6, test_key(6));
+SELECT ef_register_key(6);
 PREPARE TRANSACTION 'ef_registration';
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS key_6_registered FROM ef_keys WHERE key_id = 6;
 SELECT ef_lock();
-SELECT ef_unlock(3, test_key(3));
+\c
+SELECT ef_unlock(3);
 SELECT index_key_id FROM ef_index_keys WHERE key_id = 3 ORDER BY 1;
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
 
 -- retired keys need not be held to rotate; the metadata needs no key
 SELECT ef_retire_key(2);
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 SELECT ef_rotate_index_key();
 SELECT index_key_id, key_id FROM ef_index_keys WHERE index_key_id = 3 ORDER BY 2;
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
@@ -181,12 +195,12 @@ SELECT ef_index_key_id(r) AS index_key_id, ef_key_id(r) AS key_id,
 	r = ef_term(9000000000::bigint, 'orders.ref') AS found
 	FROM (SELECT ef_reterm(ef_encrypt(9000000000::bigint, 'orders.9', true, 3, 'orders.ref'),
 		'orders.9', 'orders.ref') AS r) s;
-SELECT ef_register_key(7, test_key(7));
-SELECT ef_unlock(7, test_key(7));
+SELECT ef_register_key(7);
+SELECT ef_unlock(7);
 CREATE TABLE under_7 AS SELECT ef_encrypt('seven', NULL, true, 7, 'seven') AS v;
 SELECT ef_retire_key(7);
-SELECT ef_unlock(7, test_key(7));
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(7);
+SELECT ef_unlock(1);
 SELECT ef_key_id(v) AS retired_key, ef_key_id(ef_reterm(v, NULL, 'seven')) AS moved_to FROM under_7;
 -- what it refuses: a wrong context, domain or normalisation, a value
 -- without a term, a term of an index key no longer held
@@ -218,17 +232,20 @@ RELEASE SAVEPOINT inner_sp;
 ROLLBACK TO SAVEPOINT outer_sp;
 COMMIT;
 SELECT max(index_key_id) AS newest_index_key, term_ids(ef_terms('x'::text)) AS held_index_keys FROM ef_index_keys;
--- keys unlocked after a rotation, in its transaction, read it themselves;
--- a transaction-scoped key ends with the transaction
+-- keys unlocked again after a rotation, in its transaction, read it
+-- themselves, and replace the unlocks before them at commit; a key unlocked
+-- again with transaction scope ends with the transaction
+\c
+SELECT ef_unlock(1);
+SELECT ef_unlock(3);
 BEGIN;
 SELECT ef_rotate_index_key();
-SELECT ef_lock();
-SELECT ef_unlock(1, test_key(1), 'transaction');
-SELECT ef_unlock(3, test_key(3));
+SELECT ef_unlock(1, scope => 'transaction');
+SELECT ef_unlock(3);
 COMMIT;
 SELECT key_id, scope FROM ef_held_keys() ORDER BY 1;
 SELECT term_ids(ef_terms('x'::text)) AS held_index_keys;
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 -- a rotation needs a master key to wrap the new index key under
 SELECT ef_lock();
 SELECT ef_retire_key(1);
@@ -236,11 +253,28 @@ SELECT ef_retire_key(3);
 SELECT ef_rotate_index_key();
 \echo :LAST_ERROR_SQLSTATE
 -- the program limits: a session holds at most 64 keys, so no more may be
--- left unretired to rotate; and a term has 2 bytes for the index key id
-SELECT ef_unlock(1, test_key(1));
-SELECT count(ef_register_key(k, test_key(k))) AS registered FROM generate_series(100, 164) k;
-SELECT count(ef_unlock(k, test_key(k))) FROM generate_series(100, 164) k;
-\echo :LAST_ERROR_SQLSTATE
+-- left unretired to rotate; and a term has 2 bytes for the index key id.
+-- A connection gives at most 32 keys at its start: keys 100 to 164 are
+-- registered over three connections, each with key 1 to wrap the index key.
+\set preload 'options=''-c session_preload_libraries=encrypted_field -c encrypted_field.keys='
+\set keys_100_130 :preload `sh test/keys.sh regress 1 $(seq 100 130)` ''''
+\set keys_131_161 :preload `sh test/keys.sh regress 1 $(seq 131 161)` ''''
+\set keys_162_164 :preload `sh test/keys.sh regress 1 $(seq 162 164)` ''''
+\c -reuse-previous=on :keys_100_130
+SELECT ef_unlock(1);
+SELECT count(ef_register_key(k)) AS registered FROM generate_series(100, 130) k;
+\c -reuse-previous=on :keys_131_161
+SELECT ef_unlock(1);
+SELECT count(ef_register_key(k)) AS registered FROM generate_series(131, 161) k;
+\c -reuse-previous=on :keys_162_164
+SELECT ef_unlock(1);
+SELECT count(ef_register_key(k)) AS registered FROM generate_series(162, 164) k;
+SELECT count(*) AS registered FROM ef_keys WHERE key_id BETWEEN 100 AND 164;
+-- Only keys passed as bind parameters reach the session limit: pgbench
+-- (extended protocol) unlocks keys 100 to 164 in one session, with each key
+-- a bind parameter; the 65th unlock (command 64, from 0) fails
+\! for k in $(seq 100 164); do echo "SELECT ef_unlock($k, :k$k);"; done > results/unlock_65.sql
+\! pgbench -n -M extended -t 1 -f results/unlock_65.sql $(for k in $(seq 100 164); do printf ' -D k%s=\\x%s' $k $(sh test/keys.sh hex regress $k); done) ef_index_rotation 2>&1 | sed -n 's/^.*aborted in \(command [0-9]*\).*: \(ERROR: .*\)$/\1: \2/p'
 SELECT ef_rotate_index_key();
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key)

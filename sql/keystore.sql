@@ -1,19 +1,26 @@
 -- Holding keys: scopes, transactions, ef_lock, DISCARD ALL, retired keys.
+-- The keys come at connection start (setup.sql); ef_lock() and DISCARD ALL
+-- forget them with the held keys, so the test connects again (\c) to have
+-- them back.
 SELECT * FROM ef_held_keys();
 SELECT ef_lock() AS forgotten;
+-- ef_lock() forgot the keys given at connection start too
+SELECT ef_unlock(1);
+\echo :LAST_ERROR_SQLSTATE
+\c
 
 -- session scope survives commits
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 SELECT key_id, scope, is_current, retired, unlocked_at <= now() AS unlocked_in_past FROM ef_held_keys();
 SELECT ef_decrypt(ef_encrypt('still here')) AS after_commit;
 
 -- unlocking again replaces the slot, and may change the scope
-SELECT ef_unlock(1, test_key(1), 'session');
+SELECT ef_unlock(1, scope => 'session');
 SELECT count(*) FROM ef_held_keys();
 
 -- transaction scope: forgotten at commit
 BEGIN;
-SELECT ef_unlock(2, test_key(2), scope => 'transaction');
+SELECT ef_unlock(2, scope => 'transaction');
 SELECT key_id, scope, is_current FROM ef_held_keys() ORDER BY key_id;
 SELECT ef_key_id(ef_encrypt('inside')) AS encrypts_with;
 COMMIT;
@@ -21,13 +28,13 @@ SELECT key_id, scope FROM ef_held_keys() ORDER BY key_id;
 
 -- transaction scope: forgotten at rollback
 BEGIN;
-SELECT ef_unlock(2, test_key(2), 'transaction');
+SELECT ef_unlock(2, scope => 'transaction');
 ROLLBACK;
 SELECT key_id FROM ef_held_keys() ORDER BY key_id;
 
 -- transaction scope: forgotten when the transaction fails
 BEGIN;
-SELECT ef_unlock(2, test_key(2), 'transaction');
+SELECT ef_unlock(2, scope => 'transaction');
 SELECT 1 / 0;
 ROLLBACK;
 SELECT key_id FROM ef_held_keys() ORDER BY key_id;
@@ -35,24 +42,41 @@ SELECT key_id FROM ef_held_keys() ORDER BY key_id;
 -- a session key unlocked in a transaction that rolls back is forgotten too,
 -- as a SET would be undone
 BEGIN;
-SELECT ef_unlock(2, test_key(2));
+SELECT ef_unlock(2);
 ROLLBACK;
 SELECT key_id FROM ef_held_keys() ORDER BY key_id;
 
 -- unlocking a key already held, then rolling back, keeps the key
 BEGIN;
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 ROLLBACK;
 SELECT key_id FROM ef_held_keys() ORDER BY key_id;
+
+-- ... as it was: unlocked again with another scope, in a transaction or a
+-- savepoint that rolls back, it keeps its scope and its unlock time
+SELECT unlocked_at AS first_unlocked FROM ef_held_keys() WHERE key_id = 1 \gset
+BEGIN;
+SELECT ef_unlock(1, scope => 'transaction');
+SELECT key_id, scope FROM ef_held_keys() ORDER BY key_id;
+ROLLBACK;
+SELECT key_id, scope, unlocked_at = :'first_unlocked' AS same_unlock FROM ef_held_keys() ORDER BY key_id;
+BEGIN;
+SAVEPOINT again;
+SELECT ef_unlock(1, scope => 'transaction');
+SELECT key_id, scope FROM ef_held_keys() ORDER BY key_id;
+ROLLBACK TO SAVEPOINT again;
+SELECT key_id, scope, unlocked_at = :'first_unlocked' AS same_unlock FROM ef_held_keys() ORDER BY key_id;
+COMMIT;
+SELECT key_id, scope, unlocked_at = :'first_unlocked' AS same_unlock FROM ef_held_keys() ORDER BY key_id;
 
 -- ... and one unlocked in a rolled-back savepoint
 BEGIN;
 SAVEPOINT s1;
-SELECT ef_unlock(2, test_key(2));
+SELECT ef_unlock(2);
 ROLLBACK TO SAVEPOINT s1;
 SELECT key_id FROM ef_held_keys() ORDER BY key_id;
 SAVEPOINT s2;
-SELECT ef_unlock(3, test_key(3));
+SELECT ef_unlock(3);
 RELEASE SAVEPOINT s2;
 COMMIT;
 -- a released savepoint's unlock commits with its transaction
@@ -62,7 +86,7 @@ SELECT key_id, scope FROM ef_held_keys() ORDER BY key_id;
 -- forgotten at the end of the transaction
 BEGIN;
 SAVEPOINT s3;
-SELECT ef_unlock(2, test_key(2), 'transaction');
+SELECT ef_unlock(2, scope => 'transaction');
 RELEASE SAVEPOINT s3;
 SELECT key_id FROM ef_held_keys() ORDER BY key_id;
 COMMIT;
@@ -73,14 +97,22 @@ BEGIN;
 SELECT ef_lock() AS forgotten;
 ROLLBACK;
 SELECT count(*) AS held FROM ef_held_keys();
+-- nor are the keys given at connection start
+SELECT ef_unlock(1);
+\echo :LAST_ERROR_SQLSTATE
 
--- DISCARD ALL, as connection poolers send, forgets every key
-SELECT ef_unlock(1, test_key(1));
-SELECT ef_unlock(2, test_key(2));
+-- DISCARD ALL, as connection poolers send, forgets every key, and the keys
+-- given at connection start
+\c
+SELECT ef_unlock(1);
+SELECT ef_unlock(2);
 DISCARD ALL;
 SELECT count(*) AS held FROM ef_held_keys();
+SELECT ef_unlock(1);
+\echo :LAST_ERROR_SQLSTATE
 -- DISCARD ALL that fails inside a transaction block forgets nothing
-SELECT ef_unlock(1, test_key(1));
+\c
+SELECT ef_unlock(1);
 BEGIN;
 DISCARD ALL;
 ROLLBACK;
@@ -90,8 +122,9 @@ DISCARD PLANS;
 DISCARD TEMP;
 SELECT key_id FROM ef_held_keys();
 
--- retired keys decrypt but never encrypt
-SELECT ef_unlock(3, test_key(3));
+-- retired keys decrypt but never encrypt (the keys given at connection
+-- start outlived the failed DISCARD ALL)
+SELECT ef_unlock(3);
 SELECT ef_key_id(ef_encrypt('by three')) AS current_key;
 CREATE TABLE old AS SELECT ef_encrypt('written by three') AS v;
 SELECT ef_retire_key(3);
@@ -101,7 +134,7 @@ SELECT retired_at AS first_retired FROM ef_keys WHERE key_id = 3 \gset
 SELECT ef_retire_key(3);
 SELECT retired_at = :'first_retired' AS date_kept FROM ef_keys WHERE key_id = 3;
 -- the mark is read at unlock
-SELECT ef_unlock(3, test_key(3));
+SELECT ef_unlock(3);
 SELECT key_id, is_current, retired FROM ef_held_keys() ORDER BY key_id;
 SELECT ef_key_id(ef_encrypt('new value')) AS encrypts_with;
 SELECT ef_decrypt(v) FROM old;
@@ -110,7 +143,8 @@ SELECT ef_key_id(ef_rewrap(v)) AS rewrapped_to FROM old;
 SELECT ef_encrypt('x', key_id => 3);
 SELECT ef_rewrap(v, 3) FROM old;
 SELECT ef_lock();
-SELECT ef_unlock(3, test_key(3));
+\c
+SELECT ef_unlock(3);
 SELECT ef_encrypt('only a retired key');
 SELECT ef_decrypt(v) FROM old;
 DROP TABLE old;

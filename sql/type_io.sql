@@ -1,5 +1,5 @@
 -- Text and binary I/O of encrypted_field, and strict validation of input.
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 
 CREATE TABLE io (id int, v encrypted_field);
 INSERT INTO io VALUES (1, ef_encrypt('hello')), (2, ef_encrypt(''::text)),

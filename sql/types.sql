@@ -1,7 +1,7 @@
 -- Typed values: every supported type round-trips exactly, both through a
 -- typed decrypt and through ef_decrypt's text rendering, including edge
 -- values; settings of the session do not change what decrypts.
-SELECT ef_unlock(1, test_key(1));
+SELECT ef_unlock(1);
 
 -- total values, exact round trips (equal and same text), and text renderings
 -- equal to the type's own output (which format's %s calls)
