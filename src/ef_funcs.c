@@ -49,11 +49,20 @@ GetContext(FunctionCallInfo fcinfo, int argno)
 	return context;
 }
 
-/* Raise the error that a held key serves another role, if it does */
+/*
+ * Raise the error that a held key (key id 0: any) serves another role, if
+ * one does
+ */
 static void
 CheckHeldForOtherRole(int32 key_id)
 {
-	if (KeystoreHeldForOtherRole(key_id))
+	if (key_id == 0 && KeystoreHeldForOtherRole(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to use the master keys this session holds"),
+				 errdetail("They were unlocked by a role whose privileges the current role does not have."),
+				 errhint("A held key serves the role that unlocked it and the roles with its privileges; code running as another role (SET ROLE, a SECURITY DEFINER function) cannot use it.")));
+	if (key_id != 0 && KeystoreHeldForOtherRole(key_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to use master key %d", key_id),
@@ -110,6 +119,8 @@ KeyForWrapping(FunctionCallInfo fcinfo, int argno)
 	}
 
 	key = KeystoreCurrent();
+	if (key == NULL && KeystoreCount() == 0)
+		CheckHeldForOtherRole(0);
 	if (key == NULL && KeystoreCount() > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

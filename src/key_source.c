@@ -10,7 +10,8 @@
  * may already be exposed when ef_unlock() sees it.  Such a key is refused.
  *
  * A key is accepted when its bytes are the value of a bind parameter of the
- * statement the client sent: the portal the protocol is running, found as
+ * statement the client sent, and its hex or base64 form is not also in the
+ * statement's text: the portal the protocol is running, found as
  * ActivePortal whose source text is the statement being run (so that the
  * portal of an SQL-level EXECUTE or cursor, whose parameters come from the
  * text, does not count).  A bytea parameter must equal the key; a text
@@ -133,7 +134,8 @@ KeyFromBindParameter(const uint8 *key)
 
 	if (portal == NULL || portal->portalParams == NULL ||
 		debug_query_string == NULL || portal->sourceText == NULL ||
-		strcmp(portal->sourceText, debug_query_string) != 0)
+		strcmp(portal->sourceText, debug_query_string) != 0 ||
+		TextCarriesKey(debug_query_string, strlen(debug_query_string), key))
 		return false;
 	params = portal->portalParams;
 	if (params->paramFetch != NULL)

@@ -243,13 +243,17 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, Oid role,
 	Unshadow(key_id);
 }
 
-/* Is a key with this id held, but for a role the current user is not? */
+/*
+ * Is a key with this id (any id: 0) held, but for a role the current user
+ * does not have the privileges of?
+ */
 bool
 KeystoreHeldForOtherRole(int32 key_id)
 {
 	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
-		if (held[i].in_use && !held[i].shadowed && held[i].key_id == key_id)
-			return !Serves(&held[i]);
+		if (held[i].in_use && !held[i].shadowed &&
+			(key_id == 0 || held[i].key_id == key_id) && !Serves(&held[i]))
+			return true;
 	return false;
 }
 

@@ -201,6 +201,20 @@ Steps(PGconn *conn, const unsigned char *key, const unsigned char *wrong,
 	Step(conn, "a key literal next to an unrelated parameter",
 		 "SELECT ef_unlock($1::int, '\\x0001020304050607080900010203040506070809000102030405060708090001'::bytea)",
 		 1, "1", 0, PGRES_FATAL_ERROR, "28EF1");
+	/*
+	 * A parameter does not launder a key that is also in the text (a made-up
+	 * key: were it accepted, the fingerprint would refuse it with 28P01)
+	 */
+	{
+		const char *decoy = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+		char		sql[200];
+		const char *pv[1] = {decoy};
+
+		snprintf(sql, sizeof(sql), "SELECT ef_unlock(1, decode('%s', 'hex')), $1::text", decoy);
+		res = PQexecParams(conn, sql, 1, NULL, pv, NULL, NULL, 0);
+		Expect("a key in the text and in a parameter", res, PGRES_FATAL_ERROR, "28EF1");
+		PQclear(res);
+	}
 	/* the protocol cannot bind EXECUTE's arguments: they are always text */
 	res = PQexec(conn, "EXECUTE sql_unlock('\\x0001020304050607080900010203040506070809000102030405060708090001'::bytea)");
 	Expect("SQL-level EXECUTE with a key argument", res, PGRES_FATAL_ERROR, "28EF1");
