@@ -4,7 +4,10 @@
 # a cluster of its own on this machine.  Every copy must hold the same bytes,
 # decrypt to the same plaintext with the same key, and no dump may hold
 # plaintext or key material.  Only the registry's check values and wrapped
-# index keys travel; no server stores a master key.
+# index keys travel; no server stores a master key.  psql 15 sends no bind
+# parameters, so sessions that need the key give it at connection start
+# (encrypted_field.keys, with the library loaded as the session starts); a
+# key written into SQL text is refused.
 # Usage, from the project root, after the extension is installed:
 #   bash test/ops/run.sh
 set -uo pipefail
@@ -36,7 +39,11 @@ start() {
 q() { local port=$1 db=$2; shift 2; psql -X -q -At -v ON_ERROR_STOP=1 -p "$port" -d "$db" "$@"; }
 
 key=$(openssl rand -hex 32)
-unlock="SELECT ef_unlock(1, decode('$key', 'hex'));"
+# the startup options that give a master key, as key 1, at connection start
+key_options() { echo "-c session_preload_libraries=encrypted_field -c encrypted_field.keys=1:$1"; }
+# q in a session given $key at connection start; ef_unlock(1) takes it from there
+qk() { PGOPTIONS=$(key_options "$key") q "$@"; }
+unlock="SELECT ef_unlock(1);"
 # the plaintext of every row, and the stored bytes of every row
 plain_sum="SELECT md5(string_agg(id || ':' || ef_decrypt(email, 'customers.email.' || id) || ':' ||
 	ef_decrypt_as(amount, NULL::numeric) || ':' || (ef_decrypt_as(doc, NULL::jsonb) ->> 'city') || ':' || note,
@@ -47,7 +54,7 @@ schema="CREATE TABLE customers (id int PRIMARY KEY, email encrypted_field, amoun
 	doc encrypted_field, note text);
 CREATE UNIQUE INDEX customers_email ON customers (email);"
 insert_rows() { # port, first id, last id
-	q "$1" app -c "$unlock" -c "INSERT INTO customers SELECT g,
+	qk "$1" app -c "$unlock" -c "INSERT INTO customers SELECT g,
 		ef_encrypt('person' || g || '@example.org', 'customers.email.' || g, searchable => true, search_domain => 'email'),
 		ef_encrypt((g * 1.25)::numeric), ef_encrypt(jsonb_build_object('city', 'city-' || g)), 'plain note ' || g
 		FROM generate_series($2, $3) g" >/dev/null
@@ -57,11 +64,17 @@ insert_rows() { # port, first id, last id
 start primary "${ports[0]}" "-c wal_level=logical -c max_wal_senders=10 -c max_replication_slots=10"
 P=${ports[0]}
 q $P postgres -c "CREATE DATABASE app" >/dev/null
-q $P app -c "CREATE EXTENSION encrypted_field" -c "SELECT ef_register_key(1, decode('$key', 'hex'), 'ops key')" \
+qk $P app -c "CREATE EXTENSION encrypted_field" -c "SELECT ef_register_key(1, comment => 'ops key')" \
 	-c "$schema" -c "CREATE PUBLICATION pub FOR TABLE customers, ef_keys, ef_index_keys" >/dev/null
 insert_rows $P 1 500
-p_plain=$(q $P app -c "$unlock" -c "$plain_sum" | tail -1)
+p_plain=$(qk $P app -c "$unlock" -c "$plain_sum" | tail -1)
 p_bytes=$(q $P app -c "$bytes_sum")
+# the key written into SQL text, as with 0.1.0, is refused (and must not
+# reach the server log, checked at the end)
+lit=$(psql -X -q -At -v VERBOSITY=verbose -p $P -d app -c "SELECT ef_unlock(1, decode('$key', 'hex'))" \
+	-c "SELECT count(*) FROM ef_held_keys()" 2>&1)
+check "a key written into SQL text is refused (28EF1), and not held" \
+	bash -c 'grep -q "ERROR:  28EF1:" <<<"$1" && [ "$(tail -1 <<<"$1")" = 0 ]' _ "$lit"
 
 # Dumps: plain and custom format
 pg_dump -p $P -d app -Fp -f "$base/app.sql"
@@ -82,11 +95,11 @@ psql -X -q -p $R -d from_plain -v ON_ERROR_STOP=1 -f "$base/app.sql" >/dev/null 
 pg_restore -p $R -d from_custom "$base/app.dump" >/dev/null 2>&1
 for db in from_plain from_custom; do
 	check "$db: the stored bytes are unchanged" same "$(q $R $db -c "$bytes_sum")" "$p_bytes"
-	check "$db: every value decrypts as on the primary" same "$(q $R $db -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
-	dup=$(psql -X -q -p $R -d $db -c "$unlock" -c "INSERT INTO customers VALUES (9999, ef_encrypt('person7@example.org', searchable => true, search_domain => 'email'))" 2>&1)
+	check "$db: every value decrypts as on the primary" same "$(qk $R $db -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
+	dup=$(PGOPTIONS=$(key_options "$key") psql -X -q -p $R -d $db -c "$unlock" -c "INSERT INTO customers VALUES (9999, ef_encrypt('person7@example.org', searchable => true, search_domain => 'email'))" 2>&1)
 	check "$db: the unique index on terms holds" grep -q "duplicate key value violates unique constraint" <<<"$dup"
 	check "$db: a lookup by term finds its row" \
-		same "$(q $R $db -c "$unlock" -c "SELECT id FROM customers WHERE email = ef_term('person7@example.org', 'email')" | tail -1)" 7
+		same "$(qk $R $db -c "$unlock" -c "SELECT id FROM customers WHERE email = ef_term('person7@example.org', 'email')" | tail -1)" 7
 done
 
 # A physical streaming replica
@@ -95,7 +108,7 @@ ef_as_owner $PG_BIN/pg_ctl -D "$base/standby" -l "$base/standby.log" -w \
 	-o "-k $base -p ${ports[2]} -c listen_addresses='' -c fsync=off" start >/dev/null
 S=${ports[2]}
 insert_rows $P 501 600
-p_plain=$(q $P app -c "$unlock" -c "$plain_sum" | tail -1)
+p_plain=$(qk $P app -c "$unlock" -c "$plain_sum" | tail -1)
 p_bytes=$(q $P app -c "$bytes_sum")
 lsn=$(q $P app -c "SELECT pg_current_wal_lsn()")
 for _ in $(seq 100); do
@@ -104,7 +117,7 @@ for _ in $(seq 100); do
 done
 check "standby: the stored bytes equal the primary's" same "$(q $S app -c "$bytes_sum")" "$p_bytes"
 check "standby: a session holding the key decrypts rows written on the primary" \
-	same "$(q $S app -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
+	same "$(qk $S app -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
 
 # Logical replication to a subscriber, in text and in binary form
 start subscriber "${ports[3]}" ""
@@ -116,7 +129,7 @@ for mode in text binary; do
 		-c "CREATE SUBSCRIPTION sub_$mode CONNECTION 'host=$base port=$P dbname=app user=$PGUSER' PUBLICATION pub WITH (binary = $([ $mode = binary ] && echo true || echo false))" >/dev/null 2>&1
 done
 insert_rows $P 601 650
-p_plain=$(q $P app -c "$unlock" -c "$plain_sum" | tail -1)
+p_plain=$(qk $P app -c "$unlock" -c "$plain_sum" | tail -1)
 p_bytes=$(q $P app -c "$bytes_sum")
 for mode in text binary; do
 	for _ in $(seq 150); do
@@ -125,17 +138,17 @@ for mode in text binary; do
 	done
 	check "subscriber ($mode): values arrive byte-identical" same "$(q $L sub_$mode -c "$bytes_sum")" "$p_bytes"
 	check "subscriber ($mode): the registry arrived, and the key decrypts every row" \
-		same "$(q $L sub_$mode -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
+		same "$(qk $L sub_$mode -c "$unlock" -c "$plain_sum" | tail -1)" "$p_plain"
 done
 
 # A value taken to another database, whose key id 1 is another master key:
 # the wrap does not open there, and the value cannot be read
 other=$(openssl rand -hex 32)
 q $R postgres -c "CREATE DATABASE other" >/dev/null
-q $R other -c "CREATE EXTENSION encrypted_field" -c "SELECT ef_register_key(1, decode('$other', 'hex'))" \
+PGOPTIONS=$(key_options "$other") q $R other -c "CREATE EXTENSION encrypted_field" -c "SELECT ef_register_key(1)" \
 	-c "CREATE TABLE stolen (v encrypted_field)" >/dev/null
 q $P app -c "COPY (SELECT amount FROM customers WHERE id = 1) TO STDOUT" | q $R other -c "COPY stolen FROM STDIN"
-moved=$(psql -X -q -At -p $R -d other -c "SELECT ef_unlock(1, decode('$other', 'hex'))" -c "SELECT ef_decrypt(v) FROM stolen" 2>&1)
+moved=$(PGOPTIONS=$(key_options "$other") psql -X -q -At -p $R -d other -c "SELECT ef_unlock(1)" -c "SELECT ef_decrypt(v) FROM stolen" 2>&1)
 check "a value moved to another database's registry does not decrypt there" grep -q "could not decrypt value" <<<"$moved"
 
 for log in "$base"/*.log; do

@@ -9,6 +9,9 @@
 #    built from git and installed, writes data with its own library under
 #    shared_preload_libraries, the server restarts on this build, and the
 #    data survives ALTER EXTENSION UPDATE.
+# The release's library takes the master key in the statement's text; this
+# build refuses it there (SQLSTATE 28EF1) and, psql 15 sending no bind
+# parameters, its sessions give the key at connection start instead.
 # Usage, from the project root, after the extension is built and installed:
 #   bash test/upgrade/run.sh
 #   bash test/upgrade/run.sh --write-fixture   # rewrite the fixture with the release's build
@@ -23,7 +26,6 @@ current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" encrypted_field.control)
 fixture=test/upgrade/written_by_$release.sql
 # a public test key: the fixture is readable by design
 key=$(printf 'encrypted_field upgrade fixture' | sha256sum | cut -c1-64)
-unlock="SELECT ef_unlock(1, decode('$key', 'hex'))"
 
 base=$(mktemp -d)
 chmod 755 "$base"
@@ -65,17 +67,34 @@ cleanup() {
 trap cleanup EXIT
 have_release() { git cat-file -e "$release_commit^{commit}" 2>/dev/null; }
 
+# How a session gives key 1 to the library installed.  The release's takes
+# it as an argument, in the statement's text, as 0.1.0 applications passed
+# it.  This build takes it at connection start (encrypted_field.keys, the
+# library loaded as the session starts) when the key argument is NULL; the
+# NULL is written out because 0.1.0's SQL functions, still in place before
+# ALTER EXTENSION UPDATE, have no default for it.
+key_arg() { if [ -n "$release_installed" ]; then echo "decode('$key', 'hex')"; else echo NULL; fi; }
+key_options() {
+	[ -n "$release_installed" ] ||
+		echo "-c session_preload_libraries=encrypted_field -c encrypted_field.keys=1:$key"
+}
+qk() { # as q, in a session holding key 1
+	local db=$1
+	shift
+	PGOPTIONS=$(key_options) q "$db" -c "SELECT ef_unlock(1, $(key_arg))" "$@"
+}
+
 # A database at the release's version, holding every case, written by
 # whichever library is installed
 write_release_db() { # db, extra CREATE EXTENSION clause
 	q postgres -c "CREATE DATABASE $1" &&
-		q "$1" -c "CREATE EXTENSION encrypted_field $2" \
-			-c "SELECT ef_register_key(1, decode('$key', 'hex'), 'upgrade test key')" \
-			-f test/upgrade/cases.sql -c "$unlock" -f test/upgrade/write.sql >/dev/null
+		PGOPTIONS=$(key_options) q "$1" -c "CREATE EXTENSION encrypted_field $2" \
+			-c "SELECT ef_register_key(1, $(key_arg), 'upgrade test key')" \
+			-f test/upgrade/cases.sql -c "SELECT ef_unlock(1, $(key_arg))" -f test/upgrade/write.sql >/dev/null
 }
 no_faults() { # db; prints the faults found
 	local f
-	f=$(q "$1" -c "$unlock" -f test/upgrade/verify.sql) || { echo "  could not verify $1"; return 1; }
+	f=$(qk "$1" -f test/upgrade/verify.sql) || { echo "  could not verify $1"; return 1; }
 	f=$(echo "$f" | sed '/^$/d')
 	[ -z "$f" ] && return 0
 	echo "$f" | sed 's/^/  /'
@@ -96,15 +115,15 @@ same_objects() { # db, db
 }
 index_finds() { # db: an index scan finds a value written before the upgrade
 	local plan found
-	plan=$(q "$1" -c "SET enable_seqscan = off" -c "$unlock" -c "EXPLAIN (COSTS OFF) SELECT label FROM upgrade_values
+	plan=$(qk "$1" -c "SET enable_seqscan = off" -c "EXPLAIN (COSTS OFF) SELECT label FROM upgrade_values
 		WHERE label LIKE 'search%' AND value = ef_term('alice@example.org'::text, 'email')" | tr '\n' ' ')
-	found=$(q "$1" -c "SET enable_seqscan = off" -c "$unlock" -c "SELECT label FROM upgrade_values
+	found=$(qk "$1" -c "SET enable_seqscan = off" -c "SELECT label FROM upgrade_values
 		WHERE label LIKE 'search%' AND value = ef_term('alice@example.org'::text, 'email')" | tail -n 1)
 	[[ "$plan" == *"upgrade_values_terms"* ]] && same "$found" "search exact"
 }
 rotation_keeps_old_terms() { # db: rotate the index key of a registry an older version wrote
 	local out
-	out=$(q "$1" -c "$unlock" -c "SELECT ef_rotate_index_key()" -c "SELECT label FROM upgrade_values
+	out=$(qk "$1" -c "SELECT ef_rotate_index_key()" -c "SELECT label FROM upgrade_values
 		WHERE label LIKE 'search%' AND value = ANY(ef_terms('alice@example.org'::text, 'email'))" | sed '/^$/d' | tr '\n' ' ')
 	same "$out" "2 search exact "
 }
@@ -149,6 +168,14 @@ write_release_db inplace "VERSION '$release'"
 check "CREATE EXTENSION VERSION '$release' installs $release" same "$(version_of inplace)" "$release"
 check "ALTER EXTENSION UPDATE succeeds" q inplace -c "ALTER EXTENSION encrypted_field UPDATE"
 check "and leaves version $current" same "$(version_of inplace)" "$current"
+# what 0.1.0 applications did: the key in the statement's text
+refused() {
+	local out
+	out=$(psql -X -q -At -v VERBOSITY=verbose -d inplace -c "SELECT ef_unlock(1, decode('$key', 'hex'))" \
+		-c "SELECT count(*) FROM ef_held_keys()" 2>&1)
+	grep -q "ERROR:  28EF1:" <<<"$out" && same "$(tail -1 <<<"$out")" 0
+}
+check "a key in SQL text, as 0.1.0 took it, is refused after the update (28EF1)" refused
 check "every value decrypts to its case after the update" no_faults inplace
 check "an index built before the update still finds values" index_finds inplace
 check "ef_is_searchable, new in 0.2.0, reads values written before it" searchable_flags_agree inplace
