@@ -37,7 +37,7 @@ pgtap() { # runs $PGTAP_FILES, by default test/*.sql
 suite "unit tests" make -s PG_CONFIG=$PG_BIN/pg_config unitcheck
 suite "fuzz corpus replay" bash fuzz/run.sh --smoke
 
-PGOPTIONS=$tap_options ef_cluster_start
+PGOPTIONS=$tap_options ef_cluster_start -c max_prepared_transactions=4
 suite "pg_regress" regress
 suite "pgTAP" pgtap
 ef_cluster_stop

@@ -14,7 +14,8 @@
  * pg_stat_activity.  The check hook moves the keys into the key page, not
  * yet checked against the registry, wipes the option where PostgreSQL keeps
  * its text (Port->cmdline_options, Port->guc_options) and leaves only the
- * key ids as the setting's value.  ef_unlock(id) and ef_register_key(id)
+ * key ids as the setting's value; SHOW lists the ids still waiting, until
+ * ef_lock() or DISCARD ALL forgets them.  ef_unlock(id) and ef_register_key(id)
  * called without a key take it from there.
  *
  * The setting can be given nowhere else: not in postgresql.conf, ALTER ROLE
@@ -212,6 +213,19 @@ CheckKeys(char **newval, void **extra, GucSource source)
 }
 
 /*
+ * Show the ids of the keys still waiting: ef_lock() and DISCARD ALL forget
+ * them with the held keys
+ */
+static const char *
+ShowKeys(void)
+{
+	static char ids[EF_MAX_SUPPLIED_KEYS * 12 + 1];
+
+	KeystoreSuppliedIds(ids, sizeof(ids));
+	return ids;
+}
+
+/*
  * Define the setting.  Called from _PG_init: a value that waited in a
  * placeholder is taken over here rather than re-applied by the GUC code, so
  * that its text is wiped, and refused if the library was loaded by a
@@ -241,7 +255,7 @@ KeyChannelDefine(bool loaded_by_statement)
 							   "",
 							   PGC_BACKEND,
 							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL,
-							   CheckKeys, NULL, NULL);
+							   CheckKeys, NULL, ShowKeys);
 
 	if (copy == NULL)
 		return;

@@ -292,6 +292,16 @@ KeystoreSupplied(int32 key_id, uint8 *master, Oid *role)
 	return false;
 }
 
+/* Write the ids of the keys given at connection start and still kept */
+void
+KeystoreSuppliedIds(char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (int i = 0; supplied != NULL && i < EF_MAX_SUPPLIED_KEYS; i++)
+		if (supplied[i].key_id != 0 && strlen(buf) + 12 < size)
+			sprintf(buf + strlen(buf), "%s%d", buf[0] ? "," : "", supplied[i].key_id);
+}
+
 /* Count the master keys given at connection start and still kept */
 int
 KeystoreSuppliedCount(void)

@@ -3,17 +3,28 @@
 -- wrapped index key may never be, who may touch the registry and the key
 -- functions, and every function's signature, volatility and parallel marking,
 -- every operator and operator class, as the install script declares them.
+--
+-- This session was given the tap keys at connection start (scripts/test.sh),
+-- which ef_unlock(id) and ef_register_key(id) take.  ef_lock() would wipe
+-- them, so the session lets go of the keys it unlocked by rolling back to a
+-- savepoint taken before.  What needs other keys (the same key under two
+-- ids) or another login (a role with keys of its own) happens in sessions
+-- opened with dblink on a scratch database, created and dropped here: this
+-- file's own transaction never commits, so they could not see its registry.
 \set ON_ERROR_ROLLBACK 1
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(260);
+SELECT plan(266);
 
 CREATE EXTENSION encrypted_field;
 
--- fixed test keys: a real key comes from a CSPRNG and never appears in SQL
+-- the fixed test keys this session was given, tap key N for id N, to look
+-- for them where they must not be: a real key comes from a CSPRNG and never
+-- appears in SQL
 CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
 	AS $$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $$;
+\ir lib/dblink.psql
 
 CREATE ROLE ef_tap_fresh;
 
@@ -114,43 +125,86 @@ DELETE FROM ef_keys WHERE key_id = 100;
 -- ---------------------------------------------------------------------------
 -- Fingerprints: a check value, never the key nor a plain hash of it
 -- ---------------------------------------------------------------------------
-SELECT lives_ok($$SELECT ef_register_key(1, tap_key(1), 'first tap key')$$, 'register key 1');
+SELECT lives_ok($$SELECT ef_register_key(1, comment => 'first tap key')$$, 'register key 1');
 SELECT results_eq(
 	$$SELECT index_key_id, key_id, octet_length(wrapped_key), created_at = now() FROM ef_index_keys$$,
 	$$VALUES (1, 1, 40, true)$$,
 	'the first registration creates index key 1, stored only wrapped under key 1 (40 bytes)');
 -- every later key must wrap the index key, which only a session holding it has
-SELECT throws_ok($$SELECT ef_register_key(2, tap_key(1), 'the same key under a second id')$$,
+SELECT throws_ok($$SELECT ef_register_key(2, comment => 'second tap key')$$,
 	'55000', 'cannot register a master key without the database''s index key',
 	'a second key cannot be registered by a session that holds no key');
 SELECT is((SELECT count(*)::int FROM ef_keys) || ' ' || (SELECT count(*)::int FROM ef_index_keys), '1 1',
 	'the refused registration added no row to either table');
-SELECT ef_unlock(1, tap_key(1));
-SELECT lives_ok($$SELECT ef_register_key(2, tap_key(1), 'the same key under a second id')$$,
+-- registered in a savepoint, whose rollback forgets the key unlocked for it;
+-- the rows it wrote are copied into psql variables and put back
+SAVEPOINT keys;
+SELECT ef_unlock(1);
+SELECT lives_ok($$SELECT ef_register_key(2, comment => 'second tap key')$$,
+	'a second key may be registered, by a session holding the index key');
+SELECT lives_ok($$SELECT ef_register_key(3)$$, 'register key 3 without a comment');
+SELECT (SELECT json_agg(r) FROM ef_keys r) AS registered_keys,
+	(SELECT json_agg(r) FROM ef_index_keys r) AS registered_index_keys \gset
+ROLLBACK TO SAVEPOINT keys;
+RELEASE SAVEPOINT keys;
+DELETE FROM ef_index_keys;
+DELETE FROM ef_keys;
+INSERT INTO ef_keys SELECT * FROM json_populate_recordset(NULL::ef_keys, :'registered_keys');
+INSERT INTO ef_index_keys SELECT * FROM json_populate_recordset(NULL::ef_index_keys, :'registered_index_keys');
+
+-- the same key under a second id: a session given tap key 1 for ids 1 and 2
+-- at connection start, on the scratch database
+DO $$ BEGIN
+	PERFORM dblink_connect('ef_ctl', tap_conninfo(current_database(), 'ef_tap_registry_ctl'));
+	PERFORM dblink_exec('ef_ctl', 'DROP DATABASE IF EXISTS ef_tap_registry WITH (FORCE)');
+	PERFORM dblink_exec('ef_ctl', $c$DO $d$ BEGIN
+		IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'ef_tap_login_fresh') THEN
+			REVOKE SET ON PARAMETER session_preload_libraries FROM ef_tap_login_fresh;
+			DROP ROLE ef_tap_login_fresh;
+		END IF;
+		IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'ef_tap_login_admin') THEN
+			REVOKE SET ON PARAMETER session_preload_libraries FROM ef_tap_login_admin;
+			DROP ROLE ef_tap_login_admin;
+		END IF;
+	END $d$ $c$);
+	PERFORM dblink_exec('ef_ctl', 'CREATE DATABASE ef_tap_registry');
+	PERFORM dblink_connect('ef_same', tap_conninfo('ef_tap_registry', 'ef_tap_registry_same')
+		|| format(' options=%L', format('-c session_preload_libraries=encrypted_field -c encrypted_field.keys=1:%1$s,2:%1$s',
+			encode(tap_key(1), 'hex'))));
+	PERFORM dblink_exec('ef_same', 'CREATE EXTENSION encrypted_field');
+END $$;
+SELECT is(remote('ef_same', 'SELECT ef_register_key(1); SELECT ef_unlock(1)::text'), '',
+	'the other session registers and unlocks key 1');
+SELECT lives_ok($$SELECT remote('ef_same', $r$SELECT ef_register_key(2, comment => 'the same key under a second id')::text$r$)$$,
 	'the same key may be registered under a second id, by a session holding the index key');
-SELECT lives_ok($$SELECT ef_register_key(3, tap_key(3))$$, 'register key 3 without a comment');
-SELECT ef_lock();
+CREATE TEMP TABLE same_key AS SELECT * FROM dblink('ef_same',
+	'SELECT key_id, fingerprint, wrapped_key FROM ef_keys JOIN ef_index_keys USING (key_id)')
+	AS t(key_id int, fingerprint bytea, wrapped_key bytea);
 
 SELECT results_eq(
 	$$SELECT key_id, octet_length(fingerprint), comment, created_at = now(), retired_at IS NULL
 	  FROM ef_keys ORDER BY key_id$$,
 	$$VALUES (1, 16, 'first tap key'::text, true, true),
-	         (2, 16, 'the same key under a second id', true, true),
+	         (2, 16, 'second tap key', true, true),
 	         (3, 16, NULL, true, true)$$,
 	'each registered key has one row: 16-byte fingerprint, comment, creation time, not retired');
 
-SELECT is((SELECT count(*)::int FROM ef_keys k, generate_series(1, 17) i
-	WHERE substring(tap_key(CASE k.key_id WHEN 2 THEN 1 ELSE k.key_id END) FROM i FOR 16) = k.fingerprint),
+-- the fingerprints here, and those of the same key under two ids, with the
+-- number of the tap key each is of
+CREATE TEMP TABLE fingerprints AS
+SELECT key_id AS key_n, fingerprint FROM ef_keys UNION ALL SELECT 1, fingerprint FROM same_key;
+SELECT is((SELECT count(*)::int FROM fingerprints k, generate_series(1, 17) i
+	WHERE substring(tap_key(k.key_n) FROM i FOR 16) = k.fingerprint),
 	0, 'no fingerprint equals any 16-byte window of its key');
-SELECT is((SELECT count(*)::int FROM ef_keys k, generate_series(1, 25) i
-	WHERE position(substring(tap_key(CASE k.key_id WHEN 2 THEN 1 ELSE k.key_id END) FROM i FOR 8) IN k.fingerprint) > 0),
+SELECT is((SELECT count(*)::int FROM fingerprints k, generate_series(1, 25) i
+	WHERE position(substring(tap_key(k.key_n) FROM i FOR 8) IN k.fingerprint) > 0),
 	0, 'no fingerprint contains any 8-byte window of its key');
-SELECT is((SELECT count(*)::int FROM ef_keys k, LATERAL (SELECT tap_key(CASE k.key_id WHEN 2 THEN 1 ELSE k.key_id END) AS key) x
+SELECT is((SELECT count(*)::int FROM fingerprints k, LATERAL (SELECT tap_key(k.key_n) AS key) x
 	WHERE k.fingerprint IN (substring(sha256(x.key) FROM 1 FOR 16), substring(sha256(x.key) FROM 17 FOR 16),
 		substring(sha224(x.key) FROM 1 FOR 16), substring(sha512(x.key) FROM 1 FOR 16),
 		decode(md5(x.key), 'hex'), substring(x.key FROM 1 FOR 16), substring(x.key FROM 17 FOR 16))),
 	0, 'no fingerprint is a plain hash of its key (sha256/sha224/sha512 prefix, sha256 suffix, md5) or a half of it');
-SELECT isnt((SELECT fingerprint FROM ef_keys WHERE key_id = 1), (SELECT fingerprint FROM ef_keys WHERE key_id = 2),
+SELECT isnt((SELECT fingerprint FROM same_key WHERE key_id = 1), (SELECT fingerprint FROM same_key WHERE key_id = 2),
 	'the same key registered under two ids has two different fingerprints');
 SELECT isnt((SELECT fingerprint FROM ef_keys WHERE key_id = 1), (SELECT fingerprint FROM ef_keys WHERE key_id = 3),
 	'two different keys have different fingerprints');
@@ -168,7 +222,7 @@ SELECT results_eq(
 	'index key 1 is wrapped under each registered key, 40 bytes each');
 SELECT isnt((SELECT wrapped_key FROM ef_index_keys WHERE key_id = 1), (SELECT wrapped_key FROM ef_index_keys WHERE key_id = 3),
 	'the index key wrapped under two different keys gives two different wrapped keys');
-SELECT isnt((SELECT wrapped_key FROM ef_index_keys WHERE key_id = 1), (SELECT wrapped_key FROM ef_index_keys WHERE key_id = 2),
+SELECT isnt((SELECT wrapped_key FROM same_key WHERE key_id = 1), (SELECT wrapped_key FROM same_key WHERE key_id = 2),
 	'the same key registered under two ids wraps the index key to two different values (like its two fingerprints)');
 SELECT is((SELECT count(*)::int FROM ef_index_keys w, generate_series(1, 3) n, generate_series(1, 25) i
 	WHERE position(substring(tap_key(n) FROM i FOR 8) IN w.wrapped_key) > 0
@@ -178,29 +232,41 @@ SELECT is((SELECT count(*)::int FROM ef_index_keys w, generate_series(1, 3) n, g
 	0, 'no ef_index_keys row holds a master key in hex or base64, nor any 8-byte window of one');
 
 -- the index key comes with the key unlocked: keys 1 and 3 give the same terms
-SELECT ef_unlock(1, tap_key(1));
-CREATE TEMP TABLE term_by_key AS SELECT 1 AS key_id, ef_term('registry probe')::text AS term;
-SELECT ef_lock();
-SELECT ef_unlock(3, tap_key(3));
-INSERT INTO term_by_key SELECT 3, ef_term('registry probe')::text;
-SELECT ef_lock();
+SAVEPOINT keys;
+SELECT ef_unlock(1);
+SELECT ef_term('registry probe')::text AS term_by_key_1 \gset
+ROLLBACK TO SAVEPOINT keys;
+RELEASE SAVEPOINT keys;
+SAVEPOINT keys;
+SELECT ef_unlock(3);
+SELECT ef_term('registry probe')::text AS term_by_key_3 \gset
+ROLLBACK TO SAVEPOINT keys;
+RELEASE SAVEPOINT keys;
+CREATE TEMP TABLE term_by_key (key_id int, term text);
+INSERT INTO term_by_key VALUES (1, :'term_by_key_1'), (3, :'term_by_key_3');
 SELECT is((SELECT count(DISTINCT term)::int || ' ' || count(*)::int FROM term_by_key), '1 2',
 	'key 1 and key 3 each unwrap the same index key: the same term');
 -- a wrapped index key that does not unwrap under its key is reported as damaged
 CREATE TEMP TABLE before_damage AS SELECT * FROM ef_index_keys WHERE key_id = 3;
 UPDATE ef_index_keys SET wrapped_key = (SELECT wrapped_key FROM ef_index_keys WHERE key_id = 1) WHERE key_id = 3;
-SELECT throws_ok($$SELECT ef_unlock(3, tap_key(3))$$, 'XX001', 'index key 1 wrapped under master key 3 is damaged',
+SELECT throws_ok($$SELECT ef_unlock(3)$$, 'XX001', 'index key 1 wrapped under master key 3 is damaged',
 	'an index key that does not unwrap under its master key: XX001');
 SELECT is((SELECT count(*)::int FROM ef_held_keys()), 0, 'the unlock that found a damaged index key holds nothing');
 UPDATE ef_index_keys SET wrapped_key = (SELECT wrapped_key FROM before_damage) WHERE key_id = 3;
-SELECT lives_ok($$SELECT ef_unlock(3, tap_key(3))$$, 'restoring the wrapped index key restores the unlock');
-SELECT ef_lock();
+SAVEPOINT keys;
+SELECT lives_ok($$SELECT ef_unlock(3)$$, 'restoring the wrapped index key restores the unlock');
+ROLLBACK TO SAVEPOINT keys;
+RELEASE SAVEPOINT keys;
 
--- a registered id is never replaced
+-- a registered id is never replaced: not by another key (the row of id 1
+-- holds, for a moment, the fingerprint of another key than this session's
+-- key 1), nor by the same key
 CREATE TEMP TABLE before_dup AS SELECT * FROM ef_keys WHERE key_id = 1;
-SELECT throws_ok($$SELECT ef_register_key(1, tap_key(9), 'replacement attempt')$$,
+UPDATE ef_keys SET fingerprint = (SELECT fingerprint FROM ef_keys WHERE key_id = 3) WHERE key_id = 1;
+SELECT throws_ok($$SELECT ef_register_key(1, comment => 'replacement attempt')$$,
 	'42710', 'master key 1 is already registered', 'registering an id twice fails with 42710');
-SELECT throws_ok($$SELECT ef_register_key(1, tap_key(1))$$,
+UPDATE ef_keys SET fingerprint = (SELECT fingerprint FROM before_dup) WHERE key_id = 1;
+SELECT throws_ok($$SELECT ef_register_key(1)$$,
 	'42710', 'master key 1 is already registered', 'registering the same key under the same id again fails too');
 SELECT results_eq($$SELECT * FROM ef_keys WHERE key_id = 1$$, $$SELECT * FROM before_dup$$,
 	'the row of key 1 is unchanged by the refused registrations');
@@ -212,19 +278,24 @@ SELECT ok((SELECT retired_at IS NOT NULL FROM ef_keys WHERE key_id = 3), 'ef_ret
 SELECT is((SELECT count(*)::int FROM ef_keys WHERE retired_at IS NOT NULL), 1, 'only the retired key is marked');
 
 -- ef_unlock checks the key against the fingerprint stored in this table
-SELECT lives_ok($$SELECT ef_unlock(1, tap_key(1))$$, 'the registered key unlocks');
-SELECT ef_lock();
-UPDATE ef_keys SET fingerprint = (SELECT fingerprint FROM ef_keys WHERE key_id = 2) WHERE key_id = 1;
-SELECT throws_ok($$SELECT ef_unlock(1, tap_key(1))$$, '28P01', NULL,
+SAVEPOINT keys;
+SELECT lives_ok($$SELECT ef_unlock(1)$$, 'the registered key unlocks');
+ROLLBACK TO SAVEPOINT keys;
+RELEASE SAVEPOINT keys;
+-- (the fingerprint of that key under id 2 is the other session's)
+UPDATE ef_keys SET fingerprint = (SELECT fingerprint FROM same_key WHERE key_id = 2) WHERE key_id = 1;
+SELECT throws_ok($$SELECT ef_unlock(1)$$, '28P01', NULL,
 	'the right key no longer unlocks id 1 once its row holds the fingerprint of that key under id 2');
 UPDATE ef_keys SET fingerprint = (SELECT fingerprint FROM before_dup) WHERE key_id = 1;
-SELECT lives_ok($$SELECT ef_unlock(1, tap_key(1))$$, 'restoring the fingerprint restores the unlock');
-SELECT ef_lock();
+SAVEPOINT keys;
+SELECT lives_ok($$SELECT ef_unlock(1)$$, 'restoring the fingerprint restores the unlock');
+ROLLBACK TO SAVEPOINT keys;
+RELEASE SAVEPOINT keys;
 SELECT throws_ok($$DELETE FROM ef_keys WHERE key_id = 2$$, '23503', NULL,
 	'a registered key''s row cannot be deleted while the index key is wrapped under it');
 DELETE FROM ef_index_keys WHERE key_id = 2;
 DELETE FROM ef_keys WHERE key_id = 2;
-SELECT throws_ok($$SELECT ef_unlock(2, tap_key(1))$$, '42704', 'master key 2 is not registered',
+SELECT throws_ok($$SELECT ef_unlock(2)$$, '42704', 'master key 2 is not registered',
 	'a key whose row was deleted is no longer registered');
 
 -- pg_dump: the registry is extension configuration, dumped in full
@@ -289,7 +360,7 @@ ORDER BY f;
 
 -- what the privileges mean in practice, for a role granted nothing
 SET ROLE ef_tap_fresh;
-SELECT throws_ok($$SELECT ef_register_key(50, tap_key(50))$$, '42501', NULL,
+SELECT throws_ok($$SELECT ef_register_key(50)$$, '42501', NULL,
 	'a fresh role cannot register a key');
 SELECT throws_ok($$SELECT ef_retire_key(1)$$, '42501', NULL, 'a fresh role cannot retire a key');
 SELECT throws_ok($$INSERT INTO ef_keys (key_id, fingerprint) VALUES (51, '\x000102030405060708090a0b0c0d0e0f')$$,
@@ -303,38 +374,58 @@ SELECT throws_ok($$UPDATE ef_index_keys SET wrapped_key = wrapped_key$$, '42501'
 SELECT throws_ok($$DELETE FROM ef_index_keys$$, '42501', NULL, 'a fresh role cannot delete from ef_index_keys');
 SELECT is((SELECT count(*)::int FROM ef_keys), 2, 'a fresh role can read the registry');
 SELECT is((SELECT count(*)::int FROM ef_index_keys), 2, 'a fresh role can read the wrapped index keys');
-SELECT lives_ok($$SELECT ef_unlock(1, tap_key(1))$$, 'a fresh role can unlock a registered key');
-SELECT is(ef_decrypt(ef_encrypt('fresh role data')), 'fresh role data', 'a fresh role can encrypt and decrypt');
-SELECT is(ef_encrypt('fresh role data', searchable => true) = ef_term('fresh role data'), true,
-	'a fresh role can encrypt searchable values and compute terms');
-SELECT ef_lock();
+-- the keys this session was given at connection start serve its login role
+-- and the roles with its privileges: not a fresh role
+SELECT throws_ok($$SELECT ef_unlock(1)$$, '42501', 'permission denied to use the master key given at connection start',
+	'a fresh role cannot use the keys this session was given at connection start: 42501');
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM ef_keys WHERE retired_at IS NOT NULL), 1,
 	'the registry is unchanged by the refused writes');
 SELECT is((SELECT array_agg(key_id ORDER BY key_id) FROM ef_index_keys), ARRAY[1, 3],
 	'the index keys are unchanged by the refused writes');
 
--- a key administrator needs INSERT on ef_index_keys as well as on ef_keys
-CREATE ROLE ef_tap_admin;
-GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text) TO ef_tap_admin;
-GRANT INSERT, UPDATE ON ef_keys TO ef_tap_admin;
-SET ROLE ef_tap_admin;
-SELECT ef_unlock(1, tap_key(1));
-SELECT throws_ok($$SELECT ef_register_key(20, tap_key(20))$$, '42501', NULL,
+-- a fresh role with keys of its own: it logs in, given the tap keys at
+-- connection start, to the scratch database (where key 1 is registered)
+DO $$ BEGIN
+	PERFORM dblink_exec('ef_ctl', 'CREATE ROLE ef_tap_login_fresh LOGIN');
+	PERFORM dblink_exec('ef_ctl', 'CREATE ROLE ef_tap_login_admin LOGIN');
+	PERFORM dblink_exec('ef_ctl', 'GRANT SET ON PARAMETER session_preload_libraries TO ef_tap_login_fresh, ef_tap_login_admin');
+	PERFORM dblink_connect('ef_fresh', tap_conninfo('ef_tap_registry', 'ef_tap_registry_fresh', 'ef_tap_login_fresh'));
+END $$;
+SELECT is(remote('ef_fresh', 'SELECT current_user'), 'ef_tap_login_fresh', 'a fresh role logs in to the scratch database');
+SELECT lives_ok($$SELECT remote('ef_fresh', 'SELECT ef_unlock(1)::text')$$, 'a fresh role can unlock a registered key');
+SELECT is(remote('ef_fresh', $r$SELECT ef_decrypt(ef_encrypt('fresh role data'))$r$), 'fresh role data',
+	'a fresh role can encrypt and decrypt');
+SELECT is(remote('ef_fresh', $r$SELECT ef_encrypt('fresh role data', searchable => true) = ef_term('fresh role data')$r$), 't',
+	'a fresh role can encrypt searchable values and compute terms');
+
+-- a key administrator needs INSERT on ef_index_keys as well as on ef_keys:
+-- a role that logs in, given its keys at connection start, as above
+SELECT dblink_exec('ef_same', $r$
+	GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text) TO ef_tap_login_admin;
+	GRANT INSERT, UPDATE ON ef_keys TO ef_tap_login_admin$r$);
+SELECT dblink_connect('ef_admin', tap_conninfo('ef_tap_registry', 'ef_tap_registry_admin', 'ef_tap_login_admin'));
+SELECT remote('ef_admin', 'SELECT ef_unlock(1)::text');
+SELECT throws_ok($$SELECT remote('ef_admin', 'SELECT ef_register_key(20)::text')$$, '42501',
+	'permission denied for table ef_index_keys',
 	'a key administrator without INSERT on ef_index_keys cannot register a key');
-RESET ROLE;
-SELECT is((SELECT count(*)::int FROM ef_keys WHERE key_id = 20), 0,
+SELECT is(remote('ef_same', 'SELECT count(*) FROM ef_keys WHERE key_id = 20'), '0',
 	'the refused registration left no row in ef_keys');
-GRANT INSERT ON ef_index_keys TO ef_tap_admin;
-SET ROLE ef_tap_admin;
-SELECT lives_ok($$SELECT ef_register_key(20, tap_key(20))$$,
+SELECT dblink_exec('ef_same', 'GRANT INSERT ON ef_index_keys TO ef_tap_login_admin');
+SELECT lives_ok($$SELECT remote('ef_admin', 'SELECT ef_register_key(20)::text')$$,
 	'with INSERT on ef_index_keys too, the key administrator registers a key');
-SELECT ef_lock();
-RESET ROLE;
-SELECT is((SELECT array_agg(index_key_id || ':' || key_id) FROM ef_index_keys WHERE key_id = 20), ARRAY['1:20'],
-	'the key registered by the key administrator wraps index key 1');
-DELETE FROM ef_index_keys WHERE key_id = 20;
-DELETE FROM ef_keys WHERE key_id = 20;
+SELECT is(array(SELECT remote('ef_same', $r$SELECT index_key_id || ':' || key_id FROM ef_index_keys WHERE key_id = 20$r$)),
+	ARRAY['1:20'], 'the key registered by the key administrator wraps index key 1');
+
+DO $$ BEGIN
+	PERFORM dblink_disconnect('ef_fresh');
+	PERFORM dblink_disconnect('ef_admin');
+	PERFORM dblink_disconnect('ef_same');
+	PERFORM dblink_exec('ef_ctl', 'DROP DATABASE ef_tap_registry');
+	PERFORM dblink_exec('ef_ctl', 'REVOKE SET ON PARAMETER session_preload_libraries FROM ef_tap_login_fresh, ef_tap_login_admin');
+	PERFORM dblink_exec('ef_ctl', 'DROP ROLE ef_tap_login_fresh, ef_tap_login_admin');
+	PERFORM dblink_disconnect('ef_ctl');
+END $$;
 
 -- ---------------------------------------------------------------------------
 -- The inventory: types, composite, functions, operators, operator classes,
@@ -381,6 +472,13 @@ SELECT has_function('ef_retire_key', ARRAY['integer'], 'ef_retire_key(integer) e
 SELECT has_function('ef_unlock', ARRAY['integer', 'bytea', 'text'], 'ef_unlock(integer, bytea, text) exists');
 SELECT has_function('ef_lock', ARRAY[]::name[], 'ef_lock() exists');
 SELECT has_function('ef_held_keys', ARRAY[]::name[], 'ef_held_keys() exists');
+-- the key argument may be left out: the key given at connection start
+SELECT is(pg_get_function_arguments('ef_unlock(integer,bytea,text)'::regprocedure),
+	'key_id integer, master_key bytea DEFAULT NULL::bytea, scope text DEFAULT ''session''::text',
+	'ef_unlock''s key argument defaults to NULL (the key given at connection start), its scope to session');
+SELECT is(pg_get_function_arguments('ef_register_key(integer,bytea,text)'::regprocedure),
+	'key_id integer, master_key bytea DEFAULT NULL::bytea, comment text DEFAULT NULL::text',
+	'ef_register_key''s key argument defaults to NULL (the key given at connection start), its comment too');
 SELECT has_function('ef_encrypt', ARRAY['anyelement', 'text', 'boolean', 'integer', 'text', 'text'],
 	'ef_encrypt(anyelement, text, boolean, integer, text, text) exists');
 SELECT has_function('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text'],
@@ -611,11 +709,13 @@ SELECT volatility_is('ef_term', ARRAY['text', 'text', 'text'], 'stable',
 SELECT volatility_is('ef_key_id', ARRAY['encrypted_field'], 'immutable', 'ef_key_id is IMMUTABLE');
 SELECT volatility_is('ef_envelope', ARRAY['encrypted_field'], 'immutable', 'ef_envelope is IMMUTABLE');
 -- and, behaviourally, ef_encrypt is not folded: two calls in one statement differ
-SELECT ef_unlock(1, tap_key(1));
+SAVEPOINT keys;
+SELECT ef_unlock(1);
 SELECT isnt(ef_send(ef_encrypt('same')), ef_send(ef_encrypt('same')),
 	'two encryptions of the same plaintext in one statement differ');
 SELECT is(ef_term('same')::text, ef_term('same')::text, 'two terms of the same plaintext in one statement are equal');
-SELECT ef_lock();
+ROLLBACK TO SAVEPOINT keys;
+RELEASE SAVEPOINT keys;
 
 -- operators: searchable values compare with each other and with terms
 SELECT has_operator('encrypted_field', '=', 'encrypted_field', 'boolean', '= (encrypted_field, encrypted_field) exists');

@@ -5,7 +5,10 @@
 -- newest index key (it must unlock again), in REPEATABLE READ it fails with
 -- a serialization error; never does it wrap a stale index key or make a
 -- second index key with the same id.  In a scratch database, through
--- dblink, since this file's own transaction never commits.
+-- dblink, since this file's own transaction never commits.  The sessions are
+-- given the tap keys at connection start (libpq in the server reads
+-- PGOPTIONS from the server's environment, scripts/test.sh), and
+-- ef_unlock(id) and ef_register_key(id) take them from there.
 \set ON_ERROR_ROLLBACK 1
 \set ON_ERROR_STOP true
 
@@ -51,17 +54,15 @@ SELECT is(dblink_connect('ef_b', tap_conninfo('ef_tap_rotation', 'ef_tap_rot_b')
 -- both sessions catch errors of their statements as text
 SELECT is(dblink_exec('ef_a', $$
 	CREATE EXTENSION encrypted_field;
-	CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
-		AS 'SELECT sha256(convert_to(''rotation tap key '' || n, ''UTF8''))';
 	CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS 'DECLARE r text; BEGIN
 		EXECUTE sql INTO r; RETURN r; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || '': '' || SQLERRM; END';
 	CREATE TABLE t (c encrypted_field)$$),
 	'CREATE TABLE', 'the extension, helpers and a table in the scratch database');
 
 -- two first registrations: without the lock each would make an index key 1
-SELECT is(remote_try('ef_a', 'BEGIN; SELECT ef_register_key(1, tap_key(1))::text'), '',
+SELECT is(remote_try('ef_a', 'BEGIN; SELECT ef_register_key(1)::text'), '',
 	'A registers the first key, not committed');
-SELECT is(dblink_send_query('ef_b', 'SELECT try(''SELECT ef_register_key(9, tap_key(9))::text'')'), 1,
+SELECT is(dblink_send_query('ef_b', 'SELECT try(''SELECT ef_register_key(9)::text'')'), 1,
 	'B registers another first key');
 SELECT ok(waits_for_lock('ef_tap_rot_b'), 'B waits for A''s lock on the index keys');
 SELECT is(remote_try('ef_a', 'COMMIT; SELECT ''committed'''), 'committed', 'A commits');
@@ -69,9 +70,9 @@ SELECT is(result_of('ef_b'), '55000: cannot register a master key without the da
 	'B sees A''s index key, which it does not hold, and is refused');
 SELECT is(remote_try('ef_a', 'SELECT count(*)::text FROM ef_index_keys'), '1', 'one index key, wrapped under key 1');
 
-SELECT is(remote_try('ef_a', 'SELECT ef_unlock(1, tap_key(1))::text || ef_register_key(2, tap_key(2))::text;
-	SELECT ef_unlock(2, tap_key(2))::text'), '', 'A registers key 2 and holds both');
-SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text'), '',
+SELECT is(remote_try('ef_a', 'SELECT ef_unlock(1)::text || ef_register_key(2)::text;
+	SELECT ef_unlock(2)::text'), '', 'A registers key 2 and holds both');
+SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1)::text || ef_unlock(2)::text'), '',
 	'B holds both keys too');
 
 -- rotation against rotation: B waits for A, then must start again
@@ -85,31 +86,31 @@ SELECT is(result_of('ef_b'), '55000: this session does not hold the database''s 
 SELECT is(remote_try('ef_b', 'CALL ef_reterm_column(''t'', ''c'')'),
 	'55000: this session does not hold the database''s newest index key',
 	'B''s ef_reterm_column is refused too: it would move values back to index key 1');
-SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text || ef_rotate_index_key()'),
+SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1)::text || ef_unlock(2)::text || ef_rotate_index_key()'),
 	'3', 'after unlocking again, B rotates to index key 3');
 
 -- registration against rotation: the new key must get the newest index key
-SELECT is(remote_try('ef_a', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text'), '',
+SELECT is(remote_try('ef_a', 'SELECT ef_unlock(1)::text || ef_unlock(2)::text'), '',
 	'A unlocks again and holds index keys 3 and 2');
 SELECT is(remote_try('ef_b', 'BEGIN; SELECT ef_rotate_index_key()::text'), '4', 'B rotates to index key 4, not committed');
-SELECT is(dblink_send_query('ef_a', 'SELECT try(''SELECT ef_register_key(3, tap_key(3))::text'')'), 1,
+SELECT is(dblink_send_query('ef_a', 'SELECT try(''SELECT ef_register_key(3)::text'')'), 1,
 	'A starts registering key 3');
 SELECT ok(waits_for_lock('ef_tap_rot_a'), 'A waits for B''s lock on the index keys');
 SELECT is(remote_try('ef_b', 'COMMIT; SELECT ''committed'''), 'committed', 'B commits');
 SELECT is(result_of('ef_a'), '55000: cannot register a master key without the database''s index key',
 	'A''s registration is refused: it would have wrapped index key 3, no longer the newest');
-SELECT is(remote_try('ef_a', $$SELECT ef_unlock(1, tap_key(1))::text || ef_register_key(3, tap_key(3))::text;
+SELECT is(remote_try('ef_a', $$SELECT ef_unlock(1)::text || ef_register_key(3)::text;
 	SELECT string_agg(index_key_id::text, ',' ORDER BY index_key_id) FROM ef_index_keys WHERE key_id = 3$$),
 	'3,4', 'after unlocking again, A registers key 3 with index keys 4 and 3');
 
 
 -- in REPEATABLE READ the snapshot cannot see the other's commit: 40001
-SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text ||
-	ef_unlock(3, tap_key(3))::text'), '', 'B unlocks keys 1 to 3 again');
+SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1)::text || ef_unlock(2)::text ||
+	ef_unlock(3)::text'), '', 'B unlocks keys 1 to 3 again');
 SELECT is(remote_try('ef_b', 'BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*)::text FROM ef_keys'),
 	'3', 'B takes a REPEATABLE READ snapshot');
-SELECT is(remote_try('ef_a', 'SELECT ef_unlock(1, tap_key(1))::text || ef_unlock(2, tap_key(2))::text ||
-	ef_unlock(3, tap_key(3))::text; SELECT ef_rotate_index_key()::text'), '5',
+SELECT is(remote_try('ef_a', 'SELECT ef_unlock(1)::text || ef_unlock(2)::text ||
+	ef_unlock(3)::text; SELECT ef_rotate_index_key()::text'), '5',
 	'A unlocks its keys again, rotates to index key 5 and commits');
 SELECT is(remote_try('ef_b', 'SELECT try(''SELECT ef_rotate_index_key()::text'')'),
 	'40001: could not serialize access due to a concurrent change of the index keys',

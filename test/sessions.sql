@@ -10,11 +10,18 @@
 -- not see an extension or rows created in it.  Everything therefore happens
 -- in a database created here through dblink (CREATE DATABASE runs in the
 -- other session, outside any transaction block) and dropped at the end.
+--
+-- A and B are given the tap keys at connection start, as this session is
+-- (libpq in the server reads PGOPTIONS from the server's environment, which
+-- scripts/test.sh sets); ef_unlock(id) takes them from there.  ef_lock()
+-- forgets those too, so a session that locked connects again to unlock.
+-- Unlocks made in a transaction end at PREPARE TRANSACTION, which needs
+-- max_prepared_transactions > 0 on the server.
 \set ON_ERROR_ROLLBACK 1
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(75);
+SELECT plan(98);
 
 CREATE EXTENSION encrypted_field;
 
@@ -45,12 +52,10 @@ SELECT isnt(remote('ef_a', 'SELECT pg_backend_pid()'), remote('ef_b', 'SELECT pg
 -- A: the extension, a key, and rows with plain metadata and a context per row
 SELECT lives_ok($$SELECT dblink_exec('ef_a', $r$
 	CREATE EXTENSION encrypted_field;
-	CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
-		AS $k$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $k$;
-	SELECT ef_register_key(1, tap_key(1), 'sessions test key');
-	SELECT ef_unlock(1, tap_key(1));
+	SELECT ef_register_key(1, comment => 'sessions test key');
+	SELECT ef_unlock(1);
 	-- a second key wraps the index key, which A holds since it unlocked key 1
-	SELECT ef_register_key(2, tap_key(2), 'second sessions test key');
+	SELECT ef_register_key(2, comment => 'second sessions test key');
 	CREATE TABLE teams (team_id int PRIMARY KEY, name text);
 	INSERT INTO teams VALUES (1, 'red'), (2, 'blue');
 	CREATE TABLE notes (id int PRIMARY KEY, team_id int REFERENCES teams, author text, body encrypted_field);
@@ -187,12 +192,17 @@ SELECT is((SELECT count(*)::int FROM b_read
 -- ---------------------------------------------------------------------------
 -- B unlocks for itself
 -- ---------------------------------------------------------------------------
-SELECT throws_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(1, tap_key(2))')$$,
+-- a wrong key: in a transaction of B's, the registry's row of key 1 holds
+-- the fingerprint of another key (key 2's) than the one B was given
+SELECT is(dblink_exec('ef_b', 'BEGIN; UPDATE ef_keys SET fingerprint = (SELECT fingerprint FROM ef_keys WHERE key_id = 2) WHERE key_id = 1'),
+	'UPDATE 1', 'B, in a transaction, makes the row of key 1 name another key');
+SELECT throws_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(1)')$$,
 	'28P01', 'master key does not match the fingerprint registered for key 1', 'B unlocking with the wrong key: 28P01');
+SELECT is(dblink_exec('ef_b', 'ROLLBACK'), 'ROLLBACK', 'B rolls the change of the registry back');
 SELECT is(remote('ef_b', 'SELECT count(*) FROM ef_held_keys()'), '0', 'the failed unlock left B holding nothing');
 SELECT throws_ok($$SELECT remote('ef_b', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$)$$,
 	'55000', 'no master key is unlocked in this session', 'B still cannot decrypt');
-SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(1, tap_key(1))')$$, 'B unlocks with the right key');
+SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(1)')$$, 'B unlocks with the right key');
 SELECT is(array(SELECT remote('ef_b', 'SELECT key_id || '' '' || scope FROM ef_held_keys()')), ARRAY['1 session'],
 	'B now holds key 1');
 SELECT is(remote('ef_b', $r$SELECT count(*) FROM notes
@@ -206,6 +216,8 @@ SELECT is(remote('ef_a', 'SELECT ef_lock()'), '1', 'A''s ef_lock() forgets its o
 SELECT is(remote('ef_a', 'SELECT count(*) FROM ef_held_keys()'), '0', 'A holds no key');
 SELECT throws_ok($$SELECT remote('ef_a', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes WHERE id = 1$r$)$$,
 	'55000', 'no master key is unlocked in this session', 'A can no longer decrypt');
+SELECT throws_ok($$SELECT remote('ef_a', 'SELECT ef_unlock(1)')$$, '22004', 'no master key given for key 1',
+	'A''s ef_lock() forgot the keys A was given at connection start too: 22004');
 SELECT is(array(SELECT remote('ef_b', 'SELECT key_id || '' '' || scope FROM ef_held_keys()')), ARRAY['1 session'],
 	'B still holds key 1 after A''s ef_lock()');
 SELECT is(remote('ef_b', $r$SELECT count(*) FROM notes
@@ -215,8 +227,11 @@ SELECT is(remote('ef_b', $r$SELECT count(*) FROM notes
 -- ---------------------------------------------------------------------------
 -- A transaction-scoped key in A is gone when A's transaction commits
 -- ---------------------------------------------------------------------------
+SELECT dblink_disconnect('ef_a');
+SELECT is(dblink_connect('ef_a', tap_conninfo('ef_tap_sessions', 'ef_tap_session_a')), 'OK',
+	'A connects again, given its keys at connection start');
 SELECT is(dblink_exec('ef_a', 'BEGIN'), 'BEGIN', 'A begins a transaction');
-SELECT lives_ok($$SELECT remote('ef_a', $r$SELECT ef_unlock(1, tap_key(1), 'transaction')$r$)$$,
+SELECT lives_ok($$SELECT remote('ef_a', $r$SELECT ef_unlock(1, scope => 'transaction')$r$)$$,
 	'A unlocks key 1 for the transaction');
 SELECT is(array(SELECT remote('ef_a', 'SELECT key_id || '' '' || scope FROM ef_held_keys()')), ARRAY['1 transaction'],
 	'A holds key 1 with scope transaction');
@@ -231,14 +246,51 @@ SELECT is(remote('ef_b', $r$SELECT ef_decrypt(body, 'notes.body.1') FROM notes W
 SELECT is(remote('ef_b', 'SELECT ef_lock()'), '1', 'B''s ef_lock() forgets its one key');
 
 -- ---------------------------------------------------------------------------
+-- Unlocks made in a transaction end at PREPARE TRANSACTION: the prepared
+-- transaction may yet commit or roll back after the session has moved on
+-- ---------------------------------------------------------------------------
+SELECT cmp_ok(current_setting('max_prepared_transactions')::int, '>', 0,
+	'the server allows prepared transactions (max_prepared_transactions, scripts/test.sh)');
+SELECT current_setting('max_prepared_transactions')::int > 0 AS ef_prepared_ok \gset
+\if :ef_prepared_ok
+SELECT is(dblink_exec('ef_a', 'BEGIN'), 'BEGIN', 'A begins a transaction');
+SELECT lives_ok($$SELECT remote('ef_a', 'SELECT ef_unlock(1)')$$, 'A unlocks key 1, scope session, in it');
+SELECT is(dblink_exec('ef_a', $r$PREPARE TRANSACTION 'ef_tap_sessions_1'$r$), 'PREPARE TRANSACTION', 'A prepares the transaction');
+SELECT is(remote('ef_a', 'SELECT count(*) FROM ef_held_keys()'), '0', 'A holds no key after PREPARE TRANSACTION');
+SELECT is(dblink_exec('ef_a', $r$COMMIT PREPARED 'ef_tap_sessions_1'$r$), 'COMMIT PREPARED', 'A commits the prepared transaction');
+SELECT is(remote('ef_a', 'SELECT count(*) FROM ef_held_keys()'), '0', 'A holds no key after COMMIT PREPARED either');
+SELECT is(dblink_exec('ef_a', 'BEGIN'), 'BEGIN', 'A begins another transaction');
+SELECT lives_ok($$SELECT remote('ef_a', 'SELECT ef_unlock(1)')$$, 'A unlocks key 1 in it');
+SELECT is(dblink_exec('ef_a', $r$PREPARE TRANSACTION 'ef_tap_sessions_2'$r$), 'PREPARE TRANSACTION', 'A prepares it');
+SELECT is(dblink_exec('ef_a', $r$ROLLBACK PREPARED 'ef_tap_sessions_2'$r$), 'ROLLBACK PREPARED', 'A rolls the prepared transaction back');
+SELECT is(remote('ef_a', 'SELECT count(*) FROM ef_held_keys()'), '0', 'A holds no key after ROLLBACK PREPARED');
+-- a key held before the transaction, unlocked again in it: as it was before
+SELECT lives_ok($$SELECT remote('ef_a', 'SELECT ef_unlock(1)')$$, 'A unlocks key 1 for its session');
+SELECT is(remote('ef_a', $r$BEGIN; SELECT ef_unlock(1, scope => 'transaction')::text;
+	SELECT string_agg(key_id || ' ' || scope, ',') FROM ef_held_keys()$r$), '1 transaction',
+	'A unlocks it again with scope transaction, in a transaction');
+SELECT is(dblink_exec('ef_a', $r$PREPARE TRANSACTION 'ef_tap_sessions_3'$r$), 'PREPARE TRANSACTION', 'A prepares it');
+SELECT is(remote('ef_a', $r$SELECT string_agg(key_id || ' ' || scope, ',') FROM ef_held_keys()$r$), '1 session',
+	'after PREPARE TRANSACTION, A holds key 1 as before the transaction, scope session');
+SELECT is(dblink_exec('ef_a', $r$COMMIT PREPARED 'ef_tap_sessions_3'$r$), 'COMMIT PREPARED', 'A commits the prepared transaction');
+SELECT is(remote('ef_a', $r$SELECT string_agg(key_id || ' ' || scope, ',') FROM ef_held_keys()$r$), '1 session',
+	'and still after COMMIT PREPARED');
+\else
+SELECT skip('prepared transactions are disabled (max_prepared_transactions = 0)', 17);
+\endif
+
+-- ---------------------------------------------------------------------------
 -- The index key is the database's: B, through key 2, which A registered
 -- while holding key 1, computes the terms A computed through key 1
 -- ---------------------------------------------------------------------------
+SELECT dblink_disconnect('ef_b');
+SELECT is(dblink_connect('ef_b', tap_conninfo('ef_tap_sessions', 'ef_tap_session_b')), 'OK',
+	'B connects again, given its keys at connection start: its ef_lock() forgot them');
 SELECT is(remote('ef_b', 'SELECT count(*) FROM ef_held_keys()'), '0', 'B holds no key again');
-SELECT throws_ok($$SELECT remote('ef_b', 'SELECT ef_register_key(3, tap_key(3))')$$,
+SELECT throws_ok($$SELECT remote('ef_b', 'SELECT ef_register_key(3)')$$,
 	'55000', 'cannot register a master key without the database''s index key',
 	'B, holding no key, cannot register a key: 55000');
-SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(2, tap_key(2))')$$, 'B unlocks key 2');
+SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(2)')$$, 'B unlocks key 2');
 SELECT is(remote('ef_b', $r$SELECT ef_term('label 3', 'notes.label')::text = (SELECT t::text FROM probes WHERE n = 3)$r$),
 	't', 'B''s term of label 3 through key 2 is the one A stored through key 1');
 SELECT is(remote('ef_b', $r$SELECT string_agg(note_id::text, ',' ORDER BY note_id) FROM labels
@@ -249,7 +301,7 @@ SELECT is(remote('ef_b', $r$SELECT count(*) FROM labels
 	WHERE label = ef_encrypt('label 3', searchable => true, search_domain => 'notes.label')$r$),
 	(SELECT count(*)::text FROM generate_series(1, 20) g WHERE note_label(g) = 'label 3'),
 	'a value B encrypts under key 2 equals the values A encrypted under key 1');
-SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_register_key(3, tap_key(3))')$$,
+SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_register_key(3)')$$,
 	'B, holding the index key through key 2, registers key 3');
 SELECT is(remote('ef_b', $r$SELECT string_agg(index_key_id || ':' || key_id, ',' ORDER BY key_id) FROM ef_index_keys$r$),
 	'1:1,1:2,1:3', 'one index key, wrapped under keys 1, 2 and 3');
