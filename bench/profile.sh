@@ -21,19 +21,23 @@ ef_deps
 ef_build
 work=$(mktemp -d /tmp/ef_profile.XXXXXX)
 chmod 755 "$work"
-EF_PORT=${EF_PORT:-54334} ef_cluster_start -c shared_buffers=1GB -c max_parallel_workers_per_gather=0 \
-	-c jit=off -c autovacuum=off
+# the library is preloaded, as the README recommends and as taking keys at
+# connection start needs
+EF_PORT=${EF_PORT:-54334} ef_cluster_start -c shared_preload_libraries=encrypted_field \
+	-c shared_buffers=1GB -c max_parallel_workers_per_gather=0 -c jit=off -c autovacuum=off
 trap 'ef_cluster_stop; rm -rf "$work"' EXIT
 
 k1=$(openssl rand -hex 32)
 k2=$(openssl rand -hex 32)
-unlock="SELECT ef_unlock(1, decode('$k1', 'hex')) \\g /dev/null
-SELECT ef_unlock(2, decode('$k2', 'hex')) \\g /dev/null"
+# the sessions get the keys in their startup options, never in SQL text
+export PGOPTIONS="-c encrypted_field.keys=1:$k1,2:$k2"
+unlock="SELECT ef_unlock(1) \\g /dev/null
+SELECT ef_unlock(2) \\g /dev/null"
 psql -X -q -v ON_ERROR_STOP=1 <<SQL >/dev/null
 CREATE EXTENSION encrypted_field;
-SELECT ef_register_key(1, decode('$k1', 'hex'));
-SELECT ef_unlock(1, decode('$k1', 'hex'));
-SELECT ef_register_key(2, decode('$k2', 'hex'));
+SELECT ef_register_key(1);
+SELECT ef_unlock(1);
+SELECT ef_register_key(2);
 $unlock
 CREATE TABLE src AS SELECT g AS id, substr(repeat(md5(g::text), 4), 1, 100) AS t FROM generate_series(1, $n) g;
 CREATE TABLE e AS SELECT id, ef_encrypt(t, key_id => 1) AS c FROM src;	-- rewrap moves it to key 2

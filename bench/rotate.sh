@@ -13,17 +13,22 @@ runs=${2:-3}
 
 ef_deps
 ef_build
-EF_PORT=${EF_PORT:-54331} ef_cluster_start -c shared_buffers=1GB -c max_parallel_workers_per_gather=0 \
+# the library is preloaded, as the README recommends and as taking keys at
+# connection start needs
+EF_PORT=${EF_PORT:-54331} ef_cluster_start -c shared_preload_libraries=encrypted_field \
+	-c shared_buffers=1GB -c max_parallel_workers_per_gather=0 \
 	-c checkpoint_timeout=30min -c max_wal_size=20GB
 
 k1=$(openssl rand -hex 32)
 k2=$(openssl rand -hex 32)
-unlock="SELECT ef_unlock(1, decode('$k1', 'hex')); SELECT ef_unlock(2, decode('$k2', 'hex'));"
+# the sessions get the keys in their startup options, never in SQL text
+export PGOPTIONS="-c encrypted_field.keys=1:$k1,2:$k2"
+unlock="SELECT ef_unlock(1); SELECT ef_unlock(2);"
 psql -X -q -v ON_ERROR_STOP=1 <<SQL >/dev/null
 CREATE EXTENSION encrypted_field;
-SELECT ef_register_key(1, decode('$k1', 'hex'));
-SELECT ef_unlock(1, decode('$k1', 'hex'));
-SELECT ef_register_key(2, decode('$k2', 'hex'));
+SELECT ef_register_key(1);
+SELECT ef_unlock(1);
+SELECT ef_register_key(2);
 CREATE TABLE source AS
 	SELECT g AS id, ef_encrypt(substr(repeat(md5(g::text), 4), 1, 100)) AS c
 	FROM generate_series(1, $n) g;

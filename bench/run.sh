@@ -77,8 +77,12 @@ trap 'ef_cluster_stop; rm -rf "$work"' EXIT
 k1=$(openssl rand -hex 32)
 k2=$(openssl rand -hex 32)
 aes=$(openssl rand -hex 32)			# pgcrypto's raw AES-256 key
-unlock="SELECT ef_unlock(1, decode('$k1', 'hex')) \\g /dev/null
-SELECT ef_unlock(2, decode('$k2', 'hex')) \\g /dev/null"
+# every client session, psql and pgbench, gets the master keys in its startup
+# options, as psql users give them: they appear in no SQL text (the library
+# is preloaded, which taking them at connection start needs)
+export PGOPTIONS="-c encrypted_field.keys=1:$k1,2:$k2"
+unlock="SELECT ef_unlock(1) \\g /dev/null
+SELECT ef_unlock(2) \\g /dev/null"
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 # ---------------------------------------------------------------- the machine
@@ -100,9 +104,9 @@ CREATE EXTENSION encrypted_field;
 CREATE EXTENSION pgcrypto;
 -- key 1 first: a build with search terms registers later keys only while
 -- the first one (which wraps the database's index key) is unlocked
-SELECT ef_register_key(1, decode('$k1', 'hex'));
-SELECT ef_unlock(1, decode('$k1', 'hex'));
-SELECT ef_register_key(2, decode('$k2', 'hex'));
+SELECT ef_register_key(1);
+SELECT ef_unlock(1);
+SELECT ef_register_key(2);
 $unlock
 -- 100 bytes of text per row, different in every row
 CREATE TABLE src AS SELECT g AS id, substr(repeat(md5(g::text), 4), 1, 100) AS t
@@ -202,9 +206,10 @@ done
 
 # ---------------------------------------------------------------- lookups
 # pgbench runs its script over and over on one connection (no -C), so the
-# key has to be unlocked once per connection, not once per lookup.  Weights
-# of 0 are not allowed and pgbench has no per-connection startup script, but
-# its client variables live as long as the connection: -D unlocked=0 sets one
+# key has to be unlocked once per connection, not once per lookup; ef_unlock(1)
+# takes the key given at connection start in PGOPTIONS.  Weights of 0 are not
+# allowed and pgbench has no per-connection startup script, but its client
+# variables live as long as the connection: -D unlocked=0 sets one
 # per client, the first run of the script sees 0, unlocks and sets it to 1,
 # and every later run skips straight to the lookup.  The \if is a meta command
 # evaluated in pgbench itself, and the plaintext script has the same one, so
@@ -214,8 +219,8 @@ done
 # return exactly one row.
 # The server log is checked afterwards for exactly one unlock per pgbench run.
 lookup_runs=$runs
-lookup() { # script file [PGOPTIONS]: prints "latency_ms tps"
-	PGOPTIONS=${2:-} pgbench -n -M prepared -c 1 -T "$lookup_secs" -D unlocked=0 -f "$1" 2>&1 |
+lookup() { # script file [more PGOPTIONS]: prints "latency_ms tps"
+	PGOPTIONS="$PGOPTIONS ${2:-}" pgbench -n -M prepared -c 1 -T "$lookup_secs" -D unlocked=0 -f "$1" 2>&1 |
 		awk '/^latency average/ { l = $4 } /^tps/ { t = $3 } END { if (l == "" || t == "") exit 1; print l, t }'
 }
 median_col() { awk -v c="$1" '{ print $c }' | median; }
@@ -239,14 +244,14 @@ plain_plan=$(plan_of "SELECT id FROM p WHERE t = substr(repeat(md5(\$1::text), 4
 if [ "$searchable" = t ]; then
 	cat >"$work/search.sql" <<SQL
 \\if :unlocked = 0
-SELECT ef_unlock(1, decode('$k1', 'hex'));
+SELECT ef_unlock(1);
 \\set unlocked 1
 \\endif
 \\set id random(1, $n)
 SELECT id AS found FROM s WHERE c = ef_term(substr(repeat(md5(:id::text), 4), 1, 100)) \\gset
 SQL
 	search_plan=$(plan_of "SELECT id FROM s WHERE c = ef_term(substr(repeat(md5(\$1::text), 4), 1, 100))")
-	nobm_plan=$(PGOPTIONS="-c enable_bitmapscan=off" plan_of "SELECT id FROM s WHERE c = ef_term(substr(repeat(md5(\$1::text), 4), 1, 100))")
+	nobm_plan=$(PGOPTIONS="$PGOPTIONS -c enable_bitmapscan=off" plan_of "SELECT id FROM s WHERE c = ef_term(substr(repeat(md5(\$1::text), 4), 1, 100))")
 fi
 unlocks_before=$(grep -c 'master key 1 unlocked' "$EF_PGDATA/server.log" || true)
 step "timing lookups, $lookup_runs x ${lookup_secs}s each"
@@ -336,7 +341,7 @@ per_row_us() { awk -v r="$1" 'BEGIN { printf "%.2f", 1e6 / r }'; }
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), \`$command_line\`: $n rows of 100-byte text, median of $runs run(s) after a warm-up."
 	echo "Machine: $machine; load average at the start $load."
-	echo "$built; preloaded (\`shared_preload_libraries\`)."
+	echo "$built; preloaded (\`shared_preload_libraries\`), master keys given at connection start (\`encrypted_field.keys\`)."
 	echo "One backend, \`max_parallel_workers_per_gather = 0\`, \`jit = off\`, every table in shared_buffers;"
 	echo "\`encrypted_field.compression = $compression\`, \`compression_threshold = $threshold\` (the default):"
 	echo "100-byte values are below it, so none is compressed. Each operation is \`SELECT count(f(x)) FROM table\`."

@@ -11,14 +11,19 @@ n=${1:-100000}
 
 ef_deps
 ef_build
-EF_PORT=${EF_PORT:-54332} ef_cluster_start
+# the library is preloaded, as the README recommends and as taking keys at
+# connection start needs
+EF_PORT=${EF_PORT:-54332} ef_cluster_start -c shared_preload_libraries=encrypted_field
 
-key=$(openssl rand -hex 32)
+# the sessions get the master key in their startup options, never in SQL
+# text; pgcrypto's password is another random string
+export PGOPTIONS="-c encrypted_field.keys=1:$(openssl rand -hex 32)"
+password=$(openssl rand -hex 32)
 psql -X -q -v ON_ERROR_STOP=1 <<SQL >/dev/null
 CREATE EXTENSION encrypted_field;
 CREATE EXTENSION pgcrypto;
-SELECT ef_register_key(1, decode('$key', 'hex'));
-SELECT ef_unlock(1, decode('$key', 'hex'));
+SELECT ef_register_key(1);
+SELECT ef_unlock(1);
 -- short strings: emails; 2 kB text: prose-like; JSON documents of ~1 kB
 CREATE TABLE content AS SELECT g AS id,
 	'user' || g || '@example.com' AS short,
@@ -34,7 +39,7 @@ SQL
 
 size() { psql -X -q -At -c "VACUUM $1" -c "SELECT pg_total_relation_size('$1')"; }
 make_table() { # name, column, expression
-	psql -X -q -v ON_ERROR_STOP=1 -c "SELECT ef_unlock(1, decode('$key', 'hex'))" \
+	psql -X -q -v ON_ERROR_STOP=1 -c "SELECT ef_unlock(1)" \
 		-c "SET encrypted_field.compression = '$4'" \
 		-c "CREATE TABLE $1 AS SELECT id, $3 AS v FROM content" >/dev/null
 	size "$1"
@@ -46,7 +51,7 @@ for col in short prose doc; do
 	ef_off=$(make_table "e0_$col" "$col" "ef_encrypt($col)" off)
 	ef_pglz=$(make_table "e1_$col" "$col" "ef_encrypt($col)" pglz)
 	ef_lz4=$(make_table "e2_$col" "$col" "ef_encrypt($col)" lz4)
-	pgp=$(make_table "g_$col" "$col" "pgp_sym_encrypt($col::text, '$key')" off)
+	pgp=$(make_table "g_$col" "$col" "pgp_sym_encrypt($col::text, '$password')" off)
 	mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'; }
 	printf '%-22s %14s %14s %14s %14s %14s\n' "$col" "$(mb "$plain")" "$(mb "$ef_off")" "$(mb "$ef_pglz")" "$(mb "$ef_lz4")" "$(mb "$pgp")"
 done

@@ -14,24 +14,32 @@ EF_PORT=${EF_PORT:-54330} ef_cluster_start
 say() { printf '\n== %s\n' "$*"; }
 q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-# The master key is made outside the database and never stored in it.  A
-# real application passes it as a bind parameter (see README, "Keys").
-key=$(openssl rand -hex 32)
+say "Setup, once per database (as a superuser): load the library as every session starts"
+q -e -c "CREATE DATABASE shop" -c "ALTER DATABASE shop SET session_preload_libraries = 'encrypted_field'"
+export PGDATABASE=shop
 
-say "The application's key administrator registers the key (only its check value is stored)"
-q -c "CREATE EXTENSION encrypted_field" \
-  -c "SELECT ef_register_key(1, decode('$key', 'hex'), 'demo key')" \
+# The master key is made outside the database and never stored in it.  An
+# application passes it as a bind parameter; psql (15 has no bind
+# parameters) gives it at connection start, in the startup options, which no
+# statement, log line or pg_stat_activity shows (see README, "Keys").
+key=$(openssl rand -hex 32)
+app="-c encrypted_field.keys=1:$key"	# PGOPTIONS of the sessions that hold the key
+
+say "The key administrator registers the key (only its check value is stored)"
+echo "\$ PGOPTIONS='-c encrypted_field.keys=1:<64 hex digits>' psql -c \"SELECT ef_register_key(1, comment => 'demo key')\""
+PGOPTIONS=$app q -c "CREATE EXTENSION encrypted_field" \
+  -c "SELECT ef_register_key(1, comment => 'demo key')" \
   -c "SELECT key_id, fingerprint, created_at, comment FROM ef_keys"
 
-say "The application unlocks the key in its session and writes customer data"
-q <<SQL
+say "The application, given the key the same way, unlocks it and writes customer data"
+PGOPTIONS=$app q <<SQL
 CREATE TABLE customers (
     id         int PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT now(),
     email      encrypted_field,
     notes      encrypted_field
 );
-SELECT ef_unlock(1, decode('$key', 'hex'));
+SELECT ef_unlock(1);
 INSERT INTO customers (id, email, notes) VALUES
     (1, ef_encrypt('alice@example.com', 'customers.email.1'), ef_encrypt('prefers email contact', 'customers.notes.1')),
     (2, ef_encrypt('bob@example.com',   'customers.email.2'), ef_encrypt('VIP since 2019',        'customers.notes.2')),
@@ -56,16 +64,16 @@ fi
 echo "no plaintext in $(pg_dump -t customers | wc -c) bytes of dump"
 
 say "The application's session, with the key, reads the content"
-q <<SQL
-SELECT ef_unlock(1, decode('$key', 'hex'));
+PGOPTIONS=$app q <<SQL
+SELECT ef_unlock(1);
 SELECT id, ef_decrypt(email, 'customers.email.' || id) AS email,
        ef_decrypt(notes, 'customers.notes.' || id) AS notes
 FROM customers ORDER BY id;
 SQL
 
 say "A searchable login: a UNIQUE index, and a lookup by plaintext through it"
-q <<SQL
-SELECT ef_unlock(1, decode('$key', 'hex'));
+PGOPTIONS=$app q <<SQL
+SELECT ef_unlock(1);
 ALTER TABLE customers ADD COLUMN login encrypted_field;
 UPDATE customers SET login = ef_encrypt(ef_decrypt(email, 'customers.email.' || id),
     searchable => true, search_domain => 'customers.login', search_normalize => 'lower');
@@ -76,11 +84,19 @@ SELECT id FROM customers WHERE login = ef_term('BOB@example.com', 'customers.log
 SQL
 
 say "A value copied to another row does not decrypt there (context binding)"
-q <<SQL
-SELECT ef_unlock(1, decode('$key', 'hex'));
+PGOPTIONS=$app q <<SQL
+SELECT ef_unlock(1);
 UPDATE customers SET email = (SELECT email FROM customers WHERE id = 1) WHERE id = 2;
 \set ON_ERROR_STOP 0
 SELECT ef_decrypt(email, 'customers.email.' || id) FROM customers WHERE id = 2;
+SQL
+
+say "A key written into SQL text is refused, before it is even checked: other sessions see that text in pg_stat_activity, and logs may keep it"
+stray=$(openssl rand -hex 32)	# a throwaway key: one written into SQL text counts as exposed
+q -e <<SQL
+\\set ON_ERROR_STOP 0
+SELECT ef_unlock(1, decode('$stray', 'hex'));
+\\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SQL
 
 say "Audit lines the server wrote (no key material)"

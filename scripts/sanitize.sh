@@ -23,16 +23,21 @@ if [ "${1:-}" = "--preloaded" ]; then
 	tap_files="test/*.sql test/preloaded/*.sql"
 	shift
 fi
+# the test keys are given at connection start (pg_regress gets its own from
+# the Makefile); the server's environment carries them too, for the sessions
+# the pgTAP files open with dblink (libpq in the server), and the server
+# allows prepared transactions (test/sessions.sql), as in scripts/test.sh
+tap_options="-c session_preload_libraries=encrypted_field -c encrypted_field.keys=$(sh test/keys.sh tap)"
 ef_build
 EF_PORT=54390 ef_cluster_start
 ef_as_owner $PG_BIN/pg_ctl -D "$EF_PGDATA" -m fast -w stop >/dev/null
 vglogs=$(dirname "$EF_PGDATA")/valgrind
 mkdir -p "$vglogs"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$vglogs"
-ef_as_owner valgrind --quiet --trace-children=yes --track-origins=no --num-callers=30 \
+PGOPTIONS=$tap_options ef_as_owner valgrind --quiet --trace-children=yes --track-origins=no --num-callers=30 \
 	--suppressions="$EF_ROOT/test/valgrind.supp" \
 	--log-file="$vglogs/%p.log" $PG_BIN/postgres -D "$EF_PGDATA" -k "$PGHOST" -p "$PGPORT" \
-	-c listen_addresses= -c fsync=off -c max_parallel_workers_per_gather=0 $preload \
+	-c listen_addresses= -c fsync=off -c max_parallel_workers_per_gather=0 -c max_prepared_transactions=4 $preload \
 	>"$EF_PGDATA/server.log" 2>&1 &
 for _ in $(seq 300); do pg_isready -q && break; sleep 1; done
 
@@ -41,7 +46,7 @@ make -s PG_CONFIG=$PG_BIN/pg_config installcheck || { status=1; cat regression.d
 if [ "${1:-}" != "--regress-only" ]; then
 	psql -q -X -c "CREATE DATABASE ef_tap"
 	psql -q -X -d ef_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink"
-	pg_prove -d ef_tap $tap_files || status=1
+	PGOPTIONS=$tap_options pg_prove -d ef_tap $tap_files || status=1
 fi
 
 # one report per error: the blocks between "==PID== " lines with a stack

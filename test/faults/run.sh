@@ -15,16 +15,22 @@ EF_PORT=${EF_PORT:-54360} ef_cluster_start -c max_wal_size=4GB
 export PGDATABASE=postgres
 k1=$(openssl rand -hex 32)
 k2=$(openssl rand -hex 32)
-unlock="SELECT ef_unlock(1, decode('$k1', 'hex')); SELECT ef_unlock(2, decode('$k2', 'hex'));"
+# the keys travel in the startup options of the sessions that use them, as
+# psql users give them (no key in SQL text); the library must then be loaded
+# as the session starts
+keys="-c session_preload_libraries=encrypted_field -c encrypted_field.keys=1:$k1,2:$k2"
+unlock="SELECT ef_unlock(1); SELECT ef_unlock(2);"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+# a session given both keys at connection start
+qs() { PGOPTIONS=$keys q "$@"; }
 # run SQL with both keys held; print the last line
-qk() { q -c "SELECT ef_unlock(1, decode('$k1', 'hex'))" -c "SELECT ef_unlock(2, decode('$k2', 'hex'))" "$@" | tail -1; }
+qk() { qs -c "SELECT ef_unlock(1)" -c "SELECT ef_unlock(2)" "$@" | tail -1; }
 
-q >/dev/null <<SQL
+qs >/dev/null <<SQL
 CREATE EXTENSION encrypted_field;
-SELECT ef_register_key(1, decode('$k1', 'hex'));
-SELECT ef_unlock(1, decode('$k1', 'hex'));
-SELECT ef_register_key(2, decode('$k2', 'hex'));
+SELECT ef_register_key(1);
+SELECT ef_unlock(1);
+SELECT ef_register_key(2);
 CREATE TABLE docs (id int PRIMARY KEY, body text);
 INSERT INTO docs SELECT g, 'document ' || g || ' ' || md5(g::text) FROM generate_series(1, $rows) g;
 SQL
@@ -33,7 +39,7 @@ verify="SELECT count(secret) || ' ' || count(*) FILTER (WHERE secret IS NOT NULL
 	ef_decrypt(secret, 'docs.' || id) IS DISTINCT FROM body) FROM docs"
 
 # 1. kill the backend of a batch encryption in the middle
-q -c "SELECT ef_unlock(1, decode('$k1', 'hex'))" -c "SET application_name = 'ef_fault_encrypt'" \
+qs -c "SELECT ef_unlock(1)" -c "SET application_name = 'ef_fault_encrypt'" \
 	-c "CALL ef_encrypt_column('docs', 'body', 'secret', \$\$'docs.' || id\$\$, batch_size => 5000)" >/dev/null 2>&1 &
 job=$!
 for _ in $(seq 200); do
@@ -47,13 +53,13 @@ read -r enc wrong <<<"$(qk -c "$verify")"
 echo "after the kill: $enc of $rows rows encrypted, $wrong wrong"
 check "killed mid-run: some batches committed, not all" test "$enc" -gt 0 -a "$enc" -lt "$rows"
 check "killed mid-run: every committed value decrypts to its plaintext" test "$wrong" = 0
-q -c "SELECT ef_unlock(1, decode('$k1', 'hex'))" \
+qs -c "SELECT ef_unlock(1)" \
 	-c "CALL ef_encrypt_column('docs', 'body', 'secret', \$\$'docs.' || id\$\$, batch_size => 50000)" >/dev/null 2>&1
 read -r enc wrong <<<"$(qk -c "$verify")"
 check "resumed: every row encrypted and correct" test "$enc" = "$rows" -a "$wrong" = 0
 
 # 2. crash the server in the middle of a rotation
-q -c "$unlock" -c "SET application_name = 'ef_fault_rotate'" \
+qs -c "$unlock" -c "SET application_name = 'ef_fault_rotate'" \
 	-c "CALL ef_rewrap_column('docs', 'secret', 2, 5000)" >/dev/null 2>&1 &
 job=$!
 for _ in $(seq 200); do
@@ -70,7 +76,7 @@ read -r enc wrong <<<"$(qk -c "$verify")"
 echo "after the crash: $moved of $rows rows under key 2, $wrong wrong"
 check "crashed mid-rotation: some batches committed, not all" test "$moved" -gt 0 -a "$moved" -lt "$rows"
 check "crashed mid-rotation: every row decrypts to its plaintext" test "$enc" = "$rows" -a "$wrong" = 0
-q -c "$unlock" -c "CALL ef_rewrap_column('docs', 'secret', 2, 50000)" >/dev/null 2>&1
+qs -c "$unlock" -c "CALL ef_rewrap_column('docs', 'secret', 2, 50000)" >/dev/null 2>&1
 check "resumed: every row under key 2" test "$(q -c "SELECT count(*) FROM docs WHERE ef_key_id(secret) = 2")" = "$rows"
 read -r enc wrong <<<"$(qk -c "$verify")"
 check "resumed: every row decrypts to its plaintext" test "$enc" = "$rows" -a "$wrong" = 0

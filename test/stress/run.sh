@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Concurrency stress: CLIENTS pgbench clients (default 16) for SECONDS
-# (default 60) on loopback, each transaction unlocking its key with
-# transaction scope, then encrypting, decrypting, re-wrapping, and inserting
-# searchable values into a unique index, where conflicts are expected and
-# counted.  Afterwards every row must decrypt to the checksum written with
-# it, the only errors must be the counted unique conflicts, and no backend
-# may have crashed.  Needs a running cluster (PGHOST, PGPORT, EF_PGDATA).
+# (default 60) on loopback, each transaction unlocking its keys (given at
+# connection start) with transaction scope, then encrypting, decrypting,
+# re-wrapping, and inserting searchable values into a unique index, where
+# conflicts are expected and counted.  Afterwards every row must decrypt to
+# the checksum written with it, the only errors must be the counted unique
+# conflicts, and no backend may have crashed.  Needs a running cluster (PGHOST, PGPORT, EF_PGDATA).
 # Usage: test/stress/run.sh [CLIENTS] [SECONDS]
 set -uo pipefail
 clients=${1:-16}
@@ -16,14 +16,18 @@ trap 'rm -rf "$work"' EXIT
 k1=$(openssl rand -hex 32)
 k2=$(openssl rand -hex 32)
 export PGDATABASE=ef_stress
+# the keys travel in the startup options of the sessions that use them, the
+# pgbench clients' included (no key in SQL text); the library must then be
+# loaded as each session starts
+startup="-c session_preload_libraries=encrypted_field -c encrypted_field.keys=1:$k1,2:$k2"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS ef_stress" -c "CREATE DATABASE ef_stress"
-q >/dev/null <<SQL
+PGOPTIONS=$startup q >/dev/null <<SQL
 CREATE EXTENSION encrypted_field;
-SELECT ef_register_key(1, decode('$k1', 'hex'));
-SELECT ef_unlock(1, decode('$k1', 'hex'));
-SELECT ef_register_key(2, decode('$k2', 'hex'));
+SELECT ef_register_key(1);
+SELECT ef_unlock(1);
+SELECT ef_register_key(2);
 CREATE TABLE items (id bigserial PRIMARY KEY, body encrypted_field NOT NULL, checksum text NOT NULL,
 	handle encrypted_field);
 CREATE UNIQUE INDEX items_handle ON items (handle);
@@ -53,21 +57,21 @@ END \$\$;
 SQL
 cat >"$work/step.sql" <<SQL
 BEGIN;
-SELECT ef_unlock(1, decode('$k1', 'hex'), 'transaction');
-SELECT ef_unlock(2, decode('$k2', 'hex'), 'transaction');
+SELECT ef_unlock(1, scope => 'transaction');
+SELECT ef_unlock(2, scope => 'transaction');
 SELECT stress_step();
 COMMIT;
 SQL
 
 log_before=$(stat -c %s "$EF_PGDATA/server.log")
-pgbench -n -c "$clients" -j 2 -T "$seconds" -f "$work/step.sql" >"$work/pgbench.out" 2>&1
+PGOPTIONS=$startup pgbench -n -c "$clients" -j 2 -T "$seconds" -f "$work/step.sql" >"$work/pgbench.out" 2>&1
 tail -c +"$((log_before + 1))" "$EF_PGDATA/server.log" >"$work/server.log"
 
 tx=$(sed -n 's/^number of transactions actually processed: //p' "$work/pgbench.out")
 failed_tx=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.out")
 rows=$(q -c "SELECT count(*) FROM items")
 conflicts=$(q -c "SELECT count(*) FROM conflicts")
-bad=$(q -c "SELECT ef_unlock(1, decode('$k1', 'hex'))" -c "SELECT ef_unlock(2, decode('$k2', 'hex'))" \
+bad=$(PGOPTIONS=$startup q -c "SELECT ef_unlock(1)" -c "SELECT ef_unlock(2)" \
 	-c "SELECT count(*) FROM items WHERE md5(ef_decrypt(body)) IS DISTINCT FROM checksum" | tail -1)
 keys=$(q -c "SELECT string_agg(k || ':' || n, ' ') FROM (SELECT ef_key_id(body) k, count(*) n FROM items GROUP BY 1 ORDER BY 1) s")
 errors=$(grep -c ' ERROR: ' "$work/server.log" || true)
