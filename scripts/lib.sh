@@ -3,7 +3,7 @@
 # user (PostgreSQL refuses to run as root).  Sourced, not run.
 
 EF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-EF_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libssl-dev libkrb5-dev liblz4-dev jq make gcc clang libclang-rt-14-dev python3-cryptography python3-psycopg python3-psycopg2 pgbouncer"
+EF_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libssl-dev libkrb5-dev liblz4-dev jq make gcc clang libclang-rt-14-dev python3-cryptography python3-psycopg python3-psycopg2 pgbouncer locales"
 PG_BIN=/usr/lib/postgresql/15/bin
 
 # Install the Debian packages that are not installed yet
@@ -20,6 +20,14 @@ ef_deps() {
 	echo "installing ${missing[*]}"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# A translated message locale, for the key hygiene suite: PostgreSQL's log
+# lines in German must hold no key either
+ef_locale() {
+	locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$' && return 0
+	[ "$(id -u)" -eq 0 ] || { echo "locale de_DE.UTF-8 missing; run as root or generate it" >&2; return 1; }
+	localedef -i de_DE -f UTF-8 de_DE.UTF-8
 }
 
 # Build with warnings as errors and install into the PostgreSQL 15 tree

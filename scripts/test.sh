@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$EF_ROOT"
 
 ef_deps
+ef_locale
 ef_build
 
 passed=0

@@ -53,7 +53,7 @@ GetContext(FunctionCallInfo fcinfo, int argno)
  * Raise the error that a held key (key id 0: any) serves another role, if
  * one does
  */
-static void
+void
 CheckHeldForOtherRole(int32 key_id)
 {
 	if (key_id == 0 && KeystoreHeldForOtherRole(0))

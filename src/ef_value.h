@@ -18,6 +18,7 @@
 
 extern EnvelopeContext GetContext(FunctionCallInfo fcinfo, int argno);
 extern const HeldKey *KeyForWrapping(FunctionCallInfo fcinfo, int argno);
+extern void CheckHeldForOtherRole(int32 key_id);
 extern EncryptedField *SealCompressed(const HeldKey *key, uint8 type_code,
 									  const uint8 *term, const char *plain,
 									  size_t len, const EnvelopeContext *context);

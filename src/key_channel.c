@@ -23,7 +23,9 @@
  * library must be loaded when the connection starts (shared_preload_libraries
  * or session_preload_libraries): otherwise PostgreSQL keeps the value as a
  * placeholder that SHOW reads, so keys found in a placeholder by a library
- * loaded later are wiped and refused.
+ * loaded later are wiped and refused.  With session_preload_libraries the
+ * library finds the value in a placeholder even so, where a file or ALTER
+ * ROLE may have put it: it is taken only if the startup packet named it.
  *
  * IDENTIFICATION
  *		src/key_channel.c
@@ -141,22 +143,51 @@ ParseKeys(const char *value, char *ids)
 	return ok;
 }
 
-/* Wipe the text of the option where PostgreSQL keeps the startup packet */
-static void
-WipeStartupOptions(void)
+/*
+ * Find the setting's name at text, as PostgreSQL reads names: any letter
+ * case, and "-" for "_" (--encrypted-field.keys=...); return its length
+ * with the "=" that follows, or 0
+ */
+static int
+NameAt(const char *text)
+{
+	const char *name = KEYS_SETTING "=";
+	int			i;
+
+	for (i = 0; name[i] != '\0'; i++)
+	{
+		char		c = pg_tolower((unsigned char) text[i]);
+
+		if (c != name[i] && !(name[i] == '_' && c == '-'))
+			return 0;
+	}
+	return i;
+}
+
+/*
+ * Wipe the option's value where PostgreSQL keeps the startup packet's text,
+ * or, with wipe false, only tell whether the packet gave the option
+ */
+static bool
+StartupOptions(bool wipe)
 {
 	ListCell   *lc;
-	char	   *at;
+	bool		found = false;
+	char	   *opts;
 
 	if (MyProcPort == NULL)
-		return;
-	at = MyProcPort->cmdline_options ?
-		strstr(MyProcPort->cmdline_options, KEYS_SETTING "=") : NULL;
-	for (; at != NULL; at = strstr(at, KEYS_SETTING "="))
+		return false;
+	for (opts = MyProcPort->cmdline_options; opts != NULL && *opts != '\0'; opts++)
 	{
-		at += strlen(KEYS_SETTING "=");
-		while (*at != '\0' && !isspace((unsigned char) *at))
-			*at++ = 'x';
+		int			len = NameAt(opts);
+
+		if (len == 0)
+			continue;
+		found = true;
+		for (opts += len; wipe && *opts != '\0' && !isspace((unsigned char) *opts); opts++)
+			*opts = 'x';
+		if (*opts == '\0')
+			break;
 	}
 	/* name/value pairs of other startup packet parameters */
 	foreach(lc, MyProcPort->guc_options)
@@ -166,9 +197,14 @@ WipeStartupOptions(void)
 		lc = lnext(MyProcPort->guc_options, lc);
 		if (lc == NULL)
 			break;
-		if (strcmp(name, KEYS_SETTING) == 0)
-			WipeString(lfirst(lc));
+		if (pg_strcasecmp(name, KEYS_SETTING) == 0)
+		{
+			found = true;
+			if (wipe)
+				WipeString(lfirst(lc));
+		}
 	}
+	return found;
 }
 
 /*
@@ -196,7 +232,7 @@ CheckKeys(char **newval, void **extra, GucSource source)
 	if (ids == NULL || !ParseKeys(*newval, ids))
 	{
 		WipeString(*newval);
-		WipeStartupOptions();
+		(void) StartupOptions(true);
 		if (ids != NULL)
 			EF_GUC_FREE(ids);
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
@@ -208,7 +244,7 @@ CheckKeys(char **newval, void **extra, GucSource source)
 	WipeString(*newval);
 	EF_GUC_FREE(*newval);
 	*newval = ids;
-	WipeStartupOptions();
+	(void) StartupOptions(true);
 	return true;
 }
 
@@ -240,12 +276,16 @@ KeyChannelDefine(bool loaded_by_statement)
 
 	if (placeholder != NULL && placeholder[0] != '\0' && !IsIdList(placeholder))
 	{
-		if (!loaded_by_statement)
+		/*
+		 * Only a value from the startup packet, read before any statement:
+		 * not one from a file or ALTER ROLE, nor one SQL could already read
+		 */
+		if (!loaded_by_statement && StartupOptions(false))
 			copy = pstrdup(placeholder);
 		else
 			channel_refused = true;
 		WipeString(placeholder);
-		WipeStartupOptions();
+		(void) StartupOptions(true);
 	}
 
 	DefineCustomStringVariable(KEYS_SETTING,

@@ -12,9 +12,9 @@
  * A key is accepted when its bytes are the value of a bind parameter of the
  * statement the client sent, and its hex or base64 form is not also in the
  * statement's text: the portal the protocol is running, found as
- * ActivePortal whose source text is the statement being run (so that the
- * portal of an SQL-level EXECUTE or cursor, whose parameters come from the
- * text, does not count).  A bytea parameter must equal the key; a text
+ * ActivePortal, visible (the portal of an SQL-level EXECUTE is not, and its
+ * parameters come from the text) and running the statement being run (a
+ * cursor's FETCH is not).  A bytea parameter must equal the key; a text
  * parameter may carry it in hex or base64, for wrappers that decode it.
  * This follows the key through any function the application writes,
  * whatever language, since it compares values, not expressions.
@@ -66,31 +66,33 @@ WipeParam(void *arg)
 					   strlen(wipe->params->paramValuesStr));
 }
 
-/* Does text hold the key's hex (either case) or base64 form? */
+/* Does a buffer hold a string, in any letter case if asked? */
 static bool
-TextCarriesKey(const char *text, int len, const uint8 *key)
+Holds(const char *text, size_t len, const char *what, size_t whatlen,
+	  bool any_case)
+{
+	for (size_t i = 0; whatlen <= len && i <= len - whatlen; i++)
+		if (any_case ? pg_strncasecmp(text + i, what, whatlen) == 0 :
+			memcmp(text + i, what, whatlen) == 0)
+			return true;
+	return false;
+}
+
+/* Does a buffer hold the key's bytes' hex (any letter case) or base64 form? */
+static bool
+TextCarriesKey(const char *text, size_t len, const uint8 *key)
 {
 	char		hex[2 * EF_KEY_LEN + 1];
-	char		upper[2 * EF_KEY_LEN + 1];
 	char		b64[64];
 	int			b64len;
 	bool		found;
-	char	   *s;
 
 	for (int i = 0; i < EF_KEY_LEN; i++)
-	{
 		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-		snprintf(upper + 2 * i, 3, "%02X", key[i]);
-	}
 	b64len = pg_b64_encode((const char *) key, EF_KEY_LEN, b64, sizeof(b64) - 1);
-	b64[Max(b64len, 0)] = '\0';
-	s = pnstrdup(text, len);
-	found = strstr(s, hex) != NULL || strstr(s, upper) != NULL ||
-		(b64len > 0 && strstr(s, b64) != NULL);
-	explicit_bzero(s, len);
-	pfree(s);
+	found = Holds(text, len, hex, 2 * EF_KEY_LEN, true) ||
+		(b64len > 0 && Holds(text, len, b64, b64len, false));
 	explicit_bzero(hex, sizeof(hex));
-	explicit_bzero(upper, sizeof(upper));
 	explicit_bzero(b64, sizeof(b64));
 	return found;
 }
@@ -132,7 +134,7 @@ KeyFromBindParameter(const uint8 *key)
 	Portal		portal = ActivePortal;
 	ParamListInfo params;
 
-	if (portal == NULL || portal->portalParams == NULL ||
+	if (portal == NULL || !portal->visible || portal->portalParams == NULL ||
 		debug_query_string == NULL || portal->sourceText == NULL ||
 		strcmp(portal->sourceText, debug_query_string) != 0 ||
 		TextCarriesKey(debug_query_string, strlen(debug_query_string), key))
@@ -143,14 +145,15 @@ KeyFromBindParameter(const uint8 *key)
 	for (int i = 0; i < params->numParams; i++)
 		if (ParamCarriesKey(&params->params[i], key))
 		{
-			ParamWipe  *wipe = MemoryContextAllocZero(portal->portalContext,
-													  sizeof(ParamWipe));
+			/* the protocol keeps the parameters in the portal's memory */
+			MemoryContext owner = GetMemoryChunkContext(params);
+			ParamWipe  *wipe = MemoryContextAllocZero(owner, sizeof(ParamWipe));
 
 			wipe->params = params;
 			wipe->index = i;
 			wipe->cb.func = WipeParam;
 			wipe->cb.arg = wipe;
-			MemoryContextRegisterResetCallback(portal->portalContext, &wipe->cb);
+			MemoryContextRegisterResetCallback(owner, &wipe->cb);
 			return true;
 		}
 	return false;

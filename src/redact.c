@@ -16,8 +16,16 @@
  *	  (auto_explain with log_verbose, debug_print_plan).
  *
  * Parameters carry keys and plaintext alike, and the log is for operators,
- * who see neither: while the library is loaded, parameter values are removed
- * from every log line, and debug_print_plan trees with them.  A statement in
+ * who see neither.  While the library is loaded, it keeps PostgreSQL from
+ * building the strings of parameter values at all (log_parameter_max_length
+ * and log_parameter_max_length_on_error forced to 0, which works in every
+ * message language), removes from each log line what parameter values
+ * remain in English text, and hides debug_print_plan trees and the plans
+ * auto_explain logs while a query with parameters runs (a custom plan
+ * holds their values as constants); auto_explain's lines are known by the
+ * file that raised them, not by their text.  An error raised while a bind
+ * parameter was converted may quote the value (an input function's
+ * "invalid input syntax"): its message is hidden.  A statement in
  * which a key function ran (known from the function running, never from
  * words in the text, so a comment hides nothing and a wrapper or a quoted
  * identifier is still caught) loses from then on its text, context and
@@ -38,6 +46,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "executor/executor.h"
 #include "lib/stringinfo.h"
 #include "redact.h"
 #include "tcop/pquery.h"
@@ -52,8 +61,21 @@
 #define HIDDEN_PARAMETERS	"<hidden by encrypted_field>"
 #define HIDDEN_DETAIL		"<detail hidden by encrypted_field>"
 #define HIDDEN_PLAN			"<plan hidden by encrypted_field: its statement passes a master key>"
+#define HIDDEN_PARAM_PLAN	"<plan hidden by encrypted_field: it may hold bind parameter values>"
+#define HIDDEN_MESSAGE		"<message hidden by encrypted_field: it may quote a bind parameter>"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+
+/*
+ * The queries executing, and which of them have parameters, innermost last;
+ * deeper nesting counts as having parameters
+ */
+#define MAX_EXECUTING 128
+static QueryDesc *executing[MAX_EXECUTING];
+static bool executing_params[MAX_EXECUTING];
+static int	executing_depth = 0;
 
 /* Set when the library was loaded by a statement, not preloaded */
 static bool loaded_by_statement = false;
@@ -149,23 +171,26 @@ CutAfter(char **message, const char *marker, const char *with)
 /*
  * Where a context line ends in parameter values, the part after the marker
  * that introduces them, or NULL: "... with parameters: $1 = ..." (a failed
- * statement) or "... parameter $2 = ..." (a parameter that failed to
- * convert)
+ * statement) or "... $2 = ..." (a parameter that failed to convert, in any
+ * language)
  */
 static const char *
 ParameterValues(const char *line, int len)
 {
-	const char *at;
+	const char *at = strstr(line, "with parameters: ");
 
-	at = strstr(line, "with parameters: ");
 	if (at != NULL && at < line + len)
 		return at + 17;
-	for (at = line; (at = strstr(at, "parameter $")) != NULL && at < line + len; at++)
+	for (at = line; at < line + len; at++)
 	{
-		const char *eq = strstr(at, " = ");
+		const char *p = at + 1;
 
-		if (eq != NULL && eq < line + len)
-			return eq + 3;
+		if (*at != '$' || !isdigit((unsigned char) *p))
+			continue;
+		while (p < line + len && isdigit((unsigned char) *p))
+			p++;
+		if (p + 3 <= line + len && strncmp(p, " = ", 3) == 0)
+			return p + 3;
 	}
 	return NULL;
 }
@@ -240,6 +265,73 @@ RedactMessage(ErrorData *edata, const char *statement)
 								  edata->message, HIDDEN_STATEMENT);
 }
 
+/* Is any query with parameters executing? */
+static bool
+ParametersExecuting(void)
+{
+	for (int i = 0; i < executing_depth && i < MAX_EXECUTING; i++)
+		if (executing_params[i])
+			return true;
+	return executing_depth > MAX_EXECUTING;
+}
+
+/* Did the file of this name raise the log line? */
+static bool
+RaisedBy(ErrorData *edata, const char *file)
+{
+	size_t		len = edata->filename ? strlen(edata->filename) : 0;
+
+	return len >= strlen(file) &&
+		strcmp(edata->filename + len - strlen(file), file) == 0;
+}
+
+/*
+ * Does the error context say a bind parameter was being converted?  One of
+ * its lines names one parameter, "... $n" or "... $n = value", after a word
+ * (PostgreSQL's "unnamed portal parameter $n = ...", in any language), not
+ * after a colon as the list of a failed statement's parameters is
+ */
+static bool
+ConvertingParameter(ErrorData *edata)
+{
+	const char *line;
+
+	for (line = edata->context; line != NULL && *line;)
+	{
+		const char *end = strchr(line, '\n');
+		const char *last = end ? end : line + strlen(line);
+
+		for (const char *at = line + 2; at < last; at++)
+		{
+			const char *p = at + 1;
+
+			if (*at != '$' || at[-1] != ' ' || at[-2] == ':' ||
+				p >= last || !isdigit((unsigned char) *p))
+				continue;
+			while (p < last && isdigit((unsigned char) *p))
+				p++;
+			if (p == last || (last - p >= 3 && strncmp(p, " = ", 3) == 0))
+				return true;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* Cut a message after its first line, where a plan follows */
+static void
+CutPlan(ErrorData *edata, const char *with)
+{
+	char	   *nl = edata->message ? strchr(edata->message, '\n') : NULL;
+	char	   *cut;
+
+	if (nl == NULL)
+		return;
+	cut = psprintf("%.*s %s", (int) (nl - edata->message), edata->message, with);
+	explicit_bzero(edata->message, strlen(edata->message));
+	edata->message = cut;
+}
+
 /*
  * Take out of a log line what could carry keys or plaintext: bind
  * parameters always; for a statement that passed a key, also its text, its
@@ -250,6 +342,15 @@ static void
 EfEmitLogHook(ErrorData *edata)
 {
 	StripParameters(edata);
+	if (edata->elevel >= ERROR && ConvertingParameter(edata))
+		edata->message = Replace(edata->message, HIDDEN_MESSAGE);
+	if (RaisedBy(edata, "auto_explain.c"))
+	{
+		if (InKeyStatement() || marked_portal != NULL)
+			CutPlan(edata, HIDDEN_PLAN);
+		else if (ParametersExecuting())
+			CutPlan(edata, HIDDEN_PARAM_PLAN);
+	}
 	if (InKeyStatement())
 	{
 		edata->hide_stmt = true;
@@ -260,10 +361,65 @@ EfEmitLogHook(ErrorData *edata)
 		if (edata->detail_log != NULL)
 			edata->detail_log = Replace(edata->detail_log, HIDDEN_DETAIL);
 	}
-	if ((InKeyStatement() || marked_portal != NULL) && edata->elevel < ERROR)
-		CutAfter(&edata->message, "plan:", " " HIDDEN_PLAN);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
+}
+
+/* Keep PostgreSQL from building strings of parameter values for the log */
+void
+RedactParameterLogging(void)
+{
+	GucContext	context = process_shared_preload_libraries_in_progress ?
+		PGC_POSTMASTER : PGC_SUSET;
+
+	if (log_parameter_max_length != 0)
+		SetConfigOption("log_parameter_max_length", "0", context, PGC_S_OVERRIDE);
+	if (log_parameter_max_length_on_error != 0)
+		SetConfigOption("log_parameter_max_length_on_error", "0", context, PGC_S_OVERRIDE);
+}
+
+/* Note a query starting, and whether it has parameters */
+static void
+EfExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	RedactParameterLogging();
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+	if (executing_depth < MAX_EXECUTING)
+	{
+		executing[executing_depth] = queryDesc;
+		executing_params[executing_depth] =
+			queryDesc->params != NULL && queryDesc->params->numParams > 0;
+	}
+	executing_depth++;
+}
+
+/* Forget a query as it ends, after the hooks that log its plan */
+static void
+EfExecutorEnd(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+	for (int i = Min(executing_depth, MAX_EXECUTING) - 1; i >= 0; i--)
+		if (executing[i] == queryDesc)
+		{
+			executing_depth = i;
+			return;
+		}
+	if (executing_depth > MAX_EXECUTING)
+		executing_depth--;
+}
+
+/* An aborted transaction ends its queries without ExecutorEnd */
+static void
+RedactXactCallback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		executing_depth = 0;
 }
 
 /* Install the hook; remember whether a statement is loading us */
@@ -277,6 +433,12 @@ RedactInstallHooks(void)
 
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = EfEmitLogHook;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = EfExecutorStart;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = EfExecutorEnd;
+	RegisterXactCallback(RedactXactCallback, NULL);
+	RedactParameterLogging();
 }
 
 /* Was the library loaded by a statement, rather than preloaded? */
@@ -293,8 +455,8 @@ RedactLoadedByStatement(void)
 static const char *
 StatementLoggingSetting(void)
 {
-	if (log_statement == LOGSTMT_ALL)
-		return "log_statement = all";
+	if (log_statement != LOGSTMT_NONE)
+		return "log_statement";
 	if (log_min_duration_statement >= 0)
 		return "log_min_duration_statement";
 	if (log_min_duration_sample >= 0 && log_statement_sample_rate > 0)

@@ -27,6 +27,7 @@
 #include "crypto.h"
 #include "ef_keyfuncs.h"
 #include "ef_report.h"
+#include "ef_value.h"
 #include "keystore.h"
 #include "mb/pg_wchar.h"
 #include "secure.h"
@@ -120,6 +121,8 @@ IndexKeyOrError(void)
 {
 	const HeldKey *key = KeystoreIndexKey();
 
+	if (key == NULL)
+		CheckHeldForOtherRole(0);
 	if (key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

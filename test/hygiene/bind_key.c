@@ -12,8 +12,8 @@
  *		Unlocks N times through CHANNEL: direct, wrapper (a PL/pgSQL
  *		function), call (a procedure), prepared (a named prepared statement).
  *	bind_key memory KEYHEX clean|stray
- *		Unlocks with the key in binary (stray: passing it a second time in a
- *		parameter the key functions never see); prints the backend pid, waits
+ *		Unlocks with the key in binary (stray: then keeps a copy in a holdable
+ *		cursor over a parameter, the control); prints the backend pid, waits
  *		for a line on standard input, then runs a statement with a longer
  *		parameter (so that the protocol buffer no longer holds the key),
  *		ef_lock(), and waits for another line before it disconnects.
@@ -215,6 +215,19 @@ Steps(PGconn *conn, const unsigned char *key, const unsigned char *wrong,
 		Expect("a key in the text and in a parameter", res, PGRES_FATAL_ERROR, "28EF1");
 		PQclear(res);
 	}
+	/*
+	 * PREPARE and EXECUTE in one string: EXECUTE's portal shares the text
+	 * but its parameters come from the text; a large one once made the
+	 * wipe run on freed memory
+	 */
+	res = PQexec(conn, "PREPARE one_string(text) AS SELECT ef_unlock(99, decode(right($1, 64), 'hex')); "
+				 "EXECUTE one_string(repeat('x', 300000) || "
+				 "'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff')");
+	Expect("PREPARE and EXECUTE of a literal in one string", res, PGRES_FATAL_ERROR, "28EF1");
+	PQclear(res);
+	res = PQexec(conn, "DEALLOCATE one_string");
+	Expect("the session goes on after it", res, PGRES_COMMAND_OK, NULL);
+	PQclear(res);
 	/* the protocol cannot bind EXECUTE's arguments: they are always text */
 	res = PQexec(conn, "EXECUTE sql_unlock('\\x0001020304050607080900010203040506070809000102030405060708090001'::bytea)");
 	Expect("SQL-level EXECUTE with a key argument", res, PGRES_FATAL_ERROR, "28EF1");
@@ -285,13 +298,17 @@ Memory(PGconn *conn, const unsigned char *key, bool stray)
 	int			formats[3] = {0, 1, 1};
 	PGresult   *res;
 
-	res = stray ?
-		PQexecParams(conn, "SELECT ef_unlock($1::int, $2::bytea), length($3::bytea)",
-					 3, NULL, values, lengths, formats, 0) :
-		PQexecParams(conn, "SELECT ef_unlock($1::int, $2::bytea)",
-					 2, NULL, values, lengths, formats, 0);
+	res = PQexecParams(conn, "SELECT ef_unlock($1::int, $2::bytea)",
+					   2, NULL, values, lengths, formats, 0);
 	Expect("unlock", res, PGRES_TUPLES_OK, NULL);
 	PQclear(res);
+	if (stray)
+	{
+		res = PQexecParams(conn, "DECLARE stray CURSOR WITH HOLD FOR SELECT $1::bytea",
+						   1, NULL, values + 1, lengths + 1, formats + 1, 0);
+		Expect("a cursor keeping a copy", res, PGRES_COMMAND_OK, NULL);
+		PQclear(res);
+	}
 	Run(conn, "SELECT 1");		/* drops the unnamed portal */
 	printf("pid=%d\n", PQbackendPID(conn));
 	fflush(stdout);

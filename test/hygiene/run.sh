@@ -52,12 +52,16 @@ q -d ef_lazy -c "CREATE EXTENSION encrypted_field" >/dev/null
 
 export PGDATABASE=ef_pre
 check "settings: statements, parameters, plans and utility statements are all recorded" \
-	same "$(q -c "SELECT string_agg(current_setting(s), ',' ORDER BY s) FROM unnest(ARRAY['log_statement',
+	same "$(q -d postgres -c "SELECT string_agg(current_setting(s), ',' ORDER BY s) FROM unnest(ARRAY['log_statement',
 		'log_min_duration_statement', 'log_parameter_max_length', 'log_parameter_max_length_on_error',
 		'auto_explain.log_min_duration', 'auto_explain.log_analyze', 'auto_explain.log_verbose',
 		'auto_explain.log_nested_statements', 'pg_stat_statements.track',
 		'pg_stat_statements.track_utility']) s")" "on,0,on,on,0,-1,-1,all,all,on"
+check "with the library loaded, PostgreSQL builds no parameter strings for the log" \
+	same "$(q -c "SELECT current_setting('log_parameter_max_length') || ',' || current_setting('log_parameter_max_length_on_error')")" "0,0"
 q -c "SELECT 'hygiene canary statement'" >/dev/null
+# plaintext as a bind parameter, in a statement that calls no key function
+"$py" -c "import psycopg; c = psycopg.connect('', autocommit=True); c.execute('SELECT length(%s)', ['hygiene parameter canary'])"
 q -c "/* ef_unlock */ SELECT 'comment canary statement'" >/dev/null
 
 # The key reaches the registry through the startup option, as psql users do
@@ -106,10 +110,25 @@ for where in "SET encrypted_field.keys = '1:$decoy'" "ALTER ROLE CURRENT_USER SE
 done
 check "no role or database setting stored a key" \
 	same "$(q -c "SELECT count(*) FROM pg_db_role_setting WHERE array_to_string(setconfig, ',') LIKE '%encrypted_field.keys%'")" 0
+# a key stored by ALTER ROLE where the library was not loaded to refuse it
+q -d postgres -c "ALTER ROLE CURRENT_USER IN DATABASE ef_pre SET encrypted_field.keys = '1:$decoy'" >/dev/null 2>&1
+q -c "SELECT ef_unlock(1)" >"$work/stored.out" 2>&1
+q -d postgres -c "ALTER ROLE CURRENT_USER IN DATABASE ef_pre RESET encrypted_field.keys" >/dev/null
+check "a key stored with ALTER ROLE is refused, not taken" \
+	grep -q "master keys given at connection start were refused" "$work/stored.out"
+# other spellings of the name are wiped too
+PGOPTIONS="--ENCRYPTED-FIELD.KEYS=1:$key" q -c "SELECT ef_unlock(1)" -c "SHOW encrypted_field.keys" >"$work/spelling.out" 2>&1
+check "the option spelled otherwise works" grep -qx "1" "$work/spelling.out"
 PGOPTIONS="-c encrypted_field.keys=1:zz$decoy" q -c "SELECT 1" >"$work/badopt.out" 2>&1
 check "startup option: a malformed key refuses the connection" \
 	grep -q "FATAL:  invalid master keys given at connection start" "$work/badopt.out"
 check "startup option: the refusal does not quote the value" bash -c "! grep -q '${decoy:0:16}' '$work/badopt.out'"
+
+# The same under translated messages: nothing may depend on English text
+check "German messages: every libpq step ended as expected" \
+	to "$work/libpq_de.out" env PGOPTIONS="-c lc_messages=de_DE.UTF-8" "$here/bind_key" steps "$key" "$wrong"
+check "German messages: 100 unlocks through a wrapper" \
+	to "$work/libpq_de.out" env PGOPTIONS="-c lc_messages=de_DE.UTF-8" "$here/bind_key" loop "$key" 100 wrapper
 
 # A poller reads pg_stat_activity while 1,000 unlocks run through each channel
 "$py" "$here/poll_activity.py" "$work/activity.txt" "$work/stop" >"$work/poller.out" 2>&1 &
@@ -157,8 +176,9 @@ check "memory: ef_lock() zeroed the key given at connection start" "$py" "$here/
 exec 3>&-
 wait $session
 
-# Memory: the bind parameter the key came from is wiped.  A second copy in a
-# parameter the key functions never see stays (the control).
+# Memory: the bind parameter the key came from is wiped, and no other copy
+# of the key's bytes is left.  A copy that a cursor keeps is found (the
+# control: the scan sees a copy where there is one).
 for mode in clean stray; do
 	rm -f "$work/in"
 	mkfifo "$work/in"
@@ -214,9 +234,12 @@ check "the log has the canary statement (log_statement = all is on)" \
 	grep -q "statement: SELECT 'hygiene canary statement'" "$work/server.log"
 check "a comment naming a key function hides nothing" \
 	grep -q "statement: /\* ef_unlock \*/ SELECT 'comment canary statement'" "$work/server.log"
-check "the log has hidden parameters" grep -q "parameters: <hidden by encrypted_field>" "$work/server.log"
-check "the log has a hidden parameter that failed to convert" \
-	grep -q 'portal parameter \$2 = <hidden by encrypted_field>' "$work/server.log"
+check "the log has German lines" grep -q "Anweisung: SELECT" "$work/server.log"
+check "a plaintext bind parameter is nowhere in the log" bash -c "! grep -q 'hygiene parameter canary' '$work/server.log'"
+check "the log has the statement of that parameter" grep -q 'SELECT length(\$1)' "$work/server.log"
+check "a parameter that failed to convert: its value is not in the log" bash -c "! grep -q 'not-hex' '$work/server.log'"
+check "a parameter that failed to convert: its message is hidden" \
+	grep -q "message hidden by encrypted_field: it may quote a bind parameter" "$work/server.log"
 check "the log has hidden plans" grep -q "plan: <plan hidden by encrypted_field" "$work/server.log"
 check "the log has auto_explain plans of other statements" grep -q "plan:$" "$work/server.log"
 check "the log has the audit lines" grep -q "encrypted_field: master key 1 unlock failed" "$work/server.log"
