@@ -4,14 +4,19 @@
  *		ANALYZE for encrypted_field: the null fraction, the width, and the
  *		number of distinct search terms
  *
- * The standard analyser would sort the sample with the btree operators,
- * which refuse values that are not searchable, and fail the whole ANALYZE
- * (and autovacuum with it).  This one reads only the terms, skips values
- * without one, and stores no values: no most-common values, no histogram,
- * as they would be search terms, which an operator could match against
- * terms of guesses made elsewhere.  The number of distinct terms is what the
- * planner needs to see that WHERE c = ef_term(x) finds few rows and use an
- * index scan.
+ * The standard analyser would sort the whole sample with the btree
+ * operators and keep most-common values and a histogram.  This one reads
+ * only the terms, skips values without one, and stores no values: no
+ * most-common values, no histogram, as they would be search terms, which an
+ * operator could match against terms of guesses made elsewhere.  The number
+ * of distinct terms is what the planner needs to see that
+ * WHERE c = ef_term(x) finds few rows and use an index scan.
+ *
+ * Arrays, composites and arrays of domains over encrypted_field use
+ * PostgreSQL's own analysers, which sort and hash the values with the btree
+ * and hash support of ef_ops.c; there values without a term compare by
+ * their envelopes, inside ANALYZE only (see ValueArg in ef_ops.c).  Domains
+ * over encrypted_field use this analyser, as their base type does.
  *
  * IDENTIFICATION
  *		src/ef_analyze.c

@@ -69,7 +69,7 @@ TakeSuppliedKey(int32 key_id, uint8 *master, bool audit)
 		if (KeyChannelRefused())
 			KEY_ERROR(ERRCODE_EF_KEY_EXPOSED,
 					  errmsg("master keys given at connection start were refused"),
-					  errdetail("encrypted_field was not loaded when the connection started, so the keys waited in a setting that SQL can read, and may be exposed."),
+					  errdetail("The keys did not come from the connection's startup options while encrypted_field was loaded: they waited in a setting that SQL can read, or were set in a file or with ALTER ROLE or ALTER DATABASE, and may be exposed."),
 					  errhint("Load encrypted_field with session_preload_libraries or shared_preload_libraries, and replace the keys given on this connection."));
 		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
 				  errmsg("no master key given for key %d", key_id),

@@ -19,6 +19,7 @@
 #include "generation.h"
 #include "key_channel.h"
 #include "key_plan.h"
+#include "key_source.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
 #include "redact.h"
@@ -32,7 +33,8 @@ void		_PG_init(void);
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /*
- * Forget every key after DISCARD ALL: connection poolers send it when they
+ * Note the utility statement's text while it runs (key_source.c), and forget
+ * every key after DISCARD ALL: connection poolers send it when they
  * hand a server connection to another client, and that client must not
  * inherit the previous one's keys.  The keys go only once the command has
  * succeeded, as DISCARD ALL refuses to run inside a transaction block.
@@ -45,12 +47,22 @@ EfProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-							queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	/* a key must not come from the text of a DO block or CALL it runs */
+	KeySourceEnter(queryString);
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		KeySourceLeave();
+	}
+	PG_END_TRY();
 
 	if (IsA(parsetree, DiscardStmt) &&
 		((DiscardStmt *) parsetree)->target == DISCARD_ALL)
@@ -100,6 +112,7 @@ _PG_init(void)
 {
 	RedactInstallHooks();
 	KeyPlanInstallHook();
+	KeySourceInstallHooks();
 	DefineSettings();
 	KeyChannelDefine(RedactLoadedByStatement());
 	/* last: it drops placeholders, and the key channel reads its own */

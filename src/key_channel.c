@@ -173,21 +173,35 @@ StartupOptions(bool wipe)
 {
 	ListCell   *lc;
 	bool		found = false;
+	bool		after_c = false;
 	char	   *opts;
 
 	if (MyProcPort == NULL)
 		return false;
-	for (opts = MyProcPort->cmdline_options; opts != NULL && *opts != '\0'; opts++)
+	/* tokens as pg_split_opts() splits them: "-c NAME=", "-cNAME=", "--NAME=" */
+	for (opts = MyProcPort->cmdline_options; opts != NULL && *opts != '\0';)
 	{
-		int			len = NameAt(opts);
+		char	   *token;
+		char	   *name = NULL;
+		int			len;
 
-		if (len == 0)
-			continue;
-		found = true;
-		for (opts += len; wipe && *opts != '\0' && !isspace((unsigned char) *opts); opts++)
-			*opts = 'x';
+		while (isspace((unsigned char) *opts))
+			opts++;
 		if (*opts == '\0')
 			break;
+		token = opts;
+		while (*opts != '\0' && !isspace((unsigned char) *opts))
+			opts += (*opts == '\\' && opts[1] != '\0') ? 2 : 1;
+		if (after_c)
+			name = token;
+		else if (opts - token > 2 && (strncmp(token, "--", 2) == 0 || strncmp(token, "-c", 2) == 0))
+			name = token + 2;
+		after_c = (opts - token == 2 && strncmp(token, "-c", 2) == 0);
+		if (name == NULL || (len = NameAt(name)) == 0)
+			continue;
+		found = true;
+		for (char *v = name + len; wipe && v < opts; v++)
+			*v = 'x';
 	}
 	/* name/value pairs of other startup packet parameters */
 	foreach(lc, MyProcPort->guc_options)

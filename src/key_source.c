@@ -10,8 +10,10 @@
  * may already be exposed when ef_unlock() sees it.  Such a key is refused.
  *
  * A key is accepted when its bytes are the value of a bind parameter of the
- * statement the client sent, and its hex or base64 form is not also in the
- * statement's text: the portal the protocol is running, found as
+ * statement the client sent, and its hex or base64 form is in neither that
+ * statement's text nor the text of any statement running inside it (dynamic
+ * SQL a wrapper builds, a DO block: pg_stat_statements and the log may keep
+ * those texts): the portal the protocol is running, found as
  * ActivePortal, visible (the portal of an SQL-level EXECUTE is not, and its
  * parameters come from the text) and running the statement being run (a
  * cursor's FETCH is not).  A bytea parameter must equal the key; a text
@@ -34,11 +36,20 @@
 #include "catalog/pg_type_d.h"
 #include "common/base64.h"
 #include "crypto.h"
+#include "executor/executor.h"
 #include "key_source.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
+
+/* The texts of the statements running, outermost first */
+#define MAX_RUNNING_TEXTS 64
+static const char *running_texts[MAX_RUNNING_TEXTS];
+static int	running_depth = 0;
+
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 
 /* A parameter to wipe when its portal goes */
 typedef struct ParamWipe
@@ -123,6 +134,83 @@ ParamCarriesKey(ParamExternData *prm, const uint8 *key)
 	}
 }
 
+/* Note the text of a statement that starts to run inside this one */
+void
+KeySourceEnter(const char *text)
+{
+	if (running_depth < MAX_RUNNING_TEXTS)
+		running_texts[running_depth] = text;
+	running_depth++;
+}
+
+/* Forget it as it ends, by error too */
+void
+KeySourceLeave(void)
+{
+	if (running_depth > 0)
+		running_depth--;
+}
+
+/* Does the text of a statement running carry the key? */
+static bool
+RunningTextCarriesKey(const uint8 *key)
+{
+	for (int i = 0; i < Min(running_depth, MAX_RUNNING_TEXTS); i++)
+		if (running_texts[i] != NULL &&
+			TextCarriesKey(running_texts[i], strlen(running_texts[i]), key))
+			return true;
+	return false;
+}
+
+/* Run a query, its text noted while it runs */
+static void
+EfExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+			  bool execute_once)
+{
+	KeySourceEnter(queryDesc->sourceText);
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		KeySourceLeave();
+	}
+	PG_END_TRY();
+}
+
+/* Finish a query (its AFTER triggers run here), its text noted */
+static void
+EfExecutorFinish(QueryDesc *queryDesc)
+{
+	KeySourceEnter(queryDesc->sourceText);
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		KeySourceLeave();
+	}
+	PG_END_TRY();
+}
+
+/* Install the executor hooks that note running statements' texts */
+void
+KeySourceInstallHooks(void)
+{
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = EfExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = EfExecutorFinish;
+}
+
 /*
  * Did this master key come from a bind parameter of the statement the
  * client sent?  If so, arrange for that parameter to be wiped with its
@@ -137,7 +225,8 @@ KeyFromBindParameter(const uint8 *key)
 	if (portal == NULL || !portal->visible || portal->portalParams == NULL ||
 		debug_query_string == NULL || portal->sourceText == NULL ||
 		strcmp(portal->sourceText, debug_query_string) != 0 ||
-		TextCarriesKey(debug_query_string, strlen(debug_query_string), key))
+		TextCarriesKey(debug_query_string, strlen(debug_query_string), key) ||
+		RunningTextCarriesKey(key))
 		return false;
 	params = portal->portalParams;
 	if (params->paramFetch != NULL)

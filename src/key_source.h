@@ -12,5 +12,8 @@
 #define EF_KEY_SOURCE_H
 
 extern bool KeyFromBindParameter(const uint8 *key);
+extern void KeySourceEnter(const char *text);
+extern void KeySourceLeave(void);
+extern void KeySourceInstallHooks(void);
 
 #endif							/* EF_KEY_SOURCE_H */

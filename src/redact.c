@@ -63,6 +63,14 @@
 #define HIDDEN_PLAN			"<plan hidden by encrypted_field: its statement passes a master key>"
 #define HIDDEN_PARAM_PLAN	"<plan hidden by encrypted_field: it may hold bind parameter values>"
 #define HIDDEN_MESSAGE		"<message hidden by encrypted_field: it may quote a bind parameter>"
+#define HIDDEN_CONTEXT		"<context hidden by encrypted_field: a bind parameter was being converted>"
+
+/* A message of PostgreSQL's own, in the session's message language */
+#ifdef ENABLE_NLS
+#define CORE_MESSAGE(msgid)	dgettext(PG_TEXTDOMAIN("postgres"), (msgid))
+#else
+#define CORE_MESSAGE(msgid)	(msgid)
+#endif
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -150,101 +158,53 @@ Replace(char *old, const char *with)
 	return pstrdup(with);
 }
 
-/*
- * Cut what follows a marker in a message, keeping the marker: parameter
- * lists and plans end the messages that carry them
- */
-static void
-CutAfter(char **message, const char *marker, const char *with)
+/* Did the file of this name raise the log line? */
+static bool
+RaisedBy(ErrorData *edata, const char *file)
 {
-	char	   *at = *message ? strstr(*message, marker) : NULL;
-	char	   *cut;
+	size_t		len = edata->filename ? strlen(edata->filename) : 0;
 
-	if (at == NULL)
-		return;
-	at += strlen(marker);
-	cut = psprintf("%.*s%s", (int) (at - *message), *message, with);
-	explicit_bzero(*message, strlen(*message));
-	*message = cut;
+	return len >= strlen(file) &&
+		strcmp(edata->filename + len - strlen(file), file) == 0;
 }
 
 /*
- * Where a context line ends in parameter values, the part after the marker
- * that introduces them, or NULL: "... with parameters: $1 = ..." (a failed
- * statement) or "... $2 = ..." (a parameter that failed to convert, in any
- * language)
+ * Cut a string where a list of parameter values starts, "$n = ...", to its
+ * end: PostgreSQL writes such lists untranslated (BuildParamLogString), in
+ * details, contexts and auto_explain's "Query Parameters"; a value may span
+ * lines, so nothing after the list's start is kept
  */
-static const char *
-ParameterValues(const char *line, int len)
+static void
+CutParameterList(char **text)
 {
-	const char *at = strstr(line, "with parameters: ");
+	char	   *cut;
 
-	if (at != NULL && at < line + len)
-		return at + 17;
-	for (at = line; at < line + len; at++)
+	for (char *at = *text; at != NULL && *at != '\0'; at++)
 	{
-		const char *p = at + 1;
+		char	   *p = at + 1;
 
 		if (*at != '$' || !isdigit((unsigned char) *p))
 			continue;
-		while (p < line + len && isdigit((unsigned char) *p))
+		while (isdigit((unsigned char) *p))
 			p++;
-		if (p + 3 <= line + len && strncmp(p, " = ", 3) == 0)
-			return p + 3;
-	}
-	return NULL;
-}
-
-/* Remove parameter values from each line of an error context */
-static void
-StripContextParameters(ErrorData *edata)
-{
-	StringInfoData buf;
-	const char *line;
-	bool		changed = false;
-
-	if (edata->context == NULL)
-		return;
-	initStringInfo(&buf);
-	for (line = edata->context; *line;)
-	{
-		const char *end = strchr(line, '\n');
-		int			len = end ? (int) (end - line) : (int) strlen(line);
-		const char *values = ParameterValues(line, len);
-
-		if (values != NULL)
-		{
-			appendStringInfo(&buf, "%.*s%s", (int) (values - line), line, HIDDEN_PARAMETERS);
-			changed = true;
-		}
-		else
-			appendBinaryStringInfo(&buf, line, len);
-		if (end == NULL)
-			break;
-		appendStringInfoChar(&buf, '\n');
-		line = end + 1;
-	}
-	if (!changed)
-	{
-		pfree(buf.data);
+		if (strncmp(p, " = ", 3) != 0)
+			continue;
+		cut = psprintf("%.*s%s", (int) (at - *text), *text, HIDDEN_PARAMETERS);
+		explicit_bzero(*text, strlen(*text));
+		*text = cut;
 		return;
 	}
-	explicit_bzero(edata->context, strlen(edata->context));
-	edata->context = buf.data;
 }
 
 /* Remove bind parameter values from a log line, for every statement */
 static void
 StripParameters(ErrorData *edata)
 {
-	if (edata->detail != NULL && strncmp(edata->detail, "parameters: ", 12) == 0)
-		edata->detail = Replace(edata->detail, "parameters: " HIDDEN_PARAMETERS);
-	if (edata->detail_log != NULL && strncmp(edata->detail_log, "parameters: ", 12) == 0)
-		edata->detail_log = Replace(edata->detail_log, "parameters: " HIDDEN_PARAMETERS);
-	StripContextParameters(edata);
-	/* auto_explain, from PostgreSQL 16: parameters before the plan */
-	if (edata->message != NULL && strstr(edata->message, "Query Parameters: ") != NULL)
-		CutAfter(&edata->message, "Query Parameters: ", HIDDEN_PARAMETERS);
+	CutParameterList(&edata->detail);
+	CutParameterList(&edata->detail_log);
+	CutParameterList(&edata->context);
+	if (RaisedBy(edata, "auto_explain.c"))
+		CutParameterList(&edata->message);
 	/* debug_print_plan: a custom plan holds parameter values as constants */
 	if (edata->message != NULL && strcmp(edata->message, "plan:") == 0 &&
 		edata->detail != NULL)
@@ -275,44 +235,70 @@ ParametersExecuting(void)
 	return executing_depth > MAX_EXECUTING;
 }
 
-/* Did the file of this name raise the log line? */
-static bool
-RaisedBy(ErrorData *edata, const char *file)
-{
-	size_t		len = edata->filename ? strlen(edata->filename) : 0;
 
-	return len >= strlen(file) &&
-		strcmp(edata->filename + len - strlen(file), file) == 0;
+/*
+ * Does a line match a message format: its literal parts in order, the first
+ * at the start, anything where a conversion ("%s", "%d", "%2$s") stands?
+ */
+static bool
+MatchesFormat(const char *line, int len, const char *format)
+{
+	const char *at = line;
+	bool		first = true;
+
+	while (*format != '\0')
+	{
+		const char *conv = strchr(format, '%');
+		int			seglen = conv ? (int) (conv - format) : (int) strlen(format);
+		const char *found = NULL;
+
+		if (seglen > 0)
+		{
+			for (const char *p = at; p + seglen <= line + len && found == NULL; p++)
+				if (strncmp(p, format, seglen) == 0 && (!first || p == line))
+					found = p;
+			if (found == NULL)
+				return false;
+			at = found + seglen;
+		}
+		first = false;
+		if (conv == NULL)
+			break;
+		format = conv + 1;
+		while (isdigit((unsigned char) *format) || *format == '$')
+			format++;
+		if (*format != '\0')
+			format++;
+	}
+	return true;
 }
 
 /*
  * Does the error context say a bind parameter was being converted?  One of
- * its lines names one parameter, "... $n" or "... $n = value", after a word
- * (PostgreSQL's "unnamed portal parameter $n = ...", in any language), not
- * after a colon as the list of a failed statement's parameters is
+ * its lines is PostgreSQL's "unnamed portal parameter $n" or its kin, in the
+ * message language of the session (looked up in PostgreSQL's own catalogue,
+ * so that no translation escapes)
  */
 static bool
 ConvertingParameter(ErrorData *edata)
 {
+	static const char *const formats[] = {
+		"unnamed portal parameter $%d = %s",
+		"unnamed portal parameter $%d",
+		"portal \"%s\" parameter $%d = %s",
+		"portal \"%s\" parameter $%d",
+	};
 	const char *line;
 
 	for (line = edata->context; line != NULL && *line;)
 	{
 		const char *end = strchr(line, '\n');
-		const char *last = end ? end : line + strlen(line);
+		int			len = end ? (int) (end - line) : (int) strlen(line);
 
-		for (const char *at = line + 2; at < last; at++)
-		{
-			const char *p = at + 1;
-
-			if (*at != '$' || at[-1] != ' ' || at[-2] == ':' ||
-				p >= last || !isdigit((unsigned char) *p))
-				continue;
-			while (p < last && isdigit((unsigned char) *p))
-				p++;
-			if (p == last || (last - p >= 3 && strncmp(p, " = ", 3) == 0))
+		for (size_t i = 0; i < lengthof(formats); i++)
+			if (MatchesFormat(line, len, CORE_MESSAGE(formats[i])) ||
+				MatchesFormat(line, len, formats[i]))
 				return true;
-		}
 		line = end ? end + 1 : NULL;
 	}
 	return false;
@@ -341,9 +327,17 @@ CutPlan(ErrorData *edata, const char *with)
 static void
 EfEmitLogHook(ErrorData *edata)
 {
-	StripParameters(edata);
 	if (edata->elevel >= ERROR && ConvertingParameter(edata))
+	{
+		/* the input function's message, detail and context may quote it */
 		edata->message = Replace(edata->message, HIDDEN_MESSAGE);
+		if (edata->detail != NULL)
+			edata->detail = Replace(edata->detail, HIDDEN_DETAIL);
+		if (edata->detail_log != NULL)
+			edata->detail_log = Replace(edata->detail_log, HIDDEN_DETAIL);
+		edata->context = Replace(edata->context, HIDDEN_CONTEXT);
+	}
+	StripParameters(edata);
 	if (RaisedBy(edata, "auto_explain.c"))
 	{
 		if (InKeyStatement() || marked_portal != NULL)
@@ -365,13 +359,21 @@ EfEmitLogHook(ErrorData *edata)
 		prev_emit_log_hook(edata);
 }
 
-/* Keep PostgreSQL from building strings of parameter values for the log */
+/*
+ * Keep PostgreSQL from building strings of parameter values for the log.
+ * A session may SET them again (log_parameter_max_length_on_error is open
+ * to every role); what they then build is wiped at ExecutorStart and cut
+ * from log lines.
+ */
 void
 RedactParameterLogging(void)
 {
 	GucContext	context = process_shared_preload_libraries_in_progress ?
 		PGC_POSTMASTER : PGC_SUSET;
 
+	/* settings cannot change in a parallel operation */
+	if (IsInParallelMode())
+		return;
 	if (log_parameter_max_length != 0)
 		SetConfigOption("log_parameter_max_length", "0", context, PGC_S_OVERRIDE);
 	if (log_parameter_max_length_on_error != 0)
@@ -387,6 +389,12 @@ EfExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	if (queryDesc->params != NULL && queryDesc->params->paramValuesStr != NULL)
+	{
+		explicit_bzero(queryDesc->params->paramValuesStr,
+					   strlen(queryDesc->params->paramValuesStr));
+		queryDesc->params->paramValuesStr = NULL;
+	}
 	if (executing_depth < MAX_EXECUTING)
 	{
 		executing[executing_depth] = queryDesc;
@@ -396,29 +404,40 @@ EfExecutorStart(QueryDesc *queryDesc, int eflags)
 	executing_depth++;
 }
 
-/* Forget a query as it ends, after the hooks that log its plan */
+/*
+ * Forget a query as it ends, after the hooks that log its plan.  Queries
+ * need not end in the order they started (cursors), so only its own entry
+ * goes.  One that an error ended stays until the transaction ends, which
+ * can only hide more plans, never fewer.
+ */
 static void
 EfExecutorEnd(QueryDesc *queryDesc)
 {
+	int			n = Min(executing_depth, MAX_EXECUTING);
+
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
-	for (int i = Min(executing_depth, MAX_EXECUTING) - 1; i >= 0; i--)
+	for (int i = n - 1; i >= 0; i--)
 		if (executing[i] == queryDesc)
 		{
-			executing_depth = i;
+			memmove(&executing[i], &executing[i + 1], (n - i - 1) * sizeof(QueryDesc *));
+			memmove(&executing_params[i], &executing_params[i + 1], (n - i - 1) * sizeof(bool));
+			executing_depth--;
 			return;
 		}
 	if (executing_depth > MAX_EXECUTING)
 		executing_depth--;
 }
 
-/* An aborted transaction ends its queries without ExecutorEnd */
+/* A transaction's end ends its queries, with ExecutorEnd or without */
 static void
 RedactXactCallback(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
 		executing_depth = 0;
 }
 

@@ -113,7 +113,10 @@ check "no role or database setting stored a key" \
 # a key stored by ALTER ROLE where the library was not loaded to refuse it
 q -d postgres -c "ALTER ROLE CURRENT_USER IN DATABASE ef_pre SET encrypted_field.keys = '1:$decoy'" >/dev/null 2>&1
 q -c "SELECT ef_unlock(1)" >"$work/stored.out" 2>&1
+PGOPTIONS="-c application_name=encrypted_field.keys=" q -c "SELECT ef_unlock(1)" >>"$work/stored.out" 2>&1
 q -d postgres -c "ALTER ROLE CURRENT_USER IN DATABASE ef_pre RESET encrypted_field.keys" >/dev/null
+check "a look-alike option does not pass for the key option" \
+	test "$(grep -c "master keys given at connection start were refused" "$work/stored.out")" -eq 2
 check "a key stored with ALTER ROLE is refused, not taken" \
 	grep -q "master keys given at connection start were refused" "$work/stored.out"
 # other spellings of the name are wiped too
@@ -129,6 +132,52 @@ check "German messages: every libpq step ended as expected" \
 	to "$work/libpq_de.out" env PGOPTIONS="-c lc_messages=de_DE.UTF-8" "$here/bind_key" steps "$key" "$wrong"
 check "German messages: 100 unlocks through a wrapper" \
 	to "$work/libpq_de.out" env PGOPTIONS="-c lc_messages=de_DE.UTF-8" "$here/bind_key" loop "$key" 100 wrapper
+
+# What the review found: plaintext parameters in plans of cursors that end
+# out of order, in input errors (also in German), after a session turns
+# parameter logging back on; a key a wrapper writes into dynamic SQL
+q >/dev/null <<'SQL'
+CREATE TABLE hyg_t (c encrypted_field);
+CREATE FUNCTION app_unlock_dynamic(k text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format('CALL app_unlock_proc(decode(%L, ''hex''))', k);
+END $$;
+SQL
+PGOPTIONS="-c encrypted_field.keys=1:$key" "$py" - "$decoy" >"$work/review.out" 2>&1 <<'PY'
+import sys, psycopg
+c = psycopg.connect("", autocommit=True)
+c.execute("SELECT ef_unlock(1)")
+c.execute("INSERT INTO hyg_t VALUES (ef_encrypt(%s))", ["review plaintext in an insert"])
+with c.transaction():
+    a = c.cursor("noparam"); a.execute("SELECT 1 FROM generate_series(1, 3)"); a.fetchone()
+    b = c.cursor("withparam")
+    b.execute("SELECT ef_decrypt(c) FROM hyg_t WHERE ef_decrypt(c) = %s", ["review plaintext in a cursor"])
+    b.fetchone(); a.close(); b.close()
+for lang in ("C", "de_DE.UTF-8"):
+    c.execute("SELECT set_config('lc_messages', %s, false)", [lang])
+    for sql, value in (("SELECT %s::int", "review plaintext not an integer"),
+                       ("SELECT ef_encrypt(%s::jsonb)", '{"x": review plaintext not json}')):
+        try:
+            c.execute(sql, [value])
+        except psycopg.Error as e:
+            print("input error", e.sqlstate)
+c.execute("SET lc_messages = 'C'")
+c.execute("SET log_parameter_max_length_on_error = -1")
+try:
+    c.execute("SELECT ef_encrypt(%s::text), 1 / 0", ["review first line\nreview second line"])
+except psycopg.Error as e:
+    print("after SET", e.sqlstate)
+c.execute("SET force_parallel_mode = on")
+print("parallel after SET", c.execute("SELECT count(*) FROM hyg_t").fetchone()[0])
+try:
+    c.execute("SELECT app_unlock_dynamic(%s)", [sys.argv[1]])
+    print("dynamic accepted")
+except psycopg.Error as e:
+    print("dynamic", e.sqlstate)
+PY
+check "review: input errors raised (twice in two languages)" test "$(grep -c '^input error 22' "$work/review.out")" -eq 4
+check "review: parallel queries work after a session SET of parameter logging" grep -qx "parallel after SET 1" "$work/review.out"
+check "review: a key written into dynamic SQL by a wrapper is refused" grep -qx "dynamic 28EF1" "$work/review.out"
 
 # A poller reads pg_stat_activity while 1,000 unlocks run through each channel
 "$py" "$here/poll_activity.py" "$work/activity.txt" "$work/stop" >"$work/poller.out" 2>&1 &
@@ -236,6 +285,8 @@ check "a comment naming a key function hides nothing" \
 	grep -q "statement: /\* ef_unlock \*/ SELECT 'comment canary statement'" "$work/server.log"
 check "the log has German lines" grep -q "Anweisung: SELECT" "$work/server.log"
 check "a plaintext bind parameter is nowhere in the log" bash -c "! grep -q 'hygiene parameter canary' '$work/server.log'"
+check "review: no plaintext parameter of cursors, input errors or SET is in the log" \
+	bash -c "! grep -q 'review plaintext\|review first line\|review second line' '$work/server.log'"
 check "the log has the statement of that parameter" grep -q 'SELECT length(\$1)' "$work/server.log"
 check "a parameter that failed to convert: its value is not in the log" bash -c "! grep -q 'not-hex' '$work/server.log'"
 check "a parameter that failed to convert: its message is hidden" \
