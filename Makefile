@@ -13,7 +13,7 @@ OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/k
 DATA       = $(EXTENSION)--0.1.0.sql $(wildcard $(EXTENSION)--*--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = setup type_io envelope_kat keystore functions types compression search rotation adoption views errors privileges copy_binary index_rotation
+REGRESS = setup type_io envelope_kat keystore functions types compression search rotation adoption views errors privileges copy_binary index_rotation opclass
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 PG_CONFIG ?= pg_config

@@ -22,7 +22,7 @@ CREATE FUNCTION ef_send(encrypted_field) RETURNS bytea
 COMMENT ON FUNCTION ef_send(encrypted_field) IS 'I/O';
 
 CREATE FUNCTION ef_typanalyze(internal) RETURNS boolean
-	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_typanalyze(internal) IS 'ANALYZE support: null fraction, width and number of distinct search terms';
 
 -- ciphertext does not compress, so TOAST should not try
@@ -410,6 +410,7 @@ BEGIN
 	END IF;
 END
 $$;
+COMMENT ON PROCEDURE ef_reterm_column(regclass, name, text, text, text, integer) IS 'move a column''s searchable values to the newest index key, in committed batches';
 
 -- Encrypts an existing plaintext column into an encrypted_field column, in
 -- batches that each commit, so a live table is converted without one long
@@ -502,6 +503,14 @@ DECLARE
 	change text;
 	a record;
 BEGIN
+	-- view_name and key_column may be NULL: their defaults
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'argument "tbl" must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF searchable_columns IS NULL THEN
+		RAISE EXCEPTION 'argument "searchable_columns" must not be null' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Pass an empty array for a view with no searchable column.';
+	END IF;
 	SELECT c.relname, n.nspname INTO rel_name, rel_schema
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
 	target := format('%I.%I', rel_schema, COALESCE(view_name, (rel_name || '_decrypted')::name));
@@ -566,8 +575,10 @@ COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[]) IS 'create a vi
 
 -- operators
 
--- Searchable values compare by their search terms only; the order is
--- arbitrary but stable.  A value without a term cannot be compared.
+-- Searchable values compare by their search terms only, with each other and
+-- with terms (encrypted_field_term), and terms with each other the same
+-- way: the order is arbitrary but stable.  A value without a term cannot be
+-- compared (outside ANALYZE: see src/ef_ops.c).
 CREATE FUNCTION ef_eq(encrypted_field, encrypted_field) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_eq(encrypted_field, encrypted_field) IS 'implementation of = operator';
@@ -592,6 +603,9 @@ COMMENT ON FUNCTION ef_cmp(encrypted_field, encrypted_field) IS 'btree support: 
 CREATE FUNCTION ef_hash(encrypted_field) RETURNS integer
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_hash(encrypted_field) IS 'hash support: hash a searchable value''s term';
+CREATE FUNCTION ef_hash_extended(encrypted_field, bigint) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_hash_extended(encrypted_field, bigint) IS 'hash support: hash a searchable value''s term with a seed';
 
 CREATE FUNCTION ef_eq_term(encrypted_field, encrypted_field_term) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -599,21 +613,71 @@ COMMENT ON FUNCTION ef_eq_term(encrypted_field, encrypted_field_term) IS 'implem
 CREATE FUNCTION ef_ne_term(encrypted_field, encrypted_field_term) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_ne_term(encrypted_field, encrypted_field_term) IS 'implementation of <> operator';
+CREATE FUNCTION ef_lt_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_lt_term(encrypted_field, encrypted_field_term) IS 'implementation of < operator';
+CREATE FUNCTION ef_le_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_le_term(encrypted_field, encrypted_field_term) IS 'implementation of <= operator';
+CREATE FUNCTION ef_gt_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_gt_term(encrypted_field, encrypted_field_term) IS 'implementation of > operator';
+CREATE FUNCTION ef_ge_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_ge_term(encrypted_field, encrypted_field_term) IS 'implementation of >= operator';
+CREATE FUNCTION ef_cmp_term(encrypted_field, encrypted_field_term) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_cmp_term(encrypted_field, encrypted_field_term) IS 'btree support: order a searchable value against a term';
+
 CREATE FUNCTION ef_term_eq(encrypted_field_term, encrypted_field) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term_eq(encrypted_field_term, encrypted_field) IS 'implementation of = operator';
 CREATE FUNCTION ef_term_ne(encrypted_field_term, encrypted_field) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term_ne(encrypted_field_term, encrypted_field) IS 'implementation of <> operator';
-CREATE FUNCTION ef_cmp_term(encrypted_field, encrypted_field_term) RETURNS integer
+CREATE FUNCTION ef_term_lt(encrypted_field_term, encrypted_field) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION ef_cmp_term(encrypted_field, encrypted_field_term) IS 'btree support: order a searchable value against a term';
-CREATE FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field_term) RETURNS integer
+COMMENT ON FUNCTION ef_term_lt(encrypted_field_term, encrypted_field) IS 'implementation of < operator';
+CREATE FUNCTION ef_term_le(encrypted_field_term, encrypted_field) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field_term) IS 'btree support: order two terms';
+COMMENT ON FUNCTION ef_term_le(encrypted_field_term, encrypted_field) IS 'implementation of <= operator';
+CREATE FUNCTION ef_term_gt(encrypted_field_term, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_gt(encrypted_field_term, encrypted_field) IS 'implementation of > operator';
+CREATE FUNCTION ef_term_ge(encrypted_field_term, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_ge(encrypted_field_term, encrypted_field) IS 'implementation of >= operator';
+CREATE FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field) IS 'btree support: order a term against a searchable value';
+
+CREATE FUNCTION ef_term_eq_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_eq_term(encrypted_field_term, encrypted_field_term) IS 'implementation of = operator';
+CREATE FUNCTION ef_term_ne_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_ne_term(encrypted_field_term, encrypted_field_term) IS 'implementation of <> operator';
+CREATE FUNCTION ef_term_lt_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_lt_term(encrypted_field_term, encrypted_field_term) IS 'implementation of < operator';
+CREATE FUNCTION ef_term_le_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_le_term(encrypted_field_term, encrypted_field_term) IS 'implementation of <= operator';
+CREATE FUNCTION ef_term_gt_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_gt_term(encrypted_field_term, encrypted_field_term) IS 'implementation of > operator';
+CREATE FUNCTION ef_term_ge_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_ge_term(encrypted_field_term, encrypted_field_term) IS 'implementation of >= operator';
+CREATE FUNCTION ef_term_cmp_term(encrypted_field_term, encrypted_field_term) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_cmp_term(encrypted_field_term, encrypted_field_term) IS 'btree support: order two terms';
 CREATE FUNCTION ef_term_hash(encrypted_field_term) RETURNS integer
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term_hash(encrypted_field_term) IS 'hash support: hash a term';
+CREATE FUNCTION ef_term_hash_extended(encrypted_field_term, bigint) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_hash_extended(encrypted_field_term, bigint) IS 'hash support: hash a term with a seed';
 
 CREATE OPERATOR = (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, PROCEDURE = ef_eq,
 	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
@@ -634,40 +698,119 @@ CREATE OPERATOR >= (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, PROCE
 	COMMUTATOR = <= , NEGATOR = < , RESTRICT = scalargesel, JOIN = scalargejoinsel);
 COMMENT ON OPERATOR >= (encrypted_field, encrypted_field) IS 'greater than or equal, in the arbitrary order of search terms';
 
--- The operators between a value and a term serve index lookups; they are
--- not HASHES or MERGES, since the operator families hold no ordering or
--- hashing of terms among themselves, so joins against stored terms run as
--- nested loops (using the index where there is one).
+-- Between a value and a term: = finds values by a term, through an index,
+-- and, as the families below order and hash values and terms alike (a
+-- searchable value hashes as its term), joins values with stored terms by
+-- hash or merge join; the order operators complete the btree family.
 CREATE OPERATOR = (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_eq_term,
-	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel);
+	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
 COMMENT ON OPERATOR = (encrypted_field, encrypted_field_term) IS 'a searchable value has this search term';
 CREATE OPERATOR <> (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_ne_term,
 	COMMUTATOR = <> , NEGATOR = = , RESTRICT = neqsel, JOIN = neqjoinsel);
 COMMENT ON OPERATOR <> (encrypted_field, encrypted_field_term) IS 'a searchable value has another search term';
+CREATE OPERATOR < (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_lt_term,
+	COMMUTATOR = > , NEGATOR = >= , RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+COMMENT ON OPERATOR < (encrypted_field, encrypted_field_term) IS 'less than, in the arbitrary order of search terms';
+CREATE OPERATOR <= (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_le_term,
+	COMMUTATOR = >= , NEGATOR = > , RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+COMMENT ON OPERATOR <= (encrypted_field, encrypted_field_term) IS 'less than or equal, in the arbitrary order of search terms';
+CREATE OPERATOR > (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_gt_term,
+	COMMUTATOR = < , NEGATOR = <= , RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+COMMENT ON OPERATOR > (encrypted_field, encrypted_field_term) IS 'greater than, in the arbitrary order of search terms';
+CREATE OPERATOR >= (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_ge_term,
+	COMMUTATOR = <= , NEGATOR = < , RESTRICT = scalargesel, JOIN = scalargejoinsel);
+COMMENT ON OPERATOR >= (encrypted_field, encrypted_field_term) IS 'greater than or equal, in the arbitrary order of search terms';
+
 CREATE OPERATOR = (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_eq,
-	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel);
+	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
 COMMENT ON OPERATOR = (encrypted_field_term, encrypted_field) IS 'a search term of this searchable value';
 CREATE OPERATOR <> (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_ne,
 	COMMUTATOR = <> , NEGATOR = = , RESTRICT = neqsel, JOIN = neqjoinsel);
 COMMENT ON OPERATOR <> (encrypted_field_term, encrypted_field) IS 'not a search term of this searchable value';
+CREATE OPERATOR < (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_lt,
+	COMMUTATOR = > , NEGATOR = >= , RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+COMMENT ON OPERATOR < (encrypted_field_term, encrypted_field) IS 'less than, in the arbitrary order of search terms';
+CREATE OPERATOR <= (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_le,
+	COMMUTATOR = >= , NEGATOR = > , RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+COMMENT ON OPERATOR <= (encrypted_field_term, encrypted_field) IS 'less than or equal, in the arbitrary order of search terms';
+CREATE OPERATOR > (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_gt,
+	COMMUTATOR = < , NEGATOR = <= , RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+COMMENT ON OPERATOR > (encrypted_field_term, encrypted_field) IS 'greater than, in the arbitrary order of search terms';
+CREATE OPERATOR >= (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_ge,
+	COMMUTATOR = <= , NEGATOR = < , RESTRICT = scalargesel, JOIN = scalargejoinsel);
+COMMENT ON OPERATOR >= (encrypted_field_term, encrypted_field) IS 'greater than or equal, in the arbitrary order of search terms';
+
+-- between two terms, for DISTINCT, GROUP BY, ORDER BY, joins and indexes on
+-- columns of terms
+CREATE OPERATOR = (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_eq_term,
+	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+COMMENT ON OPERATOR = (encrypted_field_term, encrypted_field_term) IS 'equal search terms';
+CREATE OPERATOR <> (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_ne_term,
+	COMMUTATOR = <> , NEGATOR = = , RESTRICT = neqsel, JOIN = neqjoinsel);
+COMMENT ON OPERATOR <> (encrypted_field_term, encrypted_field_term) IS 'different search terms';
+CREATE OPERATOR < (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_lt_term,
+	COMMUTATOR = > , NEGATOR = >= , RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+COMMENT ON OPERATOR < (encrypted_field_term, encrypted_field_term) IS 'less than, in the arbitrary order of search terms';
+CREATE OPERATOR <= (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_le_term,
+	COMMUTATOR = >= , NEGATOR = > , RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+COMMENT ON OPERATOR <= (encrypted_field_term, encrypted_field_term) IS 'less than or equal, in the arbitrary order of search terms';
+CREATE OPERATOR > (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_gt_term,
+	COMMUTATOR = < , NEGATOR = <= , RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+COMMENT ON OPERATOR > (encrypted_field_term, encrypted_field_term) IS 'greater than, in the arbitrary order of search terms';
+CREATE OPERATOR >= (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_ge_term,
+	COMMUTATOR = <= , NEGATOR = < , RESTRICT = scalargesel, JOIN = scalargejoinsel);
+COMMENT ON OPERATOR >= (encrypted_field_term, encrypted_field_term) IS 'greater than or equal, in the arbitrary order of search terms';
 
 -- operator classes
 
+-- One btree and one hash family hold values and terms, with every operator
+-- between the two types in both directions and a support function for each
+-- pair, so that amvalidate() accepts them: an index on values is searched
+-- with a term, columns of terms sort, group and are indexed, values join
+-- with stored terms, and hash partitioning uses the seeded hashes.
 CREATE OPERATOR CLASS encrypted_field_ops DEFAULT FOR TYPE encrypted_field USING btree AS
 	OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
 	FUNCTION 1 ef_cmp(encrypted_field, encrypted_field);
+COMMENT ON OPERATOR CLASS encrypted_field_ops USING btree IS 'the order of searchable values by search term';
+COMMENT ON OPERATOR FAMILY encrypted_field_ops USING btree IS 'the order of searchable values and search terms by search term';
+-- Two terms are equal only if their bytes are, so a btree on terms may
+-- deduplicate (btequalimage).  Two searchable values with the same term
+-- have different envelopes, so one on values must not.
+CREATE OPERATOR CLASS encrypted_field_term_ops DEFAULT FOR TYPE encrypted_field_term
+	USING btree FAMILY encrypted_field_ops AS
+	OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+	FUNCTION 1 ef_term_cmp_term(encrypted_field_term, encrypted_field_term),
+	FUNCTION 4 btequalimage(oid);
+COMMENT ON OPERATOR CLASS encrypted_field_term_ops USING btree IS 'the order of search terms';
+-- a btree scan also sorts the terms of c = ANY(ef_terms(x)) with
+-- ef_term_cmp_term
 ALTER OPERATOR FAMILY encrypted_field_ops USING btree ADD
+	OPERATOR 1 < (encrypted_field, encrypted_field_term),
+	OPERATOR 2 <= (encrypted_field, encrypted_field_term),
 	OPERATOR 3 = (encrypted_field, encrypted_field_term),
-	FUNCTION 1 (encrypted_field, encrypted_field_term) ef_cmp_term(encrypted_field, encrypted_field_term);
--- a btree scan sorts the terms of c = ANY(ef_terms(x)) with this
-ALTER OPERATOR FAMILY encrypted_field_ops USING btree ADD
-	FUNCTION 1 (encrypted_field_term, encrypted_field_term) ef_term_cmp(encrypted_field_term, encrypted_field_term);
+	OPERATOR 4 >= (encrypted_field, encrypted_field_term),
+	OPERATOR 5 > (encrypted_field, encrypted_field_term),
+	FUNCTION 1 (encrypted_field, encrypted_field_term) ef_cmp_term(encrypted_field, encrypted_field_term),
+	OPERATOR 1 < (encrypted_field_term, encrypted_field),
+	OPERATOR 2 <= (encrypted_field_term, encrypted_field),
+	OPERATOR 3 = (encrypted_field_term, encrypted_field),
+	OPERATOR 4 >= (encrypted_field_term, encrypted_field),
+	OPERATOR 5 > (encrypted_field_term, encrypted_field),
+	FUNCTION 1 (encrypted_field_term, encrypted_field) ef_term_cmp(encrypted_field_term, encrypted_field);
 
 CREATE OPERATOR CLASS encrypted_field_ops DEFAULT FOR TYPE encrypted_field USING hash AS
-	OPERATOR 1 = , FUNCTION 1 ef_hash(encrypted_field);
+	OPERATOR 1 = , FUNCTION 1 ef_hash(encrypted_field),
+	FUNCTION 2 ef_hash_extended(encrypted_field, bigint);
+COMMENT ON OPERATOR CLASS encrypted_field_ops USING hash IS 'the hash of searchable values by search term';
+COMMENT ON OPERATOR FAMILY encrypted_field_ops USING hash IS 'the hash of searchable values and search terms by search term';
+CREATE OPERATOR CLASS encrypted_field_term_ops DEFAULT FOR TYPE encrypted_field_term
+	USING hash FAMILY encrypted_field_ops AS
+	OPERATOR 1 = , FUNCTION 1 ef_term_hash(encrypted_field_term),
+	FUNCTION 2 ef_term_hash_extended(encrypted_field_term, bigint);
+COMMENT ON OPERATOR CLASS encrypted_field_term_ops USING hash IS 'the hash of search terms';
 ALTER OPERATOR FAMILY encrypted_field_ops USING hash ADD
 	OPERATOR 1 = (encrypted_field, encrypted_field_term),
-	FUNCTION 1 (encrypted_field_term, encrypted_field_term) ef_term_hash(encrypted_field_term);
+	OPERATOR 1 = (encrypted_field_term, encrypted_field);
 
 -- privileges
 

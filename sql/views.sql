@@ -42,6 +42,13 @@ UPDATE notes_view SET body = 'x';
 -- Negative tests
 SELECT ef_create_view('notes', 'v2', key_column => 'nosuch');
 SELECT ef_create_view('patients', 'v3', searchable_columns => ARRAY['admitted']::name[]);
+-- a NULL table or list of searchable columns is refused with its own error
+-- (a NULL view name or key column means the default)
+SELECT ef_create_view(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_create_view(NULL, 'v4', 'id', '{}');
+SELECT ef_create_view('notes', 'v5', searchable_columns => NULL);
+\echo :LAST_ERROR_SQLSTATE
 
 DROP VIEW patients_decrypted, notes_view;
 DROP FUNCTION patients_decrypted_write(), notes_view_write();

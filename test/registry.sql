@@ -15,7 +15,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(266);
+SELECT plan(301);
 
 CREATE EXTENSION encrypted_field;
 
@@ -537,7 +537,24 @@ FROM (VALUES ('ef_eq'::name, ARRAY['encrypted_field', 'encrypted_field']::name[]
 	('ef_term_eq', ARRAY['encrypted_field_term', 'encrypted_field']),
 	('ef_term_ne', ARRAY['encrypted_field_term', 'encrypted_field']),
 	('ef_term_hash', ARRAY['encrypted_field_term']),
-	('ef_term_cmp', ARRAY['encrypted_field_term', 'encrypted_field_term'])) fns(f, a)
+	('ef_hash_extended', ARRAY['encrypted_field', 'bigint']),
+	('ef_lt_term', ARRAY['encrypted_field', 'encrypted_field_term']),
+	('ef_le_term', ARRAY['encrypted_field', 'encrypted_field_term']),
+	('ef_gt_term', ARRAY['encrypted_field', 'encrypted_field_term']),
+	('ef_ge_term', ARRAY['encrypted_field', 'encrypted_field_term']),
+	('ef_term_lt', ARRAY['encrypted_field_term', 'encrypted_field']),
+	('ef_term_le', ARRAY['encrypted_field_term', 'encrypted_field']),
+	('ef_term_gt', ARRAY['encrypted_field_term', 'encrypted_field']),
+	('ef_term_ge', ARRAY['encrypted_field_term', 'encrypted_field']),
+	('ef_term_cmp', ARRAY['encrypted_field_term', 'encrypted_field']),
+	('ef_term_eq_term', ARRAY['encrypted_field_term', 'encrypted_field_term']),
+	('ef_term_ne_term', ARRAY['encrypted_field_term', 'encrypted_field_term']),
+	('ef_term_lt_term', ARRAY['encrypted_field_term', 'encrypted_field_term']),
+	('ef_term_le_term', ARRAY['encrypted_field_term', 'encrypted_field_term']),
+	('ef_term_gt_term', ARRAY['encrypted_field_term', 'encrypted_field_term']),
+	('ef_term_ge_term', ARRAY['encrypted_field_term', 'encrypted_field_term']),
+	('ef_term_cmp_term', ARRAY['encrypted_field_term', 'encrypted_field_term']),
+	('ef_term_hash_extended', ARRAY['encrypted_field_term', 'bigint'])) fns(f, a)
 ORDER BY f;
 
 -- nothing else: an extra function would need its own markings and privileges
@@ -560,7 +577,7 @@ SELECT set_eq(
 	      'ef_terms(character varying,text,text)', 'ef_terms(character,text,text)',
 	      'ef_rotate_index_key()', 'ef_index_key_id(encrypted_field)',
 	      'ef_reterm(encrypted_field,text,text,text)', 'ef_reterm_column(regclass,name,text,text,text,integer)',
-	      'ef_update_in_batches(text,text,integer,text,text,bigint)', 'ef_term_cmp(encrypted_field_term,encrypted_field_term)',
+	      'ef_update_in_batches(text,text,integer,text,text,bigint)', 'ef_term_cmp_term(encrypted_field_term,encrypted_field_term)',
 	      'ef_decrypt(encrypted_field,text)',
 	      'ef_decrypt_as(encrypted_field,anyelement,text)', 'ef_rewrap(encrypted_field,integer)',
 	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)', 'ef_is_searchable(encrypted_field)',
@@ -574,7 +591,19 @@ SELECT set_eq(
 	      'ef_eq_term(encrypted_field,encrypted_field_term)', 'ef_ne_term(encrypted_field,encrypted_field_term)',
 	      'ef_cmp_term(encrypted_field,encrypted_field_term)',
 	      'ef_term_eq(encrypted_field_term,encrypted_field)', 'ef_term_ne(encrypted_field_term,encrypted_field)',
-	      'ef_term_hash(encrypted_field_term)'],
+	      'ef_term_hash(encrypted_field_term)',
+	      'ef_hash_extended(encrypted_field,bigint)', 'ef_term_hash_extended(encrypted_field_term,bigint)',
+	      'ef_lt_term(encrypted_field,encrypted_field_term)', 'ef_le_term(encrypted_field,encrypted_field_term)',
+	      'ef_gt_term(encrypted_field,encrypted_field_term)', 'ef_ge_term(encrypted_field,encrypted_field_term)',
+	      'ef_term_lt(encrypted_field_term,encrypted_field)', 'ef_term_le(encrypted_field_term,encrypted_field)',
+	      'ef_term_gt(encrypted_field_term,encrypted_field)', 'ef_term_ge(encrypted_field_term,encrypted_field)',
+	      'ef_term_cmp(encrypted_field_term,encrypted_field)',
+	      'ef_term_eq_term(encrypted_field_term,encrypted_field_term)',
+	      'ef_term_ne_term(encrypted_field_term,encrypted_field_term)',
+	      'ef_term_lt_term(encrypted_field_term,encrypted_field_term)',
+	      'ef_term_le_term(encrypted_field_term,encrypted_field_term)',
+	      'ef_term_gt_term(encrypted_field_term,encrypted_field_term)',
+	      'ef_term_ge_term(encrypted_field_term,encrypted_field_term)'],
 	'the extension holds exactly the documented functions and procedures');
 
 SELECT function_returns('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text'], 'encrypted_field',
@@ -602,6 +631,14 @@ SELECT function_returns('ef_cmp_term', ARRAY['encrypted_field', 'encrypted_field
 	'ef_cmp_term returns integer');
 SELECT function_returns('ef_hash', ARRAY['encrypted_field'], 'integer', 'ef_hash returns integer');
 SELECT function_returns('ef_term_hash', ARRAY['encrypted_field_term'], 'integer', 'ef_term_hash returns integer');
+SELECT function_returns('ef_hash_extended', ARRAY['encrypted_field', 'bigint'], 'bigint',
+	'ef_hash_extended returns bigint');
+SELECT function_returns('ef_term_hash_extended', ARRAY['encrypted_field_term', 'bigint'], 'bigint',
+	'ef_term_hash_extended returns bigint');
+SELECT function_returns('ef_term_cmp', ARRAY['encrypted_field_term', 'encrypted_field'], 'integer',
+	'ef_term_cmp returns integer');
+SELECT function_returns('ef_term_cmp_term', ARRAY['encrypted_field_term', 'encrypted_field_term'], 'integer',
+	'ef_term_cmp_term returns integer');
 SELECT function_returns('ef_typanalyze', ARRAY['internal'], 'boolean', 'ef_typanalyze returns boolean');
 
 -- volatility, parallel safety and strictness, exactly as the install script declares
@@ -624,16 +661,21 @@ SELECT results_eq(
 	         ('ef_eq(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_eq_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_ge(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_ge_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_gt(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_gt_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_hash(encrypted_field)', 'i', 's', true),
+	         ('ef_hash_extended(encrypted_field,bigint)', 'i', 's', true),
 	         ('ef_held_keys()', 'v', 'r', false),
 	         ('ef_in(cstring)', 'i', 's', true),
 	         ('ef_index_key_id(encrypted_field)', 'i', 's', true),
 	         ('ef_is_searchable(encrypted_field)', 'i', 's', true),
 	         ('ef_key_id(encrypted_field)', 'i', 's', true),
 	         ('ef_le(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_le_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_lock()', 'v', 'u', false),
 	         ('ef_lt(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_lt_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_ne(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_ne_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_out(encrypted_field)', 'i', 's', true),
@@ -650,11 +692,23 @@ SELECT results_eq(
 	         ('ef_term(character varying,text,text)', 's', 'r', false),
 	         ('ef_term(character,text,text)', 's', 'r', false),
 	         ('ef_term(text,text,text)', 's', 'r', false),
-	         ('ef_term_cmp(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
+	         ('ef_term_cmp(encrypted_field_term,encrypted_field)', 'i', 's', true),
+	         ('ef_term_cmp_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_eq(encrypted_field_term,encrypted_field)', 'i', 's', true),
+	         ('ef_term_eq_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
+	         ('ef_term_ge(encrypted_field_term,encrypted_field)', 'i', 's', true),
+	         ('ef_term_ge_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
+	         ('ef_term_gt(encrypted_field_term,encrypted_field)', 'i', 's', true),
+	         ('ef_term_gt_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_hash(encrypted_field_term)', 'i', 's', true),
+	         ('ef_term_hash_extended(encrypted_field_term,bigint)', 'i', 's', true),
 	         ('ef_term_in(cstring)', 'i', 's', true),
+	         ('ef_term_le(encrypted_field_term,encrypted_field)', 'i', 's', true),
+	         ('ef_term_le_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
+	         ('ef_term_lt(encrypted_field_term,encrypted_field)', 'i', 's', true),
+	         ('ef_term_lt_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_ne(encrypted_field_term,encrypted_field)', 'i', 's', true),
+	         ('ef_term_ne_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_out(encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_recv(internal)', 'i', 's', true),
 	         ('ef_term_send(encrypted_field_term)', 'i', 's', true),
@@ -662,7 +716,7 @@ SELECT results_eq(
 	         ('ef_terms(character varying,text,text)', 's', 'r', false),
 	         ('ef_terms(character,text,text)', 's', 'r', false),
 	         ('ef_terms(text,text,text)', 's', 'r', false),
-	         ('ef_typanalyze(internal)', 'v', 's', true),
+	         ('ef_typanalyze(internal)', 's', 's', true),
 	         ('ef_unlock(integer,bytea,text)', 'v', 'u', false),
 	         ('ef_update_in_batches(text,text,integer,text,text,bigint)', 'v', 'u', false)$$,
 	'every function and procedure has the volatility, parallel marking and strictness of the install script');
@@ -717,7 +771,8 @@ SELECT is(ef_term('same')::text, ef_term('same')::text, 'two terms of the same p
 ROLLBACK TO SAVEPOINT keys;
 RELEASE SAVEPOINT keys;
 
--- operators: searchable values compare with each other and with terms
+-- operators: searchable values compare with each other and with terms,
+-- and terms with each other
 SELECT has_operator('encrypted_field', '=', 'encrypted_field', 'boolean', '= (encrypted_field, encrypted_field) exists');
 SELECT has_operator('encrypted_field', '<>', 'encrypted_field', 'boolean', '<> (encrypted_field, encrypted_field) exists');
 SELECT has_operator('encrypted_field', '<', 'encrypted_field', 'boolean', '< (encrypted_field, encrypted_field) exists');
@@ -732,9 +787,16 @@ SELECT has_operator('encrypted_field_term', '=', 'encrypted_field', 'boolean',
 	'= (encrypted_field_term, encrypted_field) exists');
 SELECT has_operator('encrypted_field_term', '<>', 'encrypted_field', 'boolean',
 	'<> (encrypted_field_term, encrypted_field) exists');
--- a term is only a probe: it has no order against a value
-SELECT hasnt_operator('encrypted_field', '<', 'encrypted_field_term', 'boolean',
-	'no < (encrypted_field, encrypted_field_term): terms have no order against values');
+-- values order against terms, and terms among themselves, as by their terms
+SELECT has_operator(l, o, r, 'boolean', format('%s (%s, %s) exists', o, l, r))
+FROM (VALUES ('encrypted_field'::name, 'encrypted_field_term'::name), ('encrypted_field_term', 'encrypted_field'),
+	('encrypted_field_term', 'encrypted_field_term')) t(l, r),
+	unnest(ARRAY['<', '<=', '>', '>=']::name[]) o
+ORDER BY 1;
+SELECT has_operator('encrypted_field_term', '=', 'encrypted_field_term', 'boolean',
+	'= (encrypted_field_term, encrypted_field_term) exists');
+SELECT has_operator('encrypted_field_term', '<>', 'encrypted_field_term', 'boolean',
+	'<> (encrypted_field_term, encrypted_field_term) exists');
 -- nothing else, and each with the implementation, commutator, negator,
 -- estimators and HASHES/MERGES of the install script
 SELECT results_eq(
@@ -747,39 +809,71 @@ SELECT results_eq(
 	$$VALUES
 	('<(encrypted_field,encrypted_field)', 'boolean', 'ef_lt', '>(encrypted_field,encrypted_field)',
 	 '>=(encrypted_field,encrypted_field)', false, false, 'scalarltsel', 'scalarltjoinsel'),
+	('<(encrypted_field,encrypted_field_term)', 'boolean', 'ef_lt_term', '>(encrypted_field_term,encrypted_field)',
+	 '>=(encrypted_field,encrypted_field_term)', false, false, 'scalarltsel', 'scalarltjoinsel'),
+	('<(encrypted_field_term,encrypted_field)', 'boolean', 'ef_term_lt', '>(encrypted_field,encrypted_field_term)',
+	 '>=(encrypted_field_term,encrypted_field)', false, false, 'scalarltsel', 'scalarltjoinsel'),
+	('<(encrypted_field_term,encrypted_field_term)', 'boolean', 'ef_term_lt_term', '>(encrypted_field_term,encrypted_field_term)',
+	 '>=(encrypted_field_term,encrypted_field_term)', false, false, 'scalarltsel', 'scalarltjoinsel'),
 	('<=(encrypted_field,encrypted_field)', 'boolean', 'ef_le', '>=(encrypted_field,encrypted_field)',
 	 '>(encrypted_field,encrypted_field)', false, false, 'scalarlesel', 'scalarlejoinsel'),
+	('<=(encrypted_field,encrypted_field_term)', 'boolean', 'ef_le_term', '>=(encrypted_field_term,encrypted_field)',
+	 '>(encrypted_field,encrypted_field_term)', false, false, 'scalarlesel', 'scalarlejoinsel'),
+	('<=(encrypted_field_term,encrypted_field)', 'boolean', 'ef_term_le', '>=(encrypted_field,encrypted_field_term)',
+	 '>(encrypted_field_term,encrypted_field)', false, false, 'scalarlesel', 'scalarlejoinsel'),
+	('<=(encrypted_field_term,encrypted_field_term)', 'boolean', 'ef_term_le_term', '>=(encrypted_field_term,encrypted_field_term)',
+	 '>(encrypted_field_term,encrypted_field_term)', false, false, 'scalarlesel', 'scalarlejoinsel'),
 	('<>(encrypted_field,encrypted_field)', 'boolean', 'ef_ne', '<>(encrypted_field,encrypted_field)',
 	 '=(encrypted_field,encrypted_field)', false, false, 'neqsel', 'neqjoinsel'),
 	('<>(encrypted_field,encrypted_field_term)', 'boolean', 'ef_ne_term', '<>(encrypted_field_term,encrypted_field)',
 	 '=(encrypted_field,encrypted_field_term)', false, false, 'neqsel', 'neqjoinsel'),
 	('<>(encrypted_field_term,encrypted_field)', 'boolean', 'ef_term_ne', '<>(encrypted_field,encrypted_field_term)',
 	 '=(encrypted_field_term,encrypted_field)', false, false, 'neqsel', 'neqjoinsel'),
+	('<>(encrypted_field_term,encrypted_field_term)', 'boolean', 'ef_term_ne_term', '<>(encrypted_field_term,encrypted_field_term)',
+	 '=(encrypted_field_term,encrypted_field_term)', false, false, 'neqsel', 'neqjoinsel'),
 	('=(encrypted_field,encrypted_field)', 'boolean', 'ef_eq', '=(encrypted_field,encrypted_field)',
 	 '<>(encrypted_field,encrypted_field)', true, true, 'eqsel', 'eqjoinsel'),
 	('=(encrypted_field,encrypted_field_term)', 'boolean', 'ef_eq_term', '=(encrypted_field_term,encrypted_field)',
-	 '<>(encrypted_field,encrypted_field_term)', false, false, 'eqsel', 'eqjoinsel'),
+	 '<>(encrypted_field,encrypted_field_term)', true, true, 'eqsel', 'eqjoinsel'),
 	('=(encrypted_field_term,encrypted_field)', 'boolean', 'ef_term_eq', '=(encrypted_field,encrypted_field_term)',
-	 '<>(encrypted_field_term,encrypted_field)', false, false, 'eqsel', 'eqjoinsel'),
+	 '<>(encrypted_field_term,encrypted_field)', true, true, 'eqsel', 'eqjoinsel'),
+	('=(encrypted_field_term,encrypted_field_term)', 'boolean', 'ef_term_eq_term', '=(encrypted_field_term,encrypted_field_term)',
+	 '<>(encrypted_field_term,encrypted_field_term)', true, true, 'eqsel', 'eqjoinsel'),
 	('>(encrypted_field,encrypted_field)', 'boolean', 'ef_gt', '<(encrypted_field,encrypted_field)',
 	 '<=(encrypted_field,encrypted_field)', false, false, 'scalargtsel', 'scalargtjoinsel'),
+	('>(encrypted_field,encrypted_field_term)', 'boolean', 'ef_gt_term', '<(encrypted_field_term,encrypted_field)',
+	 '<=(encrypted_field,encrypted_field_term)', false, false, 'scalargtsel', 'scalargtjoinsel'),
+	('>(encrypted_field_term,encrypted_field)', 'boolean', 'ef_term_gt', '<(encrypted_field,encrypted_field_term)',
+	 '<=(encrypted_field_term,encrypted_field)', false, false, 'scalargtsel', 'scalargtjoinsel'),
+	('>(encrypted_field_term,encrypted_field_term)', 'boolean', 'ef_term_gt_term', '<(encrypted_field_term,encrypted_field_term)',
+	 '<=(encrypted_field_term,encrypted_field_term)', false, false, 'scalargtsel', 'scalargtjoinsel'),
 	('>=(encrypted_field,encrypted_field)', 'boolean', 'ef_ge', '<=(encrypted_field,encrypted_field)',
-	 '<(encrypted_field,encrypted_field)', false, false, 'scalargesel', 'scalargejoinsel')$$,
+	 '<(encrypted_field,encrypted_field)', false, false, 'scalargesel', 'scalargejoinsel'),
+	('>=(encrypted_field,encrypted_field_term)', 'boolean', 'ef_ge_term', '<=(encrypted_field_term,encrypted_field)',
+	 '<(encrypted_field,encrypted_field_term)', false, false, 'scalargesel', 'scalargejoinsel'),
+	('>=(encrypted_field_term,encrypted_field)', 'boolean', 'ef_term_ge', '<=(encrypted_field,encrypted_field_term)',
+	 '<(encrypted_field_term,encrypted_field)', false, false, 'scalargesel', 'scalargejoinsel'),
+	('>=(encrypted_field_term,encrypted_field_term)', 'boolean', 'ef_term_ge_term', '<=(encrypted_field_term,encrypted_field_term)',
+	 '<(encrypted_field_term,encrypted_field_term)', false, false, 'scalargesel', 'scalargejoinsel')$$,
 	'the extension holds exactly the documented operators, each marked as the install script declares');
 
 -- operator classes: btree (ordering, UNIQUE, merge joins) and hash (hash
--- indexes, joins and aggregation), both the default for encrypted_field
+-- indexes, joins, aggregation and partitioning), the defaults for
+-- encrypted_field and for encrypted_field_term
 SELECT has_opclass('encrypted_field_ops', 'the operator class encrypted_field_ops exists');
+SELECT has_opclass('encrypted_field_term_ops', 'the operator class encrypted_field_term_ops exists');
 SELECT results_eq(
 	$$SELECT a.amname::text COLLATE "default", c.opcname::text COLLATE "default", c.opcintype::regtype::text, c.opcdefault, f.opfname::text COLLATE "default",
 	         c.opckeytype::regtype::text
 	  FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod JOIN pg_opfamily f ON f.oid = c.opcfamily
 	  JOIN pg_depend d ON d.classid = 'pg_opclass'::regclass AND d.objid = c.oid AND d.deptype = 'e'
 	  JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'encrypted_field'
-	  ORDER BY 1$$,
+	  ORDER BY 1, 2$$,
 	$$VALUES ('btree', 'encrypted_field_ops', 'encrypted_field', true, 'encrypted_field_ops', '-'),
-	         ('hash', 'encrypted_field_ops', 'encrypted_field', true, 'encrypted_field_ops', '-')$$,
-	'encrypted_field_ops is the default btree and hash operator class of encrypted_field, each in its own family');
+	         ('btree', 'encrypted_field_term_ops', 'encrypted_field_term', true, 'encrypted_field_ops', '-'),
+	         ('hash', 'encrypted_field_ops', 'encrypted_field', true, 'encrypted_field_ops', '-'),
+	         ('hash', 'encrypted_field_term_ops', 'encrypted_field_term', true, 'encrypted_field_ops', '-')$$,
+	'encrypted_field_ops and encrypted_field_term_ops are the default btree and hash operator classes of values and terms, in one family per method');
 SELECT results_eq(
 	$$SELECT a.amname::text COLLATE "default", f.opfname::text COLLATE "default" FROM pg_opfamily f JOIN pg_am a ON a.oid = f.opfmethod
 	  JOIN pg_depend d ON d.classid = 'pg_opfamily'::regclass AND d.objid = f.oid AND d.deptype = 'e'
@@ -793,14 +887,30 @@ SELECT results_eq(
 	  WHERE f.opfname = 'encrypted_field_ops'
 	  ORDER BY 1, 2, o.amopopr::regoperator::text COLLATE "C"$$,
 	$$VALUES ('btree', 1, '<(encrypted_field,encrypted_field)', 's'),
+	         ('btree', 1, '<(encrypted_field,encrypted_field_term)', 's'),
+	         ('btree', 1, '<(encrypted_field_term,encrypted_field)', 's'),
+	         ('btree', 1, '<(encrypted_field_term,encrypted_field_term)', 's'),
 	         ('btree', 2, '<=(encrypted_field,encrypted_field)', 's'),
+	         ('btree', 2, '<=(encrypted_field,encrypted_field_term)', 's'),
+	         ('btree', 2, '<=(encrypted_field_term,encrypted_field)', 's'),
+	         ('btree', 2, '<=(encrypted_field_term,encrypted_field_term)', 's'),
 	         ('btree', 3, '=(encrypted_field,encrypted_field)', 's'),
 	         ('btree', 3, '=(encrypted_field,encrypted_field_term)', 's'),
+	         ('btree', 3, '=(encrypted_field_term,encrypted_field)', 's'),
+	         ('btree', 3, '=(encrypted_field_term,encrypted_field_term)', 's'),
 	         ('btree', 4, '>=(encrypted_field,encrypted_field)', 's'),
+	         ('btree', 4, '>=(encrypted_field,encrypted_field_term)', 's'),
+	         ('btree', 4, '>=(encrypted_field_term,encrypted_field)', 's'),
+	         ('btree', 4, '>=(encrypted_field_term,encrypted_field_term)', 's'),
 	         ('btree', 5, '>(encrypted_field,encrypted_field)', 's'),
+	         ('btree', 5, '>(encrypted_field,encrypted_field_term)', 's'),
+	         ('btree', 5, '>(encrypted_field_term,encrypted_field)', 's'),
+	         ('btree', 5, '>(encrypted_field_term,encrypted_field_term)', 's'),
 	         ('hash', 1, '=(encrypted_field,encrypted_field)', 's'),
-	         ('hash', 1, '=(encrypted_field,encrypted_field_term)', 's')$$,
-	'the btree family orders values and finds them by term; the hash family finds them by value or by term');
+	         ('hash', 1, '=(encrypted_field,encrypted_field_term)', 's'),
+	         ('hash', 1, '=(encrypted_field_term,encrypted_field)', 's'),
+	         ('hash', 1, '=(encrypted_field_term,encrypted_field_term)', 's')$$,
+	'each family has every operator between values and terms, both ways, and between two of each');
 SELECT results_eq(
 	$$SELECT a.amname::text COLLATE "default", p.amproclefttype::regtype::text, p.amprocrighttype::regtype::text, p.amprocnum::int,
 	         p.amproc::regprocedure::text
@@ -809,10 +919,14 @@ SELECT results_eq(
 	  ORDER BY 1, 2, 3, 4$$,
 	$$VALUES ('btree', 'encrypted_field', 'encrypted_field', 1, 'ef_cmp(encrypted_field,encrypted_field)'),
 	         ('btree', 'encrypted_field', 'encrypted_field_term', 1, 'ef_cmp_term(encrypted_field,encrypted_field_term)'),
-	         ('btree', 'encrypted_field_term', 'encrypted_field_term', 1, 'ef_term_cmp(encrypted_field_term,encrypted_field_term)'),
+	         ('btree', 'encrypted_field_term', 'encrypted_field', 1, 'ef_term_cmp(encrypted_field_term,encrypted_field)'),
+	         ('btree', 'encrypted_field_term', 'encrypted_field_term', 1, 'ef_term_cmp_term(encrypted_field_term,encrypted_field_term)'),
+	         ('btree', 'encrypted_field_term', 'encrypted_field_term', 4, 'btequalimage(oid)'),
 	         ('hash', 'encrypted_field', 'encrypted_field', 1, 'ef_hash(encrypted_field)'),
-	         ('hash', 'encrypted_field_term', 'encrypted_field_term', 1, 'ef_term_hash(encrypted_field_term)')$$,
-	'the support functions: ef_cmp, ef_cmp_term and ef_term_cmp (to sort = ANY arrays) for btree, ef_hash and ef_term_hash for hash');
+	         ('hash', 'encrypted_field', 'encrypted_field', 2, 'ef_hash_extended(encrypted_field,bigint)'),
+	         ('hash', 'encrypted_field_term', 'encrypted_field_term', 1, 'ef_term_hash(encrypted_field_term)'),
+	         ('hash', 'encrypted_field_term', 'encrypted_field_term', 2, 'ef_term_hash_extended(encrypted_field_term,bigint)')$$,
+	'the support functions: a comparison for each pair of types (ef_term_cmp_term also sorts = ANY arrays) and deduplication of terms for btree, standard and seeded hashes of each type for hash');
 
 SELECT * FROM finish();
 ROLLBACK;
