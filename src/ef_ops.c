@@ -48,7 +48,7 @@ typedef struct OpArg
 typedef void (*OpArgReader) (Datum datum, OpArg *arg);
 
 /*
- * Whether this backend is computing statistics in ANALYZE (manual,
+ * Tell whether this backend is computing statistics in ANALYZE (manual,
  * database-wide, VACUUM (ANALYZE) or autovacuum's, which all run
  * do_analyze_rel() in PostgreSQL's analyze.c): that function makes a memory
  * context named "Analyze" and computes each column's statistics in its
