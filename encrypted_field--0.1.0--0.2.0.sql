@@ -435,8 +435,11 @@ DECLARE
 	ins_vals text[] := '{}';
 	upd_sets text[] := '{}';
 	enc text;
-	ctx text;
+	ctx_t text;
+	ctx_new text;
+	key_eq text;
 	change text;
+	body text;
 	a record;
 BEGIN
 	-- view_name and key_column may be NULL: their defaults
@@ -455,16 +458,42 @@ BEGIN
 		WHERE attrelid = tbl AND attname = key_column AND attnum > 0 AND NOT attisdropped) THEN
 		RAISE EXCEPTION 'column "%" of % does not exist', key_column, tbl USING ERRCODE = 'undefined_column';
 	END IF;
+	-- the key column's equality, named with its schema: the trigger's
+	-- search_path is pinned, and no operator is looked up by name at run time
+	IF key_column IS NOT NULL THEN
+		SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname) INTO key_eq
+		FROM pg_catalog.pg_attribute att
+		JOIN pg_catalog.pg_type ty ON ty.oid = att.atttypid
+		JOIN pg_catalog.pg_opclass oc ON oc.opcdefault
+			AND oc.opcintype = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END
+		JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'
+		JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amopstrategy = 3
+			AND ao.amoplefttype = oc.opcintype AND ao.amoprighttype = oc.opcintype
+		JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
+		JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+		WHERE att.attrelid = tbl AND att.attname = key_column;
+		IF key_eq IS NULL THEN
+			RAISE EXCEPTION 'key column "%" of % has no default btree equality', key_column, tbl
+				USING ERRCODE = 'undefined_function';
+		END IF;
+	END IF;
 
 	FOR a IN SELECT attname, atttypid FROM pg_attribute
 		WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped ORDER BY attnum
 	LOOP
 		cols := cols || format('%I', a.attname);
 		IF a.atttypid = '@extschema@.encrypted_field'::regtype THEN
-			ctx := CASE WHEN key_column IS NULL THEN 'NULL'
-				ELSE format('%L || %s.%I', rel_name || '.' || a.attname || '.', '%s', key_column) END;
-			sel := sel || format('@extschema@.ef_decrypt(t.%I, %s) AS %I', a.attname, format(ctx, 't'), a.attname);
-			enc := format('@extschema@.ef_encrypt(NEW.%I::text, %s, %L, NULL, %L)', a.attname, format(ctx, 'NEW'),
+			-- names are quoted, never used as a format string
+			ctx_t := 'NULL';
+			ctx_new := 'NULL';
+			IF key_column IS NOT NULL THEN
+				ctx_t := format('%L OPERATOR(pg_catalog.||) t.%I::pg_catalog.text',
+					rel_name || '.' || a.attname || '.', key_column);
+				ctx_new := format('%L OPERATOR(pg_catalog.||) NEW.%I::pg_catalog.text',
+					rel_name || '.' || a.attname || '.', key_column);
+			END IF;
+			sel := sel || format('@extschema@.ef_decrypt(t.%I, %s) AS %I', a.attname, ctx_t, a.attname);
+			enc := format('@extschema@.ef_encrypt(NEW.%I::pg_catalog.text, %s, %L, NULL, %L)', a.attname, ctx_new,
 				a.attname = ANY (searchable_columns), rel_name || '.' || a.attname);
 			ins_vals := ins_vals || enc;
 			upd_sets := upd_sets || format('%I = CASE WHEN NEW.%I IS NOT DISTINCT FROM OLD.%I THEN t.%I ELSE %s END',
@@ -482,26 +511,32 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 
-	EXECUTE format('CREATE VIEW %s AS SELECT %s FROM %s t', target, array_to_string(sel, ', '), tbl);
+	-- security_invoker: the caller's privileges and row-level security apply
+	EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS SELECT %s FROM %s t',
+		target, array_to_string(sel, ', '), tbl);
 	IF key_column IS NULL THEN
 		change := $c$RAISE EXCEPTION 'the view was created without a key column, so it cannot update or delete rows'
 		USING ERRCODE = 'feature_not_supported';$c$;
 	ELSE
 		change := format($c$IF TG_OP = 'UPDATE' THEN
-		UPDATE %s t SET %s WHERE t.%I = OLD.%I;
+		UPDATE %s t SET %s WHERE t.%I %s OLD.%I;
 		RETURN NEW;
 	END IF;
-	DELETE FROM %s t WHERE t.%I = OLD.%I;
-	RETURN OLD;$c$, tbl, array_to_string(upd_sets, ', '), key_column, key_column, tbl, key_column, key_column);
+	DELETE FROM %s t WHERE t.%I %s OLD.%I;
+	RETURN OLD;$c$, tbl, array_to_string(upd_sets, ', '), key_column, key_eq, key_column,
+		tbl, key_column, key_eq, key_column);
 	END IF;
-	EXECUTE format($f$CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $b$
+	body := format($b$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO %s (%s) VALUES (%s);
 		RETURN NEW;
 	END IF;
 	%s
-END $b$$f$, trigfn, tbl, array_to_string(cols, ', '), array_to_string(ins_vals, ', '), change);
+END $b$, tbl, array_to_string(cols, ', '), array_to_string(ins_vals, ', '), change);
+	-- the body is a quoted literal (%L), not dollar-quoted: no name can end it
+	EXECUTE format('CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql '
+		'SET search_path = pg_catalog, pg_temp AS %L', trigfn, body);
 	EXECUTE format('CREATE TRIGGER write INSTEAD OF INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %s()',
 		target, trigfn);
 	RETURN target::regclass;

@@ -248,7 +248,8 @@ RegistryLockIndexKeys(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	plan = SPI_prepare(psprintf("SELECT pg_catalog.md5(pg_catalog.string_agg("
-								"index_key_id || ':' || key_id, ',' ORDER BY index_key_id, key_id)) "
+								"pg_catalog.format('%%s:%%s', index_key_id, key_id), ',' "
+								"ORDER BY index_key_id, key_id)) "
 								"FROM %s", RegistryTable("ef_index_keys")), 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "key registry query failed: %s", SPI_result_code_string(SPI_result));
