@@ -560,8 +560,13 @@ BEGIN
 			enc := format('@extschema@.ef_encrypt(NEW.%I::pg_catalog.text, %s, %L, NULL, %L)', a.attname, ctx_new,
 				a.attname = ANY (searchable_columns), rel_name || '.' || a.attname);
 			ins_vals := ins_vals || enc;
-			upd_sets := upd_sets || format('%I = CASE WHEN NEW.%I IS NOT DISTINCT FROM OLD.%I THEN t.%I ELSE %s END',
-				a.attname, a.attname, a.attname, a.attname, enc);
+			-- a changed key column changes every value's context: all are
+			-- encrypted again, under the new one
+			upd_sets := upd_sets || format('%I = CASE WHEN NEW.%I IS NOT DISTINCT FROM OLD.%I%s THEN t.%I ELSE %s END',
+				a.attname, a.attname, a.attname,
+				CASE WHEN key_column IS NULL THEN ''
+					ELSE format(' AND COALESCE(NEW.%I %s OLD.%I, false)', key_column, key_eq, key_column) END,
+				a.attname, enc);
 		ELSE
 			sel := sel || format('t.%I', a.attname);
 			ins_vals := ins_vals || format('NEW.%I', a.attname);

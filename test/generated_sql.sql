@@ -12,7 +12,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(14);
+SELECT plan(17);
 
 CREATE EXTENSION encrypted_field;
 SELECT ef_register_key(1, comment => 'generated SQL test key');
@@ -59,6 +59,19 @@ SELECT is((SELECT v FROM seen_after_update), 'w', 'an update through the view ra
 SELECT is((SELECT count(*) FROM hostile), 0::bigint, 'and a delete');
 SELECT is((SELECT count(*) FROM ef_keys WHERE key_id = 2), 1::bigint, 'and a registration');
 SELECT is((SELECT string_agg(op, ',') FROM evil.calls), NULL, 'no planted operator ran');
+
+-- changing the key column through the view encrypts every value again under
+-- the new row's context, so all stay readable
+CREATE TABLE moving (id int PRIMARY KEY, a encrypted_field, b encrypted_field);
+SELECT ef_create_view('moving', key_column => 'id');
+INSERT INTO moving_decrypted VALUES (1, 'first', 'second');
+UPDATE moving_decrypted SET id = 2;
+SELECT is((SELECT a || '/' || b FROM moving_decrypted WHERE id = 2), 'first/second',
+	'after the key column changed, every column reads back');
+SELECT is((SELECT ef_decrypt(b, 'moving.b.2') FROM moving), 'second', 'under the new context');
+UPDATE moving_decrypted SET id = 3, a = 'changed';
+SELECT is((SELECT a || '/' || b FROM moving_decrypted WHERE id = 3), 'changed/second',
+	'with another column changed at the same time');
 
 -- row-level security of the table applies through the view
 CREATE TABLE private (id int PRIMARY KEY, owner name, note encrypted_field);
