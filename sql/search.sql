@@ -154,5 +154,22 @@ SELECT ef_term('Café', NULL, 'nfkc_lower_trim');
 SELECT ef_encrypt('Café', NULL, true, NULL, NULL, 'nfkc_lower_trim');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ef_term('Café', NULL, 'lower_trim')::text = ef_term('  café ', NULL, 'lower_trim')::text AS lower_trim_works;
+-- text sealed in LATIN1 is not text in a UTF8 database: decrypting it there
+-- is refused, naming the type and not the bytes (key 3, the regress suite's
+-- key 3, given here too)
+\set regress_key3 `sh test/keys.sh hex regress 3`
+\set latin1_key3 'dbname=ef_latin1 options=''-c session_preload_libraries=encrypted_field -c encrypted_field.keys=1:' :latin1_key ',3:' :regress_key3 ''''
+\c -reuse-previous=on :latin1_key3
+SELECT ef_unlock(1);
+SELECT ef_register_key(3);
+SELECT ef_unlock(3);
+-- (the client's encoding is this file's, so é is spelled in LATIN1's byte)
+SELECT ef_encrypt('Caf' || convert_from('\xe9', 'LATIN1'), key_id => 3)::text AS latin1_cafe, ef_encrypt('Cafe', key_id => 3)::text AS latin1_cafe_ascii \gset
 \c :regression_db
 DROP DATABASE ef_latin1;
+SELECT ef_unlock(3);
+SELECT ef_decrypt(:'latin1_cafe_ascii'::encrypted_field) AS ascii_from_latin1;
+SELECT ef_decrypt(:'latin1_cafe'::encrypted_field);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_decrypt_as(:'latin1_cafe'::encrypted_field, NULL::text);
+\echo :LAST_ERROR_SQLSTATE

@@ -358,13 +358,14 @@ ef_decrypt(PG_FUNCTION_ARGS)
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
 	context = GetContext(fcinfo, 1);
 	plain = OpenValue(value, &context, &type_code);
-	if (type_code == EF_TYPE_TEXT)
-		PG_RETURN_TEXT_P((text *) plain);
 
 	/* text-like plaintext is stored as its text form already */
 	io = PlaintextLookupCode(fcinfo->flinfo, type_code);
 	if (PlaintextIsTextForm(io))
+	{
+		PlaintextValidateText(io, plain);
 		PG_RETURN_TEXT_P((text *) plain);
+	}
 	rendered = PlaintextToCString(io, plain);
 	result = cstring_to_text(rendered);
 	ef_secure_pfree(rendered, strlen(rendered));

@@ -33,6 +33,7 @@
 #include "catalog/pg_type.h"
 #include "envelope.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "plaintext.h"
 #include "secure.h"
 #include "utils/builtins.h"
@@ -266,9 +267,35 @@ Decode(PlaintextIO *io, struct varlena *bytes)
 		return result;
 	}
 	str = text_to_cstring((text *) bytes);
-	result = InputFunctionCall(&io->from_bytes, str, io->ioparam, -1);
+	/* json is kept as its text: its input function only checks it */
+	result = io->rep == REP_RAW ?
+		DirectFunctionCall1(json_in, CStringGetDatum(str)) :
+		InputFunctionCall(&io->from_bytes, str, io->ioparam, -1);
 	ef_secure_pfree(str, strlen(str));
-	return result;
+	if (io->rep != REP_RAW)
+		return result;
+	ef_secure_pfree(DatumGetPointer(result), VARSIZE_ANY(DatumGetPointer(result)));
+	return PointerGetDatum(bytes);
+}
+
+/*
+ * Check decrypted bytes that are returned as they are, as text of the
+ * envelope's type: in the database encoding (a value sealed in a database
+ * of another encoding is not), with no NUL byte (no text can hold one), and
+ * for json, valid json.  Envelopes authenticate what their writer sealed,
+ * not that the writer was this server.
+ */
+void
+PlaintextValidateText(PlaintextIO *io, struct varlena *bytes)
+{
+	const char *data = VARDATA_ANY(bytes);
+	int			len = VARSIZE_ANY_EXHDR(bytes);
+
+	if (io->type_code == EF_TYPE_BYTEA)
+		return;
+	if (memchr(data, '\0', len) != NULL ||
+		!pg_verify_mbstr(GetDatabaseEncoding(), data, len, true))
+		NotAValid(io);
 }
 
 /*
@@ -284,7 +311,11 @@ PlaintextFromBytes(PlaintextIO *io, struct varlena *bytes)
 	Datum		result = (Datum) 0;
 
 	if (io->rep == REP_RAW)
-		return PointerGetDatum(bytes);
+	{
+		PlaintextValidateText(io, bytes);
+		if (io->typid != JSONOID)
+			return PointerGetDatum(bytes);
+	}
 	PG_TRY();
 	{
 		result = Decode(io, bytes);
@@ -326,8 +357,16 @@ PlaintextToCString(PlaintextIO *io, struct varlena *bytes)
 	Datum		typed;
 	char	   *out;
 
-	if (PlaintextIsTextForm(io))
+	if (PlaintextIsTextForm(io) && io->typid != JSONOID)
+	{
+		PlaintextValidateText(io, bytes);
 		return text_to_cstring((text *) bytes);
+	}
+	if (PlaintextIsTextForm(io))
+	{
+		(void) PlaintextFromBytes(io, bytes);	/* validates json */
+		return text_to_cstring((text *) bytes);
+	}
 	typed = PlaintextFromBytes(io, bytes);
 	out = OutputFunctionCall(&io->output, typed);
 	if (io->rep == REP_BINARY && !io->typbyval)

@@ -38,6 +38,7 @@ extern struct varlena *PlaintextToBytes(PlaintextIO *io, Datum value,
 										bool *is_copy);
 extern Datum PlaintextFromBytes(PlaintextIO *io, struct varlena *bytes);
 extern bool PlaintextIsTextForm(PlaintextIO *io);
+extern void PlaintextValidateText(PlaintextIO *io, struct varlena *bytes);
 extern char *PlaintextToCString(PlaintextIO *io, struct varlena *bytes);
 
 #endif							/* EF_PLAINTEXT_H */
