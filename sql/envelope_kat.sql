@@ -69,6 +69,22 @@ SELECT ef_decrypt_as('ef1:AQATAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc
 SELECT ef_decrypt_as('ef1:AQCBAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpr11tsZnXx5Iop9BdVaekvbmu6aMJZpjzHzMW1HrlVtP0F', NULL::text[]);
 \echo :LAST_ERROR_SQLSTATE
 
+-- Text forms the database cannot hold, returned as they are by ef_decrypt
+-- and so checked first: each is refused, naming the type, quoting nothing
+-- text with a NUL byte
+SELECT ef_decrypt('ef1:AQABAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpr301qd2LgkNJo6BVrnbQI7CgqFw0n0brYsBs4');
+\echo :LAST_ERROR_SQLSTATE
+-- text not in the database encoding (LATIN1 bytes)
+SELECT ef_decrypt('ef1:AQABAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpr301qd2LgsMVo55BMETXH2BaYbvnGD5rDBRvZ');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ef_decrypt_as('ef1:AQABAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpr301qd2LgsMVo55BMETXH2BaYbvnGD5rDBRvZ', NULL::text);
+\echo :LAST_ERROR_SQLSTATE
+-- json that is not json: ef_decrypt gives text, which it is; as json it is
+-- refused
+SELECT ef_decrypt('ef1:AQASAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpr11tsZnXx5Jwp7xZCJewvZGHqn48+NBZxSDaCuvA+fyXV');
+SELECT ef_decrypt_as('ef1:AQASAAAAAAeBzLQyoE205HvQPq2oobwMWmADTYKNxqXm+TGUHl+/Uc8Xs9++zbrgYGFiY2RlZmdoaWpr11tsZnXx5Jwp7xZCJewvZGHqn48+NBZxSDaCuvA+fyXV', NULL::json);
+\echo :LAST_ERROR_SQLSTATE
+
 SELECT ef_lock();
 DROP TABLE kat;
 DELETE FROM ef_index_keys WHERE key_id = 7;

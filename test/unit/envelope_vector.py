@@ -7,8 +7,9 @@ doc/envelope.md and sharing no code with the extension.  With --check it
 compares every derived field to the file and exits 1 on a difference; with
 --print it prints the file.  With --crafted it prints, in text form,
 envelopes that authenticate under the vector's key but carry compressed
-plaintext that does not decompress: sql/envelope_kat.sql holds them, since
-the extension itself never seals such a value.
+plaintext that does not decompress, or bytes their type does not accept:
+sql/envelope_kat.sql holds them, since the extension itself never seals
+such a value.
 """
 import base64
 import hashlib
@@ -80,6 +81,10 @@ CRAFTED = [
     ("int4 with a byte too many", 0x00, b"\x00\x00\x00\x2a\x00", 6),
     ("jsonb that is not json", 0x00, b"{secret: not json", 19),
     ("text[] that is not an array", 0x00, b"{secret, unclosed", 1 | 0x80),
+    # text forms the database cannot hold: returned as they are, so checked
+    ("text with a NUL byte", 0x00, b"secret\x00tail", 1),
+    ("text not in the database encoding (LATIN1 bytes)", 0x00, b"secret caf\xe9", 1),
+    ("json that is not json", 0x00, b"{secret: not json", 18),
 ]
 
 
