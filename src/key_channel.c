@@ -242,7 +242,10 @@ CheckKeys(char **newval, void **extra, GucSource source)
 		GUC_check_errhint("Treat a key that was written anywhere else as exposed.");
 		return false;
 	}
+	/* as long as the value, and holding none of it: it becomes the setting */
 	ids = EF_GUC_STRDUP(*newval);
+	if (ids != NULL)
+		WipeString(ids);
 	if (ids == NULL || !ParseKeys(*newval, ids))
 	{
 		WipeString(*newval);

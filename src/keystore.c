@@ -302,18 +302,6 @@ KeystoreSuppliedIds(char *buf, size_t size)
 			sprintf(buf + strlen(buf), "%s%d", buf[0] ? "," : "", supplied[i].key_id);
 }
 
-/* Count the master keys given at connection start and still kept */
-int
-KeystoreSuppliedCount(void)
-{
-	int			n = 0;
-
-	for (int i = 0; supplied != NULL && i < EF_MAX_SUPPLIED_KEYS; i++)
-		if (supplied[i].key_id != 0)
-			n++;
-	return n;
-}
-
 /* Replace a held key's index keys with those the registry now has */
 void
 KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,

@@ -70,7 +70,6 @@ extern const HeldKey *KeystoreIndexKey(void);
 extern bool KeystoreHeldForOtherRole(int32 key_id);
 extern void KeystoreSupply(int32 key_id, const uint8 *master, Oid role);
 extern bool KeystoreSupplied(int32 key_id, uint8 *master, Oid *role);
-extern int	KeystoreSuppliedCount(void);
 extern void KeystoreSuppliedIds(char *buf, size_t size);
 extern void KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
 								 const uint8 (*index_keys)[EF_KEY_LEN]);

@@ -365,7 +365,7 @@ EfEmitLogHook(ErrorData *edata)
  * to every role); what they then build is wiped at ExecutorStart and cut
  * from log lines.
  */
-void
+static void
 RedactParameterLogging(void)
 {
 	GucContext	context = process_shared_preload_libraries_in_progress ?

@@ -16,6 +16,5 @@ extern bool RedactLoadedByStatement(void);
 extern const char *RedactLoggedBeforeLoad(void);
 extern void RedactMarkKeyStatement(void);
 extern void RedactActivity(void);
-extern void RedactParameterLogging(void);
 
 #endif							/* EF_REDACT_H */
