@@ -9,8 +9,8 @@
 # field), runs test_crypto, then test_envelope if it has been built.
 # Exits non-zero if any program fails.
 #
-# The vectors are looked up in ../shared/testvectors/wycheproof beside the
-# project root, or in $EF_WYCHEPROOF_DIR.  Build the programs first:
+# The vectors are in test/unit/vectors (or $EF_WYCHEPROOF_DIR, to try
+# another release of them).  Build the programs first:
 #	make test/unit/test_crypto test/unit/test_envelope
 #
 # IDENTIFICATION
@@ -21,7 +21,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-vectors=${EF_WYCHEPROOF_DIR:-$here/../../../shared/testvectors/wycheproof}
+vectors=${EF_WYCHEPROOF_DIR:-$here/vectors}
 
 if ! command -v jq >/dev/null 2>&1; then
 	echo "run.sh: jq is required to read the Wycheproof vectors" >&2
