@@ -10,7 +10,7 @@ OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/k
 
 # released versions' scripts are frozen; upgrade scripts lead from them to
 # the current version, whose script is built from $(EXTENSION).sql
-DATA       = $(EXTENSION)--0.1.0.sql $(wildcard $(EXTENSION)--*--*.sql)
+DATA       = $(EXTENSION)--0.1.0.sql $(EXTENSION)--0.2.0.sql $(wildcard $(EXTENSION)--*--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS = setup type_io envelope_kat keystore functions types compression search rotation adoption views errors privileges copy_binary index_rotation opclass

@@ -688,7 +688,7 @@ CREATE FUNCTION ef_term_ge(encrypted_field_term, encrypted_field) RETURNS boolea
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term_ge(encrypted_field_term, encrypted_field) IS 'implementation of >= operator';
 CREATE FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field) RETURNS integer
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'ef_term_cmp_value' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field) IS 'btree support: order a term against a searchable value';
 
 CREATE FUNCTION ef_term_eq_term(encrypted_field_term, encrypted_field_term) RETURNS boolean

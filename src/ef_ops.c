@@ -216,10 +216,16 @@ Hash(FunctionCallInfo fcinfo, OpArgReader reader, bool extended)
 COMPARISONS(ef_eq, ef_ne, ef_lt, ef_le, ef_gt, ef_ge, ef_cmp, ValueArg, ValueArg)
 COMPARISONS(ef_eq_term, ef_ne_term, ef_lt_term, ef_le_term, ef_gt_term, ef_ge_term, ef_cmp_term,
 			ValueArg, TermArg)
-COMPARISONS(ef_term_eq, ef_term_ne, ef_term_lt, ef_term_le, ef_term_gt, ef_term_ge, ef_term_cmp,
+COMPARISONS(ef_term_eq, ef_term_ne, ef_term_lt, ef_term_le, ef_term_gt, ef_term_ge, ef_term_cmp_value,
 			TermArg, ValueArg)
 COMPARISONS(ef_term_eq_term, ef_term_ne_term, ef_term_lt_term, ef_term_le_term, ef_term_gt_term,
 			ef_term_ge_term, ef_term_cmp_term, TermArg, TermArg)
+
+/*
+ * 0.2.0 declared ef_term_cmp(term, term) with this symbol; its operator
+ * family calls it until ALTER EXTENSION UPDATE replaces it
+ */
+COMPARISON(ef_term_cmp, TermArg, TermArg, Int32GetDatum(c))
 
 /* hash support functions 1 and 2 of one type */
 #define HASHES(hash, hash_extended, reader) \

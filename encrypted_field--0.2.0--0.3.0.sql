@@ -1,0 +1,316 @@
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION encrypted_field UPDATE TO '0.3.0'" to load this file. \quit
+
+-- 0.3.0 changes no stored format: values written by 0.1.0 and 0.2.0 are
+-- read as they are.
+
+-- 0.2.0's btree support function between two terms gives way to
+-- ef_term_cmp_term below; ef_term_cmp now orders a term against a value
+ALTER OPERATOR FAMILY encrypted_field_ops USING btree DROP
+	FUNCTION 1 (encrypted_field_term, encrypted_field_term);
+DROP FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field_term);
+
+COMMENT ON PROCEDURE ef_reterm_column(regclass, name, text, text, text, integer) IS 'move a column''s searchable values to the newest index key, in committed batches';
+
+-- 0.3.0 completes the operator families: every operator between values
+-- and terms in both directions and between two terms, a support function
+-- for each pair, seeded hashes (hash support 2, for hash partitioning), and
+-- btree and hash operator classes for encrypted_field_term.
+CREATE FUNCTION ef_hash_extended(encrypted_field, bigint) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_hash_extended(encrypted_field, bigint) IS 'hash support: hash a searchable value''s term with a seed';
+CREATE FUNCTION ef_lt_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_lt_term(encrypted_field, encrypted_field_term) IS 'implementation of < operator';
+CREATE FUNCTION ef_le_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_le_term(encrypted_field, encrypted_field_term) IS 'implementation of <= operator';
+CREATE FUNCTION ef_gt_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_gt_term(encrypted_field, encrypted_field_term) IS 'implementation of > operator';
+CREATE FUNCTION ef_ge_term(encrypted_field, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_ge_term(encrypted_field, encrypted_field_term) IS 'implementation of >= operator';
+CREATE FUNCTION ef_term_lt(encrypted_field_term, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_lt(encrypted_field_term, encrypted_field) IS 'implementation of < operator';
+CREATE FUNCTION ef_term_le(encrypted_field_term, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_le(encrypted_field_term, encrypted_field) IS 'implementation of <= operator';
+CREATE FUNCTION ef_term_gt(encrypted_field_term, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_gt(encrypted_field_term, encrypted_field) IS 'implementation of > operator';
+CREATE FUNCTION ef_term_ge(encrypted_field_term, encrypted_field) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_ge(encrypted_field_term, encrypted_field) IS 'implementation of >= operator';
+CREATE FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field) RETURNS integer
+	AS 'MODULE_PATHNAME', 'ef_term_cmp_value' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_cmp(encrypted_field_term, encrypted_field) IS 'btree support: order a term against a searchable value';
+CREATE FUNCTION ef_term_eq_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_eq_term(encrypted_field_term, encrypted_field_term) IS 'implementation of = operator';
+CREATE FUNCTION ef_term_ne_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_ne_term(encrypted_field_term, encrypted_field_term) IS 'implementation of <> operator';
+CREATE FUNCTION ef_term_lt_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_lt_term(encrypted_field_term, encrypted_field_term) IS 'implementation of < operator';
+CREATE FUNCTION ef_term_le_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_le_term(encrypted_field_term, encrypted_field_term) IS 'implementation of <= operator';
+CREATE FUNCTION ef_term_gt_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_gt_term(encrypted_field_term, encrypted_field_term) IS 'implementation of > operator';
+CREATE FUNCTION ef_term_ge_term(encrypted_field_term, encrypted_field_term) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_ge_term(encrypted_field_term, encrypted_field_term) IS 'implementation of >= operator';
+CREATE FUNCTION ef_term_cmp_term(encrypted_field_term, encrypted_field_term) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_cmp_term(encrypted_field_term, encrypted_field_term) IS 'btree support: order two terms';
+CREATE FUNCTION ef_term_hash_extended(encrypted_field_term, bigint) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_term_hash_extended(encrypted_field_term, bigint) IS 'hash support: hash a term with a seed';
+
+CREATE OPERATOR < (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_lt_term,
+	COMMUTATOR = > , NEGATOR = >= , RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+COMMENT ON OPERATOR < (encrypted_field, encrypted_field_term) IS 'less than, in the arbitrary order of search terms';
+CREATE OPERATOR <= (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_le_term,
+	COMMUTATOR = >= , NEGATOR = > , RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+COMMENT ON OPERATOR <= (encrypted_field, encrypted_field_term) IS 'less than or equal, in the arbitrary order of search terms';
+CREATE OPERATOR > (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_gt_term,
+	COMMUTATOR = < , NEGATOR = <= , RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+COMMENT ON OPERATOR > (encrypted_field, encrypted_field_term) IS 'greater than, in the arbitrary order of search terms';
+CREATE OPERATOR >= (LEFTARG = encrypted_field, RIGHTARG = encrypted_field_term, PROCEDURE = ef_ge_term,
+	COMMUTATOR = <= , NEGATOR = < , RESTRICT = scalargesel, JOIN = scalargejoinsel);
+COMMENT ON OPERATOR >= (encrypted_field, encrypted_field_term) IS 'greater than or equal, in the arbitrary order of search terms';
+CREATE OPERATOR < (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_lt,
+	COMMUTATOR = > , NEGATOR = >= , RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+COMMENT ON OPERATOR < (encrypted_field_term, encrypted_field) IS 'less than, in the arbitrary order of search terms';
+CREATE OPERATOR <= (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_le,
+	COMMUTATOR = >= , NEGATOR = > , RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+COMMENT ON OPERATOR <= (encrypted_field_term, encrypted_field) IS 'less than or equal, in the arbitrary order of search terms';
+CREATE OPERATOR > (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_gt,
+	COMMUTATOR = < , NEGATOR = <= , RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+COMMENT ON OPERATOR > (encrypted_field_term, encrypted_field) IS 'greater than, in the arbitrary order of search terms';
+CREATE OPERATOR >= (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field, PROCEDURE = ef_term_ge,
+	COMMUTATOR = <= , NEGATOR = < , RESTRICT = scalargesel, JOIN = scalargejoinsel);
+COMMENT ON OPERATOR >= (encrypted_field_term, encrypted_field) IS 'greater than or equal, in the arbitrary order of search terms';
+
+CREATE OPERATOR = (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_eq_term,
+	COMMUTATOR = = , NEGATOR = <> , RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+COMMENT ON OPERATOR = (encrypted_field_term, encrypted_field_term) IS 'equal search terms';
+CREATE OPERATOR <> (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_ne_term,
+	COMMUTATOR = <> , NEGATOR = = , RESTRICT = neqsel, JOIN = neqjoinsel);
+COMMENT ON OPERATOR <> (encrypted_field_term, encrypted_field_term) IS 'different search terms';
+CREATE OPERATOR < (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_lt_term,
+	COMMUTATOR = > , NEGATOR = >= , RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+COMMENT ON OPERATOR < (encrypted_field_term, encrypted_field_term) IS 'less than, in the arbitrary order of search terms';
+CREATE OPERATOR <= (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_le_term,
+	COMMUTATOR = >= , NEGATOR = > , RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+COMMENT ON OPERATOR <= (encrypted_field_term, encrypted_field_term) IS 'less than or equal, in the arbitrary order of search terms';
+CREATE OPERATOR > (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_gt_term,
+	COMMUTATOR = < , NEGATOR = <= , RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+COMMENT ON OPERATOR > (encrypted_field_term, encrypted_field_term) IS 'greater than, in the arbitrary order of search terms';
+CREATE OPERATOR >= (LEFTARG = encrypted_field_term, RIGHTARG = encrypted_field_term, PROCEDURE = ef_term_ge_term,
+	COMMUTATOR = <= , NEGATOR = < , RESTRICT = scalargesel, JOIN = scalargejoinsel);
+COMMENT ON OPERATOR >= (encrypted_field_term, encrypted_field_term) IS 'greater than or equal, in the arbitrary order of search terms';
+
+-- = between a value and a term (both ways) now HASHES and MERGES, as in a
+-- fresh install: the families order and hash values and terms alike.
+-- PostgreSQL 15 has no ALTER OPERATOR ... SET (HASHES, MERGES) (17 added
+-- it), so the flags CREATE OPERATOR would set are set in the catalog; this
+-- script runs as a superuser, the extension not being trusted.
+UPDATE pg_catalog.pg_operator SET oprcanhash = true, oprcanmerge = true
+	WHERE oid OPERATOR(pg_catalog.=) ANY (ARRAY[
+		'@extschema@.=(@extschema@.encrypted_field, @extschema@.encrypted_field_term)',
+		'@extschema@.=(@extschema@.encrypted_field_term, @extschema@.encrypted_field)']::pg_catalog.regoperator[]);
+
+COMMENT ON OPERATOR CLASS encrypted_field_ops USING btree IS 'the order of searchable values by search term';
+COMMENT ON OPERATOR FAMILY encrypted_field_ops USING btree IS 'the order of searchable values and search terms by search term';
+-- Two terms are equal only if their bytes are, so a btree on terms may
+-- deduplicate (btequalimage).  Two searchable values with the same term
+-- have different envelopes, so one on values must not.
+CREATE OPERATOR CLASS encrypted_field_term_ops DEFAULT FOR TYPE encrypted_field_term
+	USING btree FAMILY encrypted_field_ops AS
+	OPERATOR 1 < , OPERATOR 2 <= , OPERATOR 3 = , OPERATOR 4 >= , OPERATOR 5 > ,
+	FUNCTION 1 ef_term_cmp_term(encrypted_field_term, encrypted_field_term),
+	FUNCTION 4 btequalimage(oid);
+COMMENT ON OPERATOR CLASS encrypted_field_term_ops USING btree IS 'the order of search terms';
+-- = and ef_cmp_term between a value and a term are 0.1.0's; a btree scan
+-- also sorts the terms of c = ANY(ef_terms(x)) with ef_term_cmp_term
+ALTER OPERATOR FAMILY encrypted_field_ops USING btree ADD
+	OPERATOR 1 < (encrypted_field, encrypted_field_term),
+	OPERATOR 2 <= (encrypted_field, encrypted_field_term),
+	OPERATOR 4 >= (encrypted_field, encrypted_field_term),
+	OPERATOR 5 > (encrypted_field, encrypted_field_term),
+	OPERATOR 1 < (encrypted_field_term, encrypted_field),
+	OPERATOR 2 <= (encrypted_field_term, encrypted_field),
+	OPERATOR 3 = (encrypted_field_term, encrypted_field),
+	OPERATOR 4 >= (encrypted_field_term, encrypted_field),
+	OPERATOR 5 > (encrypted_field_term, encrypted_field),
+	FUNCTION 1 (encrypted_field_term, encrypted_field) ef_term_cmp(encrypted_field_term, encrypted_field);
+
+-- The hash support of terms, in the family since 0.1.0, moves into their
+-- operator class, as a fresh install has it.
+ALTER OPERATOR FAMILY encrypted_field_ops USING hash DROP
+	FUNCTION 1 (encrypted_field_term, encrypted_field_term);
+ALTER OPERATOR FAMILY encrypted_field_ops USING hash ADD
+	FUNCTION 2 (encrypted_field, encrypted_field) ef_hash_extended(encrypted_field, bigint);
+COMMENT ON OPERATOR CLASS encrypted_field_ops USING hash IS 'the hash of searchable values by search term';
+COMMENT ON OPERATOR FAMILY encrypted_field_ops USING hash IS 'the hash of searchable values and search terms by search term';
+CREATE OPERATOR CLASS encrypted_field_term_ops DEFAULT FOR TYPE encrypted_field_term
+	USING hash FAMILY encrypted_field_ops AS
+	OPERATOR 1 = , FUNCTION 1 ef_term_hash(encrypted_field_term),
+	FUNCTION 2 ef_term_hash_extended(encrypted_field_term, bigint);
+COMMENT ON OPERATOR CLASS encrypted_field_term_ops USING hash IS 'the hash of search terms';
+-- = (encrypted_field, encrypted_field_term) is 0.1.0's
+ALTER OPERATOR FAMILY encrypted_field_ops USING hash ADD
+	OPERATOR 1 = (encrypted_field_term, encrypted_field);
+
+-- statistics functions are STABLE, as PostgreSQL's own
+ALTER FUNCTION ef_typanalyze(internal) STABLE;
+
+-- ef_create_view refuses a NULL table or list of searchable columns with
+-- its own error
+CREATE OR REPLACE FUNCTION ef_create_view(tbl regclass, view_name name DEFAULT NULL,
+	key_column name DEFAULT NULL, searchable_columns name[] DEFAULT '{}')
+	RETURNS regclass
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $create_view$
+DECLARE
+	rel_name name;
+	rel_schema name;
+	target text;
+	trigfn text;
+	cols text[] := '{}';
+	sel text[] := '{}';
+	ins_vals text[] := '{}';
+	upd_sets text[] := '{}';
+	enc text;
+	ctx_t text;
+	ctx_new text;
+	key_eq text;
+	change text;
+	body text;
+	a record;
+BEGIN
+	-- view_name and key_column may be NULL: their defaults
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'argument "tbl" must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF searchable_columns IS NULL THEN
+		RAISE EXCEPTION 'argument "searchable_columns" must not be null' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Pass an empty array for a view with no searchable column.';
+	END IF;
+	SELECT c.relname, n.nspname INTO rel_name, rel_schema
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
+	target := format('%I.%I', rel_schema, COALESCE(view_name, (rel_name || '_decrypted')::name));
+	trigfn := format('%I.%I', rel_schema, COALESCE(view_name, (rel_name || '_decrypted')::name) || '_write');
+	IF key_column IS NOT NULL AND NOT EXISTS (SELECT FROM pg_attribute
+		WHERE attrelid = tbl AND attname = key_column AND attnum > 0 AND NOT attisdropped) THEN
+		RAISE EXCEPTION 'column "%" of % does not exist', key_column, tbl USING ERRCODE = 'undefined_column';
+	END IF;
+	-- the key column's equality, named with its schema: the trigger's
+	-- search_path is pinned, and no operator is looked up by name at run time
+	IF key_column IS NOT NULL THEN
+		SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname) INTO key_eq
+		FROM pg_catalog.pg_attribute att
+		JOIN pg_catalog.pg_type ty ON ty.oid = att.atttypid
+		JOIN pg_catalog.pg_opclass oc ON oc.opcdefault
+			AND oc.opcintype = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END
+		JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'
+		JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amopstrategy = 3
+			AND ao.amoplefttype = oc.opcintype AND ao.amoprighttype = oc.opcintype
+		JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
+		JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+		WHERE att.attrelid = tbl AND att.attname = key_column;
+		IF key_eq IS NULL THEN
+			RAISE EXCEPTION 'key column "%" of % has no default btree equality', key_column, tbl
+				USING ERRCODE = 'undefined_function';
+		END IF;
+	END IF;
+
+	FOR a IN SELECT attname, atttypid FROM pg_attribute
+		WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+	LOOP
+		cols := cols || format('%I', a.attname);
+		IF a.atttypid = '@extschema@.encrypted_field'::regtype THEN
+			-- names are quoted, never used as a format string
+			ctx_t := 'NULL';
+			ctx_new := 'NULL';
+			IF key_column IS NOT NULL THEN
+				ctx_t := format('%L OPERATOR(pg_catalog.||) t.%I::pg_catalog.text',
+					rel_name || '.' || a.attname || '.', key_column);
+				ctx_new := format('%L OPERATOR(pg_catalog.||) NEW.%I::pg_catalog.text',
+					rel_name || '.' || a.attname || '.', key_column);
+			END IF;
+			sel := sel || format('@extschema@.ef_decrypt(t.%I, %s) AS %I', a.attname, ctx_t, a.attname);
+			enc := format('@extschema@.ef_encrypt(NEW.%I::pg_catalog.text, %s, %L, NULL, %L)', a.attname, ctx_new,
+				a.attname = ANY (searchable_columns), rel_name || '.' || a.attname);
+			ins_vals := ins_vals || enc;
+			-- a changed key column changes every value's context: all are
+			-- encrypted again, under the new one
+			upd_sets := upd_sets || format('%I = CASE WHEN NEW.%I IS NOT DISTINCT FROM OLD.%I%s THEN t.%I ELSE %s END',
+				a.attname, a.attname, a.attname,
+				CASE WHEN key_column IS NULL THEN ''
+					ELSE format(' AND COALESCE(NEW.%I %s OLD.%I, false)', key_column, key_eq, key_column) END,
+				a.attname, enc);
+		ELSE
+			sel := sel || format('t.%I', a.attname);
+			ins_vals := ins_vals || format('NEW.%I', a.attname);
+			upd_sets := upd_sets || format('%I = NEW.%I', a.attname, a.attname);
+		END IF;
+	END LOOP;
+	IF cardinality(searchable_columns) > 0 AND EXISTS (SELECT FROM unnest(searchable_columns) s(c)
+		WHERE NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = tbl AND attname = s.c
+			AND atttypid = '@extschema@.encrypted_field'::regtype)) THEN
+		RAISE EXCEPTION 'every searchable column must be an encrypted_field column of %', tbl
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	-- security_invoker: the caller's privileges and row-level security apply
+	EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS SELECT %s FROM %s t',
+		target, array_to_string(sel, ', '), tbl);
+	IF key_column IS NULL THEN
+		change := $c$RAISE EXCEPTION 'the view was created without a key column, so it cannot update or delete rows'
+		USING ERRCODE = 'feature_not_supported';$c$;
+	ELSE
+		change := format($c$IF TG_OP = 'UPDATE' THEN
+		UPDATE %s t SET %s WHERE t.%I %s OLD.%I;
+		RETURN NEW;
+	END IF;
+	DELETE FROM %s t WHERE t.%I %s OLD.%I;
+	RETURN OLD;$c$, tbl, array_to_string(upd_sets, ', '), key_column, key_eq, key_column,
+		tbl, key_column, key_eq, key_column);
+	END IF;
+	body := format($b$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO %s (%s) VALUES (%s);
+		RETURN NEW;
+	END IF;
+	%s
+END $b$, tbl, array_to_string(cols, ', '), array_to_string(ins_vals, ', '), change);
+	-- the body is a quoted literal (%L), not dollar-quoted: no name can end it
+	EXECUTE format('CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql '
+		'SET search_path = pg_catalog, pg_temp AS %L', trigfn, body);
+	EXECUTE format('CREATE TRIGGER write INSTEAD OF INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %s()',
+		target, trigfn);
+	RETURN target::regclass;
+END
+$create_view$;
+COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[]) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
+
+
+-- keys given at connection start (encrypted_field.keys): the key argument
+-- may be left out; a key in an argument must come from a bind parameter
+CREATE OR REPLACE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'ef_register_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_register_key(integer, bytea, text) IS 'record a master key''s check value in the registry; the key, a bind parameter or given at connection start, is not stored';
+
+CREATE OR REPLACE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'ef_unlock' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_unlock(integer, bytea, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction';
