@@ -305,12 +305,140 @@ COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[]) IS 'create a vi
 
 -- keys given at connection start (encrypted_field.keys): the key argument
 -- may be left out; a key in an argument must come from a bind parameter
-CREATE OR REPLACE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL)
-	RETURNS void
-	AS 'MODULE_PATHNAME', 'ef_register_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_register_key(integer, bytea, text) IS 'record a master key''s check value in the registry; the key, a bind parameter or given at connection start, is not stored';
 
 CREATE OR REPLACE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
 	RETURNS void
 	AS 'MODULE_PATHNAME', 'ef_unlock' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ef_unlock(integer, bytea, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction';
+
+-- index-key groups: the master keys of a group (a tenant, say) share index
+-- keys that only they wrap, so no other group's key holder can compute its
+-- search terms.  The keys registered so far form the group 'default'.
+-- (no fast default: the rows hold the value, as a fresh install's would)
+ALTER TABLE ef_keys ADD COLUMN index_group text
+	CHECK (pg_catalog.octet_length(index_group) BETWEEN 1 AND 63);
+UPDATE ef_keys SET index_group = 'default';
+ALTER TABLE ef_keys ALTER COLUMN index_group SET DEFAULT 'default',
+	ALTER COLUMN index_group SET NOT NULL;
+COMMENT ON TABLE ef_keys IS 'registered master keys: id, check value, dates, comment and index-key group, never the key';
+
+-- ef_register_key and ef_rotate_index_key take the group: a new signature,
+-- so they are made again, keeping the EXECUTE grants of key administrators
+CREATE FUNCTION pg_temp.ef_execute_grants(fn regprocedure, signature text) RETURNS text[]
+	LANGUAGE sql AS $$
+	SELECT COALESCE(pg_catalog.array_agg(pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s',
+			signature,
+			CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+				ELSE pg_catalog.quote_ident(r.rolname) END,
+			CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)), '{}')
+	FROM pg_catalog.pg_proc p
+	CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+	LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+	WHERE p.oid OPERATOR(pg_catalog.=) fn AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+		AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+$$;
+CREATE TEMP TABLE ef_kept_grants AS
+	SELECT pg_catalog.unnest(pg_temp.ef_execute_grants('ef_register_key(integer, bytea, text)',
+		'ef_register_key(integer, bytea, text, text)')) AS g
+	UNION ALL
+	SELECT pg_catalog.unnest(pg_temp.ef_execute_grants('ef_rotate_index_key()',
+		'ef_rotate_index_key(text)'));
+
+DROP FUNCTION ef_register_key(integer, bytea, text);
+CREATE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL,
+	index_group text DEFAULT 'default')
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'ef_register_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_register_key(integer, bytea, text, text) IS 'record a master key''s check value in the registry, in an index-key group; the key, a bind parameter or given at connection start, is not stored';
+REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text, text) FROM PUBLIC;
+
+DROP FUNCTION ef_rotate_index_key();
+CREATE FUNCTION ef_rotate_index_key(index_group text DEFAULT 'default') RETURNS integer
+	AS 'MODULE_PATHNAME', 'ef_rotate_index_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_rotate_index_key(text) IS 'create a new index key for the search terms of an index-key group, wrapped under its held master keys';
+REVOKE ALL ON FUNCTION ef_rotate_index_key(text) FROM PUBLIC;
+
+DO $$
+DECLARE
+	g text;
+BEGIN
+	FOR g IN SELECT k.g FROM pg_temp.ef_kept_grants k LOOP
+		EXECUTE g;
+	END LOOP;
+END
+$$;
+DROP TABLE pg_temp.ef_kept_grants;
+DROP FUNCTION pg_temp.ef_execute_grants(regprocedure, text);
+
+-- ef_reterm_column moves the values of the session's index-key group only
+CREATE OR REPLACE PROCEDURE ef_reterm_column(tbl regclass, col name, search_domain text DEFAULT NULL,
+	search_normalize text DEFAULT 'exact', context_expr text DEFAULT NULL,
+	batch_size integer DEFAULT 10000)
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	target integer;
+	grp text;
+	older integer[];
+	done bigint := 0;
+	remaining bigint;
+BEGIN
+	IF batch_size IS NULL OR batch_size < 1 THEN
+		RAISE EXCEPTION 'batch size must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
+		AND NOT a.attisdropped
+		AND a.atttypid OPERATOR(pg_catalog.=) '@extschema@.encrypted_field'::pg_catalog.regtype) THEN
+		RAISE EXCEPTION 'column "%" of % is not of type encrypted_field', col, tbl
+			USING ERRCODE = 'datatype_mismatch';
+	END IF;
+	IF NOT EXISTS (SELECT FROM @extschema@.ef_held_keys() h WHERE h.is_current) THEN
+		RAISE EXCEPTION 'no master key is unlocked in this session'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Call ef_unlock() with a registered master key first, with session scope.';
+	END IF;
+	-- the index key new terms use: the one a fresh searchable value gets,
+	-- which must be the newest of its index-key group, or values would move
+	-- backwards; values under other groups' index keys are left as they are
+	target := @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''::text, NULL, true));
+	SELECT k.index_group INTO grp FROM @extschema@.ef_keys k
+		JOIN @extschema@.ef_index_keys i ON i.key_id OPERATOR(pg_catalog.=) k.key_id
+		WHERE i.index_key_id OPERATOR(pg_catalog.=) target LIMIT 1;
+	IF target IS DISTINCT FROM (SELECT pg_catalog.max(i.index_key_id) FROM @extschema@.ef_index_keys i
+		JOIN @extschema@.ef_keys k ON k.key_id OPERATOR(pg_catalog.=) i.key_id
+		WHERE k.index_group OPERATOR(pg_catalog.=) grp) THEN
+		RAISE EXCEPTION 'this session does not hold the newest index key of its index-key group'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Unlock the master keys again, then move the column.';
+	END IF;
+	SELECT COALESCE(pg_catalog.array_agg(DISTINCT i.index_key_id), '{}') INTO older
+		FROM @extschema@.ef_index_keys i
+		JOIN @extschema@.ef_keys k ON k.key_id OPERATOR(pg_catalog.=) i.key_id
+		WHERE k.index_group OPERATOR(pg_catalog.=) grp AND i.index_key_id OPERATOR(pg_catalog.<) target;
+
+	-- a batch after a rotation meanwhile (which this session takes when the
+	-- library is preloaded) moves nothing: values would go to another index
+	-- key than target, so the final count asks for a second run instead
+	CALL @extschema@.ef_update_in_batches(
+		pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_index_key_id(%I) '
+			'OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[])', tbl, col, older),
+		pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_reterm(%I, %s, %L::text, %L::text) '
+			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
+			'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[]) '
+			'AND (SELECT @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''''::text, NULL, true))) '
+			'OPERATOR(pg_catalog.=) %s',
+			tbl, col, col, COALESCE(context_expr, 'NULL'), search_domain, search_normalize, col, older, target),
+		batch_size, 'ef_reterm_column:', pg_catalog.format('rows of %s moved to index key %s', tbl, target),
+		done);
+
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_index_key_id(%I) '
+		'OPERATOR(pg_catalog.=) ANY ($1)', tbl, col) INTO remaining USING older;
+	IF remaining > 0 THEN
+		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of an older index key', remaining, tbl
+			USING HINT = 'They changed, or the index key was rotated, during the run; call ef_reterm_column again.';
+	ELSE
+		RAISE NOTICE 'ef_reterm_column: every searchable value of %.% in index-key group "%" has a term of index key %', tbl, col, grp, target;
+	END IF;
+END
+$$;

@@ -85,9 +85,13 @@ CREATE TABLE ef_keys (
 	fingerprint bytea NOT NULL CHECK (pg_catalog.octet_length(fingerprint) = 16),
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	retired_at timestamptz,
-	comment text
+	comment text,
+	-- the keys of one group (a tenant, say) share index keys; no other
+	-- group's keys can compute its search terms
+	index_group text NOT NULL DEFAULT 'default'
+		CHECK (pg_catalog.octet_length(index_group) BETWEEN 1 AND 63)
 );
-COMMENT ON TABLE ef_keys IS 'registered master keys: id, check value, dates and comment, never the key';
+COMMENT ON TABLE ef_keys IS 'registered master keys: id, check value, dates, comment and index-key group, never the key';
 SELECT pg_catalog.pg_extension_config_dump('ef_keys', '');
 
 -- the database's index keys (for search terms), each wrapped under every
@@ -104,18 +108,19 @@ SELECT pg_catalog.pg_extension_config_dump('ef_index_keys', '');
 
 -- functions
 
-CREATE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL)
+CREATE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL,
+	index_group text DEFAULT 'default')
 	RETURNS void
 	AS 'MODULE_PATHNAME', 'ef_register_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_register_key(integer, bytea, text) IS 'record a master key''s check value in the registry; the key, a bind parameter or given at connection start, is not stored';
+COMMENT ON FUNCTION ef_register_key(integer, bytea, text, text) IS 'record a master key''s check value in the registry, in an index-key group; the key, a bind parameter or given at connection start, is not stored';
 
 CREATE FUNCTION ef_retire_key(key_id integer) RETURNS void
 	AS 'MODULE_PATHNAME', 'ef_retire_key' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION ef_retire_key(integer) IS 'mark a master key retired: it decrypts but encrypts no new values';
 
-CREATE FUNCTION ef_rotate_index_key() RETURNS integer
+CREATE FUNCTION ef_rotate_index_key(index_group text DEFAULT 'default') RETURNS integer
 	AS 'MODULE_PATHNAME', 'ef_rotate_index_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_rotate_index_key() IS 'create a new index key for search terms, wrapped under every held master key';
+COMMENT ON FUNCTION ef_rotate_index_key(text) IS 'create a new index key for the search terms of an index-key group, wrapped under its held master keys';
 
 CREATE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
 	RETURNS void
@@ -358,6 +363,8 @@ CREATE PROCEDURE ef_reterm_column(tbl regclass, col name, search_domain text DEF
 	AS $$
 DECLARE
 	target integer;
+	grp text;
+	older integer[];
 	done bigint := 0;
 	remaining bigint;
 BEGIN
@@ -377,36 +384,46 @@ BEGIN
 			HINT = 'Call ef_unlock() with a registered master key first, with session scope.';
 	END IF;
 	-- the index key new terms use: the one a fresh searchable value gets,
-	-- which must be the database's newest, or values would move backwards
+	-- which must be the newest of its index-key group, or values would move
+	-- backwards; values under other groups' index keys are left as they are
 	target := @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''::text, NULL, true));
-	IF target IS DISTINCT FROM (SELECT pg_catalog.max(k.index_key_id) FROM @extschema@.ef_index_keys k) THEN
-		RAISE EXCEPTION 'this session does not hold the database''s newest index key'
+	SELECT k.index_group INTO grp FROM @extschema@.ef_keys k
+		JOIN @extschema@.ef_index_keys i ON i.key_id OPERATOR(pg_catalog.=) k.key_id
+		WHERE i.index_key_id OPERATOR(pg_catalog.=) target LIMIT 1;
+	IF target IS DISTINCT FROM (SELECT pg_catalog.max(i.index_key_id) FROM @extschema@.ef_index_keys i
+		JOIN @extschema@.ef_keys k ON k.key_id OPERATOR(pg_catalog.=) i.key_id
+		WHERE k.index_group OPERATOR(pg_catalog.=) grp) THEN
+		RAISE EXCEPTION 'this session does not hold the newest index key of its index-key group'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			HINT = 'Unlock the master keys again, then move the column.';
 	END IF;
+	SELECT COALESCE(pg_catalog.array_agg(DISTINCT i.index_key_id), '{}') INTO older
+		FROM @extschema@.ef_index_keys i
+		JOIN @extschema@.ef_keys k ON k.key_id OPERATOR(pg_catalog.=) i.key_id
+		WHERE k.index_group OPERATOR(pg_catalog.=) grp AND i.index_key_id OPERATOR(pg_catalog.<) target;
 
 	-- a batch after a rotation meanwhile (which this session takes when the
 	-- library is preloaded) moves nothing: values would go to another index
 	-- key than target, so the final count asks for a second run instead
 	CALL @extschema@.ef_update_in_batches(
-		pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.<) %s',
-			tbl, col, target),
+		pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_index_key_id(%I) '
+			'OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[])', tbl, col, older),
 		pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_reterm(%I, %s, %L::text, %L::text) '
 			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
-			'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.<) %s '
+			'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[]) '
 			'AND (SELECT @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''''::text, NULL, true))) '
 			'OPERATOR(pg_catalog.=) %s',
-			tbl, col, col, COALESCE(context_expr, 'NULL'), search_domain, search_normalize, col, target, target),
+			tbl, col, col, COALESCE(context_expr, 'NULL'), search_domain, search_normalize, col, older, target),
 		batch_size, 'ef_reterm_column:', pg_catalog.format('rows of %s moved to index key %s', tbl, target),
 		done);
 
 	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_index_key_id(%I) '
-		'OPERATOR(pg_catalog.<) $1', tbl, col) INTO remaining USING target;
+		'OPERATOR(pg_catalog.=) ANY ($1)', tbl, col) INTO remaining USING older;
 	IF remaining > 0 THEN
 		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of an older index key', remaining, tbl
 			USING HINT = 'They changed, or the index key was rotated, during the run; call ef_reterm_column again.';
 	ELSE
-		RAISE NOTICE 'ef_reterm_column: every searchable value of %.% has a term of index key %', tbl, col, target;
+		RAISE NOTICE 'ef_reterm_column: every searchable value of %.% in index-key group "%" has a term of index key %', tbl, col, grp, target;
 	END IF;
 END
 $$;
@@ -857,9 +874,9 @@ ALTER OPERATOR FAMILY encrypted_field_ops USING hash ADD
 -- Registering and retiring keys and rotating the index key are for key
 -- administrators only.  Grant them EXECUTE on these functions, INSERT,
 -- UPDATE on ef_keys and INSERT on ef_index_keys.
-REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ef_retire_key(integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION ef_rotate_index_key() FROM PUBLIC;
+REVOKE ALL ON FUNCTION ef_rotate_index_key(text) FROM PUBLIC;
 
 -- The registry holds no secret: check values, ids, dates.  Every role may read
 -- it, which ef_unlock() needs; only its owner may change it.

@@ -1,7 +1,7 @@
 -- Least privilege: who may register and retire keys, unlock, read the registry.
 CREATE ROLE ef_app LOGIN;
 CREATE ROLE ef_key_admin LOGIN;
-GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text), ef_retire_key(integer) TO ef_key_admin;
+GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text, text), ef_retire_key(integer) TO ef_key_admin;
 GRANT INSERT, UPDATE ON ef_keys TO ef_key_admin;
 GRANT INSERT ON ef_index_keys TO ef_key_admin;
 -- keys given at connection start need the library loaded as the session
@@ -110,6 +110,6 @@ DELETE FROM ef_keys WHERE key_id = 20;
 DROP TABLE secrets;
 REVOKE ALL ON ef_keys FROM ef_key_admin;
 REVOKE ALL ON ef_index_keys FROM ef_key_admin;
-REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text), ef_retire_key(integer) FROM ef_key_admin;
+REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text, text), ef_retire_key(integer) FROM ef_key_admin;
 DROP ROLE ef_app;
 DROP ROLE ef_key_admin;

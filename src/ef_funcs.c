@@ -263,7 +263,7 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
 	if (searchable)
 		TermCompute(fcinfo, 4, normalize, io->type_code, VARDATA_ANY(bytes),
-					VARSIZE_ANY_EXHDR(bytes), term);
+					VARSIZE_ANY_EXHDR(bytes), term, key);
 	result = SealCompressed(key, io->type_code, searchable ? term : NULL,
 							VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &context);
 	if (bytes_copied)
@@ -298,7 +298,7 @@ ArgumentTerms(FunctionCallInfo fcinfo, uint8 (*terms)[EF_TERM_LEN], int max)
 PG_FUNCTION_INFO_V1(ef_term);
 /*
  * Compute the search term of a value, to compare with searchable values: its
- * term under the newest index key held.
+ * term under the newest index key of the group new terms use.
  */
 Datum
 ef_term(PG_FUNCTION_ARGS)

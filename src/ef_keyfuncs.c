@@ -18,6 +18,7 @@
 
 #include "access/xact.h"
 #include "audit.h"
+#include "compat.h"
 #include "crypto.h"
 #include "ef_keyfuncs.h"
 #include "ef_report.h"
@@ -160,36 +161,44 @@ TakeMasterKey(FunctionCallInfo fcinfo, int32 *key_id, uint8 *master,
 }
 
 /*
- * Wrap the database's index key under a new master key's KEK, creating the
- * index key if the database has none yet.  An existing index key can only
- * come from this session's held keys: it exists nowhere in clear.
+ * Wrap the index key of a new master key's group under its KEK, creating a
+ * new index key if the group has none yet.  An existing index key can only
+ * come from this session's held keys of that group: it exists nowhere in
+ * clear, so a holder of another group's keys cannot join it.
  */
 static int32
-WrapIndexKey(const uint8 *kek, uint8 *wrapped)
+WrapIndexKey(const uint8 *kek, const char *group, uint8 *wrapped)
 {
-	int32		newest = RegistryNewestIndexKey();
+	int32		newest = RegistryNewestIndexKey(group);
+	int32		last = RegistryNewestIndexKey(NULL);
 	uint8		fresh[EF_KEY_LEN];
 	const HeldKey *holder;
 	EfCryptoStatus status;
 
 	if (newest == 0)
 	{
+		/* index key ids are the database's, so a term names its group's */
+		if (last >= PG_UINT16_MAX)
+			KEY_ERROR(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+					  errmsg("no index key id is left"),
+					  errdetail("A search term records its index key id in 2 bytes, and id %d is the last.",
+								PG_UINT16_MAX));
 		status = EfRandomBytes(fresh, sizeof(fresh));
 		if (status == EF_CRYPTO_OK)
 			status = EfKeyWrap(kek, fresh, EF_KEY_LEN, wrapped);
 		ef_secure_wipe(fresh, sizeof(fresh));
 		if (status != EF_CRYPTO_OK)
 			ef_crypto_report(status);
-		return 1;
+		return last + 1;
 	}
 
 	IndexKeysRefresh();
-	holder = KeystoreIndexKey();
-	if (holder == NULL || holder->index_key_id[0] != newest)
+	holder = KeystoreHolderOf(newest);
+	if (holder == NULL)
 		KEY_ERROR(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-				  errmsg("cannot register a master key without the database's index key"),
-				  errdetail("Search terms use index key %d, which every master key must wrap, and this session does not hold it.", newest),
-				  errhint("Unlock a registered master key in this session, then register the new one."));
+				  errmsg("cannot register a master key in index-key group \"%s\" without its index key", group),
+				  errdetail("Search terms of the group use index key %d, which every master key of the group must wrap, and this session does not hold it.", newest),
+				  errhint("Unlock a registered master key of the group in this session, then register the new one; or name a new group with index_group."));
 	status = EfKeyWrap(kek, holder->index_key[0], EF_KEY_LEN, wrapped);
 	if (status != EF_CRYPTO_OK)
 		ef_crypto_report(status);
@@ -220,8 +229,8 @@ WrapPreviousIndexKey(const uint8 *kek, int32 key_id, int32 newest)
 
 /* Register a master key whose KEK and check value are derived */
 static void
-RegisterWith(int32 key_id, const char *comment, const uint8 *master,
-			 uint8 *kek)
+RegisterWith(int32 key_id, const char *comment, const char *group,
+			 const uint8 *master, uint8 *kek)
 {
 	uint8		check[EF_CHECK_VALUE_LEN];
 	uint8		wrapped[EF_WRAPPED_LEN];
@@ -233,20 +242,44 @@ RegisterWith(int32 key_id, const char *comment, const uint8 *master,
 
 	RegistryLockIndexKeys();
 	KeystoreNoteRegistration();
-	if (!RegistryInsert(key_id, check, comment))
+	if (!RegistryInsert(key_id, check, comment, group))
 		KEY_ERROR(ERRCODE_DUPLICATE_OBJECT,
 				  errmsg("master key %d is already registered", key_id),
 				  errhint("Choose another key id; a registered key is never replaced."));
-	index_key_id = WrapIndexKey(kek, wrapped);
+	index_key_id = WrapIndexKey(kek, group, wrapped);
 	RegistryInsertIndexKey(index_key_id, key_id, wrapped);
 	WrapPreviousIndexKey(kek, key_id, index_key_id);
 	AuditRegistry("registered", key_id);
 }
 
+/*
+ * The index-key group argument (argno) of a function: 'default' when
+ * absent, as 0.2.0 had one group; a name of 1 to NAMEDATALEN - 1 bytes
+ */
+static char *
+GetIndexGroup(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *group;
+
+	if (PG_NARGS() <= argno)
+		return pstrdup("default");
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("index-key group must not be null"),
+				 errhint("Leave index_group out for the group \"default\".")));
+	group = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (group[0] == '\0' || strlen(group) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("index-key group name must be 1 to %d bytes long", NAMEDATALEN - 1)));
+	return group;
+}
+
 PG_FUNCTION_INFO_V1(ef_register_key);
 /*
- * Record a master key's check value in the registry, and the database's
- * index key wrapped under it
+ * Record a master key's check value in the registry, in an index-key group
+ * (argument 3), and the group's index key wrapped under it
  */
 Datum
 ef_register_key(PG_FUNCTION_ARGS)
@@ -255,11 +288,12 @@ ef_register_key(PG_FUNCTION_ARGS)
 	uint8		master[EF_KEY_LEN];
 	uint8		kek[EF_KEY_LEN];
 	char	   *comment = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *group = GetIndexGroup(fcinfo, 3);
 
 	TakeMasterKey(fcinfo, &key_id, master, false);
 	PG_TRY();
 	{
-		RegisterWith(key_id, comment, master, kek);
+		RegisterWith(key_id, comment, group, master, kek);
 	}
 	PG_FINALLY();
 	{
@@ -301,7 +335,7 @@ GetScope(FunctionCallInfo fcinfo)
  */
 static void
 UnwrapIndexKeys(int32 key_id, const uint8 *kek, bool refresh, EfKeyScope scope,
-				bool retired)
+				bool retired, const char *group)
 {
 	uint8		wrapped[EF_INDEX_KEYS_HELD][EF_WRAPPED_LEN];
 	uint8		index_keys[EF_INDEX_KEYS_HELD][EF_KEY_LEN];
@@ -317,7 +351,7 @@ UnwrapIndexKeys(int32 key_id, const uint8 *kek, bool refresh, EfKeyScope scope,
 		if (bad < 0 && refresh)
 			KeystoreSetIndexKeys(key_id, ids, (const uint8 (*)[EF_KEY_LEN]) index_keys);
 		else if (bad < 0)
-			KeystoreAdd(key_id, scope, retired, GetUserId(), kek, ids,
+			KeystoreAdd(key_id, scope, retired, GetUserId(), group, kek, ids,
 						(const uint8 (*)[EF_KEY_LEN]) index_keys);
 	}
 	PG_FINALLY();
@@ -352,7 +386,8 @@ IndexKeysRefresh(void)
 		KeystoreRotationPending() || IsInParallelMode())
 		return;
 	for (int i = 0; (held = KeystoreGetAny(i)) != NULL; i++)
-		UnwrapIndexKeys(held->key_id, held->kek, true, held->scope, held->retired);
+		UnwrapIndexKeys(held->key_id, held->kek, true, held->scope, held->retired,
+						held->index_group);
 	seen_generation = now;
 }
 
@@ -367,8 +402,9 @@ UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
 	uint8		expected[EF_CHECK_VALUE_LEN];
 	uint8		check[EF_CHECK_VALUE_LEN];
 	bool		retired;
+	char		group[NAMEDATALEN];
 
-	if (!RegistryLookup(key_id, expected, &retired))
+	if (!RegistryLookup(key_id, expected, &retired, group))
 	{
 		AuditUnlockFailed(key_id, "not registered");
 		KEY_ERROR(ERRCODE_UNDEFINED_OBJECT,
@@ -388,7 +424,7 @@ UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
 				  errhint("Check that the key supplied is the one registered under this key id."));
 	}
 
-	UnwrapIndexKeys(key_id, kek, false, scope, retired);
+	UnwrapIndexKeys(key_id, kek, false, scope, retired, group);
 	AuditUnlock(key_id, KeystoreScopeName(scope));
 }
 
@@ -443,16 +479,16 @@ ef_retire_key(PG_FUNCTION_ARGS)
 }
 
 /*
- * Check that this session holds every master key that is not retired (a
- * session holds at most EF_MAX_HELD_KEYS), so that each gets the new index
- * key, and that each it holds has the newest index key, so that all move on
- * from the same two
+ * Check that this session holds every master key of the group that is not
+ * retired (a session holds at most EF_MAX_HELD_KEYS), so that each gets the
+ * new index key, and that each of the group it holds has the group's newest
+ * index key, so that all move on from the same two
  */
 static void
-CheckRotationKeys(int32 newest)
+CheckRotationKeys(const char *group, int32 newest)
 {
 	int32		active[EF_MAX_HELD_KEYS + 1];
-	int			n = RegistryActiveKeys(active, lengthof(active));
+	int			n = RegistryActiveKeys(group, active, lengthof(active));
 	const HeldKey *held;
 
 	IndexKeysRefresh();
@@ -466,7 +502,7 @@ CheckRotationKeys(int32 newest)
 	if (n > EF_MAX_HELD_KEYS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("cannot rotate the index key while more than %d master keys are not retired",
+				 errmsg("cannot rotate the index key while more than %d master keys of its group are not retired",
 						EF_MAX_HELD_KEYS),
 				 errdetail("A session holds at most %d master keys, and every key that is not retired must be held to rotate.",
 						   EF_MAX_HELD_KEYS),
@@ -475,28 +511,30 @@ CheckRotationKeys(int32 newest)
 		if (KeystoreFind(active[i]) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot rotate the index key without every master key that is not retired"),
-					 errdetail("Master key %d is registered, not retired, and not held in this session.",
-							   active[i]),
+					 errmsg("cannot rotate the index key without every master key of its group that is not retired"),
+					 errdetail("Master key %d is registered in index-key group \"%s\", not retired, and not held in this session.",
+							   active[i], group),
 					 errhint("Unlock every master key that is not retired, or retire the keys no longer in use, then rotate.")));
 	for (int i = 0; (held = KeystoreGet(i)) != NULL; i++)
-		if (held->index_key_id[0] != newest)
+		if (strcmp(held->index_group, group) == 0 && held->index_key_id[0] != newest)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("this session does not hold the database's newest index key"),
+					 errmsg("this session does not hold the newest index key of group \"%s\"", group),
 					 errdetail("Master key %d was unlocked before index key %d was created.",
 							   held->key_id, newest),
 					 errhint("Unlock the master keys again, then rotate.")));
 }
 
 /*
- * Check that this session can rotate the index key, with the registry's
- * index keys locked until the transaction ends; return the new id
+ * Check that this session can rotate the index key of a group, with the
+ * registry's index keys locked until the transaction ends; return the new
+ * id, and in *replaced the group's newest before it
  */
 static int32
-CheckRotation(void)
+CheckRotation(const char *group, int32 *replaced)
 {
 	int32		newest;
+	int32		last;
 
 	if (KeystoreRotationPending())
 		ereport(ERROR,
@@ -504,51 +542,62 @@ CheckRotation(void)
 				 errmsg("the index key was already rotated in this transaction"),
 				 errhint("Commit, then rotate again if another index key is needed.")));
 	RegistryLockIndexKeys();
-	newest = RegistryNewestIndexKey();
+	newest = RegistryNewestIndexKey(group);
+	last = RegistryNewestIndexKey(NULL);
 	if (newest == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the database has no index key to rotate"),
-				 errhint("Register a master key first: its registration creates the index key.")));
-	if (newest >= PG_UINT16_MAX)
+				 errmsg("index-key group \"%s\" has no index key to rotate", group),
+				 errhint("Register a master key in the group first: its registration creates the index key.")));
+	if (last >= PG_UINT16_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("no index key id is left"),
 				 errdetail("A search term records its index key id in 2 bytes, and id %d is the last.",
 						   PG_UINT16_MAX)));
-	CheckRotationKeys(newest);
-	return newest + 1;
+	CheckRotationKeys(group, newest);
+	*replaced = newest;
+	return last + 1;
 }
 
-/* Wrap a new index key under every held master key and record each */
+/*
+ * Wrap a new index key under every held master key of its group (those
+ * holding the index key it replaces) and record each
+ */
 static int
-WrapUnderHeldKeys(int32 index_key_id, const uint8 *index_key)
+WrapUnderHeldKeys(int32 index_key_id, int32 replaced, const uint8 *index_key)
 {
 	const HeldKey *key;
 	uint8		wrapped[EF_WRAPPED_LEN];
-	int			n;
+	int			n = 0;
 
-	for (n = 0; (key = KeystoreGet(n)) != NULL; n++)
+	for (int i = 0; (key = KeystoreGet(i)) != NULL; i++)
 	{
+		if (key->index_key_id[0] != replaced)
+			continue;
 		if (EfKeyWrap(key->kek, index_key, EF_KEY_LEN, wrapped) != EF_CRYPTO_OK)
 			elog(ERROR, "could not wrap the index key");
 		RegistryInsertIndexKey(index_key_id, key->key_id, wrapped);
+		n++;
 	}
 	return n;
 }
 
 PG_FUNCTION_INFO_V1(ef_rotate_index_key);
 /*
- * Create a new index key for search terms, wrapped under every master key
- * held; return its id.  New terms use it once the transaction commits, in
- * this session, and in other sessions once they unlock again; lookups can
- * match terms of the previous index key too, with ef_terms(), until values
- * are re-encrypted.
+ * Create a new index key for the search terms of an index-key group
+ * (argument 0), wrapped under every master key of the group held; return
+ * its id.  New terms use it once the transaction commits, in this session,
+ * and in other sessions once they unlock again; lookups can match terms of
+ * the previous index key too, with ef_terms(), until values are
+ * re-encrypted.
  */
 Datum
 ef_rotate_index_key(PG_FUNCTION_ARGS)
 {
-	int32		index_key_id = CheckRotation();
+	char	   *group = GetIndexGroup(fcinfo, 0);
+	int32		replaced;
+	int32		index_key_id = CheckRotation(group, &replaced);
 	uint8		fresh[EF_KEY_LEN];
 	int			wrapped_under = 0;
 
@@ -556,8 +605,8 @@ ef_rotate_index_key(PG_FUNCTION_ARGS)
 	{
 		if (EfRandomBytes(fresh, sizeof(fresh)) != EF_CRYPTO_OK)
 			elog(ERROR, "could not generate random bytes");
-		KeystoreRotateIndexKey(index_key_id, fresh);
-		wrapped_under = WrapUnderHeldKeys(index_key_id, fresh);
+		KeystoreRotateIndexKey(index_key_id, replaced, fresh);
+		wrapped_under = WrapUnderHeldKeys(index_key_id, replaced, fresh);
 	}
 	PG_FINALLY();
 	{

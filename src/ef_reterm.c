@@ -16,20 +16,34 @@
  */
 #include "postgres.h"
 
+#include "compat.h"
 #include "ef_value.h"
 #include "keystore.h"
 #include "secure.h"
 #include "term.h"
 
-/* The key to seal under: the value's own, or the current one if retired */
+/*
+ * The key to seal under: the value's own, or the current one if retired,
+ * which must be of the same index-key group: a value never moves to another
+ * group's master key by a change of its term
+ */
 static pg_noinline const HeldKey *
 KeyForReterm(FunctionCallInfo fcinfo, int32 key_id)
 {
 	const HeldKey *own = KeystoreFind(key_id);
+	const HeldKey *current;
 
 	if (own != NULL && !own->retired)
 		return own;
-	return KeyForWrapping(fcinfo, PG_NARGS());
+	current = KeyForWrapping(fcinfo, PG_NARGS());
+	if (own != NULL && strcmp(own->index_group, current->index_group) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("master key %d is retired and the current key %d is of another index-key group",
+						key_id, current->key_id),
+				 errhint("Unlock a master key of index-key group \"%s\" that is not retired.",
+						 own->index_group)));
+	return current;
 }
 
 /*
@@ -40,14 +54,16 @@ KeyForReterm(FunctionCallInfo fcinfo, int32 key_id)
 static void
 NewTermCheckingPresent(FunctionCallInfo fcinfo, const uint8 *present, uint8 type_code,
 					   TermNormalize normalize, const struct varlena *plain,
-					   uint8 *term)
+					   const HeldKey *key, uint8 *term)
 {
 	uint8		terms[EF_TERMS_MAX][EF_TERM_LEN];
 	int32		present_id = (present[0] << 8) | present[1];
 	int			n = TermComputeAll(fcinfo, 2, normalize, type_code, VARDATA(plain),
 								   VARSIZE(plain) - VARHDRSZ, terms, EF_TERMS_MAX);
 
-	memcpy(term, terms[0], EF_TERM_LEN);
+	/* the newest index key of the group of the key that wraps the result */
+	TermCompute(fcinfo, 2, normalize, type_code, VARDATA(plain),
+				VARSIZE(plain) - VARHDRSZ, term, key);
 	for (int i = 0; i < n; i++)
 	{
 		if (((terms[i][0] << 8) | terms[i][1]) != present_id)
@@ -100,7 +116,7 @@ ef_reterm(PG_FUNCTION_ARGS)
 	plain = OpenValue(value, &context, &type_code);
 	PG_TRY();
 	{
-		NewTermCheckingPresent(fcinfo, view.term, type_code, normalize, plain, term);
+		NewTermCheckingPresent(fcinfo, view.term, type_code, normalize, plain, key, term);
 		result = SealCompressed(key, type_code, term, VARDATA(plain),
 								VARSIZE(plain) - VARHDRSZ, &context);
 	}

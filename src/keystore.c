@@ -68,6 +68,7 @@ static int32 pending_id = 0;
 static SubTransactionId pending_subid = InvalidSubTransactionId;
 static uint8 *pending_key = NULL;
 static uint64 pending_seq = 0;	/* keys unlocked later read it themselves */
+static int32 pending_replaces = 0;	/* the group's newest index key before */
 
 /*
  * Did this transaction register a master key or rotate the index key?  A
@@ -201,7 +202,7 @@ CountHeld(void)
  */
 void
 KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, Oid role,
-			const uint8 *kek, const int32 *index_key_ids,
+			const char *index_group, const uint8 *kek, const int32 *index_key_ids,
 			const uint8 (*index_keys)[EF_KEY_LEN])
 {
 	HeldKey    *slot = NULL;
@@ -233,6 +234,7 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, Oid role,
 	slot->subid = subid;
 	slot->seq = ++unlock_seq;
 	slot->unlocked_at = GetCurrentTimestamp();
+	strlcpy(slot->index_group, index_group, NAMEDATALEN);
 	memcpy(slot->kek, kek, EF_KEY_LEN);
 	for (int i = 0; i < EF_INDEX_KEYS_HELD; i++)
 	{
@@ -326,16 +328,20 @@ KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
 
 /*
  * Hold a new index key, which the caller has just wrapped under every held
- * key, from the commit of this transaction on
+ * key of its group, from the commit of this transaction on.  The keys that
+ * take it are those whose newest index key it replaces: that one belongs to
+ * the group alone.
  */
 void
-KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key)
+KeystoreRotateIndexKey(int32 index_key_id, int32 replaced_id,
+					   const uint8 *index_key)
 {
 	Assert(pending_id == 0);
 	KeystoreEnsure();
 	memcpy(pending_key, index_key, EF_KEY_LEN);
 	pending_seq = unlock_seq;
 	pending_id = index_key_id;
+	pending_replaces = replaced_id;
 	pending_subid = GetCurrentSubTransactionId();
 	index_keys_changed = true;
 }
@@ -379,13 +385,15 @@ DropPendingRotation(bool rolled_back)
 	explicit_bzero(pending_key, EF_KEY_LEN);
 	pending_seq = 0;
 	pending_id = 0;
+	pending_replaces = 0;
 	pending_subid = InvalidSubTransactionId;
 }
 
 /*
- * The rotation committed: every key held when it ran takes the new index
- * key, wrapped under each of them, as its newest, the oldest it held
- * dropping out.  A key unlocked since read its index keys from the registry.
+ * The rotation committed: every key of the group held when it ran takes the
+ * new index key, wrapped under each of them, as its newest, the oldest it
+ * held dropping out.  A key unlocked since read its index keys from the
+ * registry.
  */
 static void
 ApplyPendingRotation(void)
@@ -394,7 +402,8 @@ ApplyPendingRotation(void)
 	{
 		HeldKey    *key = &held[i];
 
-		if (!key->in_use || key->seq > pending_seq)
+		if (!key->in_use || key->seq > pending_seq ||
+			key->index_key_id[0] != pending_replaces)
 			continue;
 		for (int j = EF_INDEX_KEYS_HELD - 1; j > 0; j--)
 		{
@@ -437,19 +446,36 @@ KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max)
 	return n;
 }
 
-/* Return the held key that carries the newest index key, or NULL */
+/*
+ * Return the held key whose index key new terms use, or NULL: the current
+ * key's (the group of the key that encrypts), else, with only retired keys
+ * held, the one that carries the highest index key id
+ */
 const HeldKey *
 KeystoreIndexKey(void)
 {
-	const HeldKey *best = NULL;
+	const HeldKey *best = KeystoreCurrent();
 
 	if (held == NULL)
 		return NULL;
+	if (best != NULL && best->index_key_id[0] > 0)
+		return best;
+	best = NULL;
 	for (int i = 0; i < EF_KEY_SLOTS; i++)
 		if (Usable(&held[i]) && held[i].index_key_id[0] > 0 &&
 			(best == NULL || held[i].index_key_id[0] > best->index_key_id[0]))
 			best = &held[i];
 	return best;
+}
+
+/* Return a held key whose newest index key is this one, or NULL */
+const HeldKey *
+KeystoreHolderOf(int32 index_key_id)
+{
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (Usable(&held[i]) && held[i].index_key_id[0] == index_key_id)
+			return &held[i];
+	return NULL;
 }
 
 /* Return the held key with this id, or NULL */

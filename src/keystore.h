@@ -57,6 +57,8 @@ typedef struct HeldKey
 								 * InvalidSubTransactionId once committed */
 	uint64		seq;			/* unlock order: the newest encrypts */
 	TimestampTz unlocked_at;
+	char		index_group[NAMEDATALEN];	/* the group whose index keys
+											 * it holds */
 	uint8		kek[EF_KEY_LEN];
 	/* index keys wrapped under this key, newest first; id 0: none */
 	int32		index_key_id[EF_INDEX_KEYS_HELD];
@@ -64,16 +66,19 @@ typedef struct HeldKey
 } HeldKey;
 
 extern void KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired,
-						Oid role, const uint8 *kek, const int32 *index_key_ids,
+						Oid role, const char *index_group, const uint8 *kek,
+						const int32 *index_key_ids,
 						const uint8 (*index_keys)[EF_KEY_LEN]);
 extern const HeldKey *KeystoreIndexKey(void);
+extern const HeldKey *KeystoreHolderOf(int32 index_key_id);
 extern bool KeystoreHeldForOtherRole(int32 key_id);
 extern void KeystoreSupply(int32 key_id, const uint8 *master, Oid role);
 extern bool KeystoreSupplied(int32 key_id, uint8 *master, Oid *role);
 extern void KeystoreSuppliedIds(char *buf, size_t size);
 extern void KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
 								 const uint8 (*index_keys)[EF_KEY_LEN]);
-extern void KeystoreRotateIndexKey(int32 index_key_id, const uint8 *index_key);
+extern void KeystoreRotateIndexKey(int32 index_key_id, int32 replaced_id,
+								   const uint8 *index_key);
 extern bool KeystoreRotationPending(void);
 extern void KeystoreNoteRegistration(void);
 extern int	KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max);

@@ -71,6 +71,31 @@ RegistryTable(const char *table)
 					table);
 }
 
+/*
+ * Does the registry record index-key groups?  Not before ALTER EXTENSION
+ * UPDATE to 0.3.0 has run: a database still at 0.2.0 or 0.1.0 has the one
+ * group "default", and this library must serve it meanwhile.
+ */
+static bool
+RegistryHasGroups(void)
+{
+	Oid			relid = get_relname_relid("ef_keys", ExtensionSchema());
+
+	return OidIsValid(relid) && get_attnum(relid, "index_group") != InvalidAttrNumber;
+}
+
+/*
+ * The SQL of a key's group: its column of ef_keys under this alias (NULL:
+ * none), or "default" before 0.3.0
+ */
+static const char *
+GroupColumn(const char *alias)
+{
+	if (!RegistryHasGroups())
+		return "'default'::pg_catalog.text";
+	return alias ? psprintf("%s.index_group", alias) : "index_group";
+}
+
 /* Run one statement on a registry table; return rows processed */
 static uint64
 RegistryExecuteOn(const char *table, const char *sql_fmt, int nargs,
@@ -116,19 +141,34 @@ CopyBytes(int row, int column, uint8 *out, size_t len, const char *what,
 }
 
 /*
- * Return the newest index key id of the database, or 0 if there is none.
+ * Return the newest index key id of an index-key group (NULL: of the whole
+ * database, whose next id a new index key takes), or 0 if there is none.
  * A new snapshot: after RegistryLockIndexKeys(), it sees what committed
  * while this transaction waited.
  */
 int32
-RegistryNewestIndexKey(void)
+RegistryNewestIndexKey(const char *group)
 {
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	char	   *sql;
 	int32		id = 0;
 	bool		isnull;
 
-	RegistryExecuteOn("ef_index_keys",
-					  "SELECT pg_catalog.max(index_key_id) FROM %s",
-					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	if (group == NULL)
+		sql = psprintf("SELECT pg_catalog.max(index_key_id) FROM %s",
+					   RegistryTable("ef_index_keys"));
+	else
+		sql = psprintf("SELECT pg_catalog.max(i.index_key_id) FROM %s i JOIN %s k "
+					   "ON k.key_id OPERATOR(pg_catalog.=) i.key_id "
+					   "WHERE %s OPERATOR(pg_catalog.=) $1",
+					   RegistryTable("ef_index_keys"), RegistryTable("ef_keys"),
+					   GroupColumn("k"));
+	values[0] = group ? CStringGetTextDatum(group) : (Datum) 0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, group ? 1 : 0, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "key registry query failed");
 	if (SPI_processed == 1)
 	{
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
@@ -185,17 +225,23 @@ RegistryLookupIndexKeys(int32 key_id, int32 *ids, uint8 (*wrapped)[EF_WRAPPED_LE
 }
 
 /*
- * Fetch the ids of the registered master keys that are not retired, lowest
- * first, up to max; return how many there are.  A new snapshot, as above.
+ * Fetch the ids of the registered master keys of an index-key group that are
+ * not retired, lowest first, up to max; return how many there are.  A new
+ * snapshot, as above.
  */
 int
-RegistryActiveKeys(int32 *ids, int max)
+RegistryActiveKeys(const char *group, int32 *ids, int max)
 {
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(group)};
 	int			n;
 	bool		isnull;
 
-	n = RegistryExecute("SELECT key_id FROM %s WHERE retired_at IS NULL ORDER BY key_id",
-						0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	char	   *sql = psprintf("SELECT key_id FROM %%s WHERE retired_at IS NULL "
+								   "AND %s OPERATOR(pg_catalog.=) $1 ORDER BY key_id",
+								   GroupColumn(NULL));
+
+	n = RegistryExecute(sql, 1, types, values, NULL, false, SPI_OK_SELECT);
 	n = Min(n, max);
 	for (int i = 0; i < n; i++)
 		ids[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
@@ -285,36 +331,47 @@ RegistryInsertIndexKey(int32 index_key_id, int32 key_id, const uint8 *wrapped)
 	SPI_finish();
 }
 
-/* Fetch a key's check value and retired mark; false if not registered */
+/*
+ * Fetch a key's check value, retired mark and index-key group (group has
+ * NAMEDATALEN bytes); false if not registered
+ */
 bool
-RegistryLookup(int32 key_id, uint8 *check, bool *retired)
+RegistryLookup(int32 key_id, uint8 *check, bool *retired, char *group)
 {
 	Oid			types[1] = {INT4OID};
 	Datum		values[1] = {Int32GetDatum(key_id)};
 	bool		found = false;
 
-	if (RegistryExecute("SELECT fingerprint, retired_at IS NOT NULL FROM %s "
-						"WHERE key_id OPERATOR(pg_catalog.=) $1",
-						1, types, values, NULL, true, SPI_OK_SELECT) == 1)
+	char	   *sql = psprintf("SELECT fingerprint, retired_at IS NOT NULL, %s FROM %%s "
+								   "WHERE key_id OPERATOR(pg_catalog.=) $1", GroupColumn(NULL));
+
+	if (RegistryExecute(sql, 1, types, values, NULL, true, SPI_OK_SELECT) == 1)
 	{
 		bool		isnull;
+		Datum		d;
 
 		CopyBytes(0, 1, check, EF_CHECK_VALUE_LEN, "fingerprint", key_id);
 		*retired = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 											  SPI_tuptable->tupdesc, 2, &isnull));
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		strlcpy(group, isnull ? "" : TextDatumGetCString(d), NAMEDATALEN);
 		found = true;
 	}
 	SPI_finish();
 	return found;
 }
 
-/* Add a key's check value; false if the key id is already registered */
+/*
+ * Add a key's check value, in an index-key group; false if the key id is
+ * already registered
+ */
 bool
-RegistryInsert(int32 key_id, const uint8 *check, const char *comment)
+RegistryInsert(int32 key_id, const uint8 *check, const char *comment,
+			   const char *group)
 {
-	Oid			types[3] = {INT4OID, BYTEAOID, TEXTOID};
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', comment ? ' ' : 'n'};
+	Oid			types[4] = {INT4OID, BYTEAOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', comment ? ' ' : 'n', ' '};
 	bytea	   *fp = palloc(VARHDRSZ + EF_CHECK_VALUE_LEN);
 	uint64		n;
 
@@ -323,10 +380,21 @@ RegistryInsert(int32 key_id, const uint8 *check, const char *comment)
 	values[0] = Int32GetDatum(key_id);
 	values[1] = PointerGetDatum(fp);
 	values[2] = comment ? CStringGetTextDatum(comment) : (Datum) 0;
+	values[3] = CStringGetTextDatum(group);
 
-	n = RegistryExecute("INSERT INTO %s (key_id, fingerprint, comment) "
-						"VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING",
-						3, types, values, nulls, false, SPI_OK_INSERT);
+	if (RegistryHasGroups())
+		n = RegistryExecute("INSERT INTO %s (key_id, fingerprint, comment, index_group) "
+							"VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING",
+							4, types, values, nulls, false, SPI_OK_INSERT);
+	else if (strcmp(group, "default") == 0)
+		n = RegistryExecute("INSERT INTO %s (key_id, fingerprint, comment) "
+							"VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING",
+							3, types, values, nulls, false, SPI_OK_INSERT);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index-key groups need version 0.3.0 of the extension"),
+				 errhint("Run ALTER EXTENSION encrypted_field UPDATE.")));
 	SPI_finish();
 	return n == 1;
 }

@@ -127,7 +127,7 @@ IndexKeyOrError(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no index key is held in this session"),
-				 errdetail("Search terms are computed with the database's index key, which unlocking a registered master key provides."),
+				 errdetail("Search terms are computed with the index key of a master key's group, which unlocking a registered master key provides."),
 				 errhint("Call ef_unlock() with a registered master key first.")));
 	if (key->index_key_id[0] > PG_UINT16_MAX)
 		elog(ERROR, "index key id %d does not fit a search term", key->index_key_id[0]);
@@ -219,21 +219,34 @@ TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code)
 
 /*
  * Compute the term of a plaintext (its bytes as plaintext.c makes them) into
- * term, which has EF_TERM_LEN bytes, with the newest index key held.  The
- * domain is the text argument domain_arg (NULL: the empty domain).
+ * term, which has EF_TERM_LEN bytes, with the newest index key of holder's
+ * index-key group (NULL: of the group new terms use, KeystoreIndexKey's).
+ * The domain is the text argument domain_arg (NULL: the empty domain).
  */
 void
 TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
-			uint8 type_code, const char *data, size_t len, uint8 *term)
+			uint8 type_code, const char *data, size_t len, uint8 *term,
+			const HeldKey *holder)
 {
-	TermComputeAll(fcinfo, domain_arg, normalize, type_code, data, len,
-				   (uint8 (*)[EF_TERM_LEN]) term, 1);
+	size_t		msglen;
+	uint8	   *msg;
+	EfCryptoStatus status;
+
+	if (holder == NULL || holder->index_key_id[0] <= 0)
+		holder = IndexKeyOrError();
+	msg = TermMessage(fcinfo, domain_arg, normalize, type_code, data, len, &msglen);
+	status = TermUnder(holder->index_key_id[0], holder->index_key[0], msg, msglen, term);
+	ef_secure_pfree(msg, msglen);
+	if (status != EF_CRYPTO_OK)
+		ef_crypto_report(status);
 }
 
 /*
- * Compute the terms of a plaintext under every index key held, newest
- * first, up to max; return how many.  While values move to a rotated index
- * key, a lookup matches any of them.
+ * Compute the terms of a plaintext under every index key held, up to max;
+ * return how many.  The first is the term ef_term() gives (the newest index
+ * key of the group new terms use), the others follow newest first.  While
+ * values move to a rotated index key, a lookup matches any of them; with
+ * keys of several index-key groups held, it matches values of each.
  */
 int
 TermComputeAll(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
@@ -247,8 +260,21 @@ TermComputeAll(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 	uint8	   *msg;
 	EfCryptoStatus status = EF_CRYPTO_OK;
 
-	(void) IndexKeyOrError();
-	n = KeystoreIndexKeys(ids, keys, Min(max, EF_TERMS_MAX));
+	int32		first = IndexKeyOrError()->index_key_id[0];
+
+	n = KeystoreIndexKeys(ids, keys, EF_TERMS_MAX);
+	for (int i = 1; i < n; i++)
+		if (ids[i] == first)
+		{
+			const uint8 *k = keys[i];
+
+			memmove(&ids[1], &ids[0], sizeof(ids[0]) * i);
+			memmove(&keys[1], &keys[0], sizeof(keys[0]) * i);
+			ids[0] = first;
+			keys[0] = k;
+			break;
+		}
+	n = Min(n, Min(max, EF_TERMS_MAX));
 	msg = TermMessage(fcinfo, domain_arg, normalize, type_code, data, len, &msglen);
 	for (int i = 0; i < n && status == EF_CRYPTO_OK; i++)
 		status = TermUnder(ids[i], keys[i], msg, msglen, terms[i]);

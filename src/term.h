@@ -13,6 +13,7 @@
 
 #include "envelope.h"
 #include "fmgr.h"
+#include "keystore.h"
 
 /* How text is normalised before its term is computed */
 typedef enum TermNormalize
@@ -36,7 +37,8 @@ extern TermNormalize TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno);
 extern void TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code);
 extern void TermCompute(FunctionCallInfo fcinfo, int domain_arg,
 						TermNormalize normalize, uint8 type_code,
-						const char *data, size_t len, uint8 *term);
+						const char *data, size_t len, uint8 *term,
+						const HeldKey *holder);
 extern int	TermComputeAll(FunctionCallInfo fcinfo, int domain_arg,
 						   TermNormalize normalize, uint8 type_code,
 						   const char *data, size_t len,

@@ -104,7 +104,7 @@ SELECT is(log_count('step', format('encrypted_field: master key 1 registered (%s
 -- registered
 SELECT log_mark('step');
 SELECT throws_ok($$SELECT ef_register_key(2)$$, '55000',
-	'cannot register a master key without the database''s index key',
+	'cannot register a master key in index-key group "default" without its index key',
 	'registering key 2 in a session that holds no key fails');
 SELECT is((SELECT count(*)::int FROM log_grep('step', 'encrypted_field: master key 2 registered')), 0,
 	'the refused registration writes no registered line');

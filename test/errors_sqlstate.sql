@@ -102,7 +102,7 @@ SELECT throws_ok($$SELECT ef_rotate_index_key()$$, '55000',
 SAVEPOINT keys;
 SELECT ef_unlock(1);
 SELECT throws_ok($$SELECT ef_rotate_index_key()$$, '55000',
-	'cannot rotate the index key without every master key that is not retired',
+	'cannot rotate the index key without every master key of its group that is not retired',
 	'rotating the index key without every active key fails');
 ROLLBACK TO SAVEPOINT keys;
 RELEASE SAVEPOINT keys;
@@ -319,7 +319,7 @@ SELECT throws_ok($$SELECT ef_register_key(99, NULL)$$, '22004', 'no master key g
 SELECT throws_ok($$SELECT ef_retire_key(99)$$, '42704', 'master key 99 is not registered',
 	'retiring an unregistered key id: 42704');
 SELECT throws_ok($$SELECT ef_register_key(10, comment => 'registered by the error test')$$, '55000',
-	'cannot register a master key without the database''s index key',
+	'cannot register a master key in index-key group "default" without its index key',
 	'registering a new key in a session that holds no key, so not the index key: 55000');
 SAVEPOINT keys;
 SELECT ef_unlock(2);

@@ -15,7 +15,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(301);
+SELECT plan(302);
 
 CREATE EXTENSION encrypted_field;
 
@@ -32,7 +32,7 @@ CREATE ROLE ef_tap_fresh;
 -- The table
 -- ---------------------------------------------------------------------------
 SELECT has_table('ef_keys', 'the key registry table exists');
-SELECT columns_are('ef_keys', ARRAY['key_id', 'fingerprint', 'created_at', 'retired_at', 'comment'],
+SELECT columns_are('ef_keys', ARRAY['key_id', 'fingerprint', 'created_at', 'retired_at', 'comment', 'index_group'],
 	'ef_keys has exactly the documented columns');
 SELECT col_type_is('ef_keys', 'key_id', 'integer', 'ef_keys.key_id is integer');
 SELECT col_type_is('ef_keys', 'fingerprint', 'bytea', 'ef_keys.fingerprint is bytea');
@@ -132,7 +132,7 @@ SELECT results_eq(
 	'the first registration creates index key 1, stored only wrapped under key 1 (40 bytes)');
 -- every later key must wrap the index key, which only a session holding it has
 SELECT throws_ok($$SELECT ef_register_key(2, comment => 'second tap key')$$,
-	'55000', 'cannot register a master key without the database''s index key',
+	'55000', 'cannot register a master key in index-key group "default" without its index key',
 	'a second key cannot be registered by a session that holds no key');
 SELECT is((SELECT count(*)::int FROM ef_keys) || ' ' || (SELECT count(*)::int FROM ef_index_keys), '1 1',
 	'the refused registration added no row to either table');
@@ -320,13 +320,13 @@ SELECT table_privs_are('ef_keys', 'public', ARRAY['SELECT'], 'PUBLIC may only SE
 SELECT table_privs_are('ef_keys', 'ef_tap_fresh', ARRAY['SELECT'], 'a fresh role may only SELECT from ef_keys');
 SELECT table_privs_are('ef_index_keys', 'public', ARRAY['SELECT'], 'PUBLIC may only SELECT from ef_index_keys');
 SELECT table_privs_are('ef_index_keys', 'ef_tap_fresh', ARRAY['SELECT'], 'a fresh role may only SELECT from ef_index_keys');
-SELECT function_privs_are('ef_register_key', ARRAY['integer', 'bytea', 'text'], 'public', ARRAY[]::name[],
+SELECT function_privs_are('ef_register_key', ARRAY['integer', 'bytea', 'text', 'text'], 'public', ARRAY[]::name[],
 	'PUBLIC may not execute ef_register_key');
-SELECT function_privs_are('ef_register_key', ARRAY['integer', 'bytea', 'text'], 'ef_tap_fresh', ARRAY[]::name[],
+SELECT function_privs_are('ef_register_key', ARRAY['integer', 'bytea', 'text', 'text'], 'ef_tap_fresh', ARRAY[]::name[],
 	'a fresh role may not execute ef_register_key');
-SELECT function_privs_are('ef_rotate_index_key', ARRAY[]::name[], 'public', ARRAY[]::name[],
+SELECT function_privs_are('ef_rotate_index_key', ARRAY['text'], 'public', ARRAY[]::name[],
 	'PUBLIC may not execute ef_rotate_index_key');
-SELECT function_privs_are('ef_rotate_index_key', ARRAY[]::name[], 'ef_tap_fresh', ARRAY[]::name[],
+SELECT function_privs_are('ef_rotate_index_key', ARRAY['text'], 'ef_tap_fresh', ARRAY[]::name[],
 	'a fresh role may not execute ef_rotate_index_key');
 SELECT function_privs_are('ef_retire_key', ARRAY['integer'], 'public', ARRAY[]::name[],
 	'PUBLIC may not execute ef_retire_key');
@@ -402,7 +402,7 @@ SELECT is(remote('ef_fresh', $r$SELECT ef_encrypt('fresh role data', searchable 
 -- a key administrator needs INSERT on ef_index_keys as well as on ef_keys:
 -- a role that logs in, given its keys at connection start, as above
 SELECT dblink_exec('ef_same', $r$
-	GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text) TO ef_tap_login_admin;
+	GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text, text) TO ef_tap_login_admin;
 	GRANT INSERT, UPDATE ON ef_keys TO ef_tap_login_admin$r$);
 SELECT dblink_connect('ef_admin', tap_conninfo('ef_tap_registry', 'ef_tap_registry_admin', 'ef_tap_login_admin'));
 SELECT remote('ef_admin', 'SELECT ef_unlock(1)::text');
@@ -467,7 +467,7 @@ SELECT has_function('ef_term_in', ARRAY['cstring'], 'ef_term_in(cstring) exists'
 SELECT has_function('ef_term_out', ARRAY['encrypted_field_term'], 'ef_term_out(encrypted_field_term) exists');
 SELECT has_function('ef_term_recv', ARRAY['internal'], 'ef_term_recv(internal) exists');
 SELECT has_function('ef_term_send', ARRAY['encrypted_field_term'], 'ef_term_send(encrypted_field_term) exists');
-SELECT has_function('ef_register_key', ARRAY['integer', 'bytea', 'text'], 'ef_register_key(integer, bytea, text) exists');
+SELECT has_function('ef_register_key', ARRAY['integer', 'bytea', 'text', 'text'], 'ef_register_key(integer, bytea, text, text) exists');
 SELECT has_function('ef_retire_key', ARRAY['integer'], 'ef_retire_key(integer) exists');
 SELECT has_function('ef_unlock', ARRAY['integer', 'bytea', 'text'], 'ef_unlock(integer, bytea, text) exists');
 SELECT has_function('ef_lock', ARRAY[]::name[], 'ef_lock() exists');
@@ -476,9 +476,11 @@ SELECT has_function('ef_held_keys', ARRAY[]::name[], 'ef_held_keys() exists');
 SELECT is(pg_get_function_arguments('ef_unlock(integer,bytea,text)'::regprocedure),
 	'key_id integer, master_key bytea DEFAULT NULL::bytea, scope text DEFAULT ''session''::text',
 	'ef_unlock''s key argument defaults to NULL (the key given at connection start), its scope to session');
-SELECT is(pg_get_function_arguments('ef_register_key(integer,bytea,text)'::regprocedure),
-	'key_id integer, master_key bytea DEFAULT NULL::bytea, comment text DEFAULT NULL::text',
-	'ef_register_key''s key argument defaults to NULL (the key given at connection start), its comment too');
+SELECT is(pg_get_function_arguments('ef_register_key(integer,bytea,text,text)'::regprocedure),
+	'key_id integer, master_key bytea DEFAULT NULL::bytea, comment text DEFAULT NULL::text, index_group text DEFAULT ''default''::text',
+	'ef_register_key''s key argument defaults to NULL (the key given at connection start), its comment too, its index-key group to "default"');
+SELECT is(pg_get_function_arguments('ef_rotate_index_key(text)'::regprocedure),
+	'index_group text DEFAULT ''default''::text', 'ef_rotate_index_key rotates the group "default" unless told');
 SELECT has_function('ef_encrypt', ARRAY['anyelement', 'text', 'boolean', 'integer', 'text', 'text'],
 	'ef_encrypt(anyelement, text, boolean, integer, text, text) exists');
 SELECT has_function('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text'],
@@ -501,7 +503,7 @@ SELECT has_function('ef_key_id', ARRAY['encrypted_field'], 'ef_key_id(encrypted_
 SELECT has_function('ef_envelope', ARRAY['encrypted_field'], 'ef_envelope(encrypted_field) exists');
 SELECT has_function('ef_is_searchable', ARRAY['encrypted_field'], 'ef_is_searchable(encrypted_field) exists');
 SELECT has_function('ef_index_key_id', ARRAY['encrypted_field'], 'ef_index_key_id(encrypted_field) exists');
-SELECT has_function('ef_rotate_index_key', ARRAY[]::name[], 'ef_rotate_index_key() exists');
+SELECT has_function('ef_rotate_index_key', ARRAY['text'], 'ef_rotate_index_key(text) exists');
 SELECT function_returns('ef_reterm', ARRAY['encrypted_field', 'text', 'text', 'text'], 'encrypted_field',
 	'ef_reterm(encrypted_field, text, text, text) exists and returns encrypted_field');
 SELECT is_procedure('ef_reterm_column', ARRAY['regclass', 'name', 'text', 'text', 'text', 'integer'],
@@ -565,7 +567,7 @@ SELECT set_eq(
 	ARRAY['ef_in(cstring)', 'ef_out(encrypted_field)', 'ef_recv(internal)', 'ef_send(encrypted_field)',
 	      'ef_typanalyze(internal)', 'ef_term_in(cstring)', 'ef_term_out(encrypted_field_term)',
 	      'ef_term_recv(internal)', 'ef_term_send(encrypted_field_term)',
-	      'ef_register_key(integer,bytea,text)', 'ef_retire_key(integer)', 'ef_unlock(integer,bytea,text)',
+	      'ef_register_key(integer,bytea,text,text)', 'ef_retire_key(integer)', 'ef_unlock(integer,bytea,text)',
 	      'ef_lock()', 'ef_held_keys()',
 	      'ef_encrypt(anyelement,text,boolean,integer,text,text)',
 	      'ef_encrypt(text,text,boolean,integer,text,text)',
@@ -575,7 +577,7 @@ SELECT set_eq(
 	      'ef_term(character varying,text,text)', 'ef_term(character,text,text)',
 	      'ef_terms(anyelement,text,text)', 'ef_terms(text,text,text)',
 	      'ef_terms(character varying,text,text)', 'ef_terms(character,text,text)',
-	      'ef_rotate_index_key()', 'ef_index_key_id(encrypted_field)',
+	      'ef_rotate_index_key(text)', 'ef_index_key_id(encrypted_field)',
 	      'ef_reterm(encrypted_field,text,text,text)', 'ef_reterm_column(regclass,name,text,text,text,integer)',
 	      'ef_update_in_batches(text,text,integer,text,text,bigint)', 'ef_term_cmp_term(encrypted_field_term,encrypted_field_term)',
 	      'ef_decrypt(encrypted_field,text)',
@@ -618,7 +620,7 @@ SELECT function_returns('ef_rewrap', ARRAY['encrypted_field', 'integer'], 'encry
 SELECT function_returns('ef_key_id', ARRAY['encrypted_field'], 'integer', 'ef_key_id returns integer');
 SELECT function_returns('ef_is_searchable', ARRAY['encrypted_field'], 'boolean', 'ef_is_searchable returns boolean');
 SELECT function_returns('ef_index_key_id', ARRAY['encrypted_field'], 'integer', 'ef_index_key_id returns integer');
-SELECT function_returns('ef_rotate_index_key', ARRAY[]::name[], 'integer', 'ef_rotate_index_key returns the new index key id');
+SELECT function_returns('ef_rotate_index_key', ARRAY['text'], 'integer', 'ef_rotate_index_key returns the new index key id');
 SELECT function_returns('ef_terms', ARRAY['text', 'text', 'text'], 'encrypted_field_term[]',
 	'ef_terms returns an array of terms');
 SELECT function_returns('ef_envelope', ARRAY['encrypted_field'], 'encrypted_field_envelope',
@@ -680,13 +682,13 @@ SELECT results_eq(
 	         ('ef_ne_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_out(encrypted_field)', 'i', 's', true),
 	         ('ef_recv(internal)', 'i', 's', true),
-	         ('ef_register_key(integer,bytea,text)', 'v', 'u', false),
+	         ('ef_register_key(integer,bytea,text,text)', 'v', 'u', false),
 	         ('ef_reterm(encrypted_field,text,text,text)', 'v', 'r', false),
 	         ('ef_reterm_column(regclass,name,text,text,text,integer)', 'v', 'u', false),
 	         ('ef_retire_key(integer)', 'v', 'u', true),
 	         ('ef_rewrap(encrypted_field,integer)', 's', 'r', false),
 	         ('ef_rewrap_column(regclass,name,integer,integer)', 'v', 'u', false),
-	         ('ef_rotate_index_key()', 'v', 'u', false),
+	         ('ef_rotate_index_key(text)', 'v', 'u', false),
 	         ('ef_send(encrypted_field)', 'i', 's', true),
 	         ('ef_term(anyelement,text,text)', 's', 'r', false),
 	         ('ef_term(character varying,text,text)', 's', 'r', false),
@@ -744,8 +746,8 @@ SELECT is((SELECT count(*)::int FROM pg_proc
 	  AND proparallel = 'r'), 17, 'every function that reads held keys is PARALLEL RESTRICTED');
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_unlock(integer,bytea,text)'::regprocedure, 'ef_lock()'::regprocedure,
-	              'ef_register_key(integer,bytea,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure,
-	              'ef_rotate_index_key()'::regprocedure)
+	              'ef_register_key(integer,bytea,text,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure,
+	              'ef_rotate_index_key(text)'::regprocedure)
 	  AND proparallel = 'u' AND provolatile = 'v'), 5,
 	'every function that changes the key store or the registry is VOLATILE PARALLEL UNSAFE');
 -- and the one behind the operators: they read only a value's term, never a

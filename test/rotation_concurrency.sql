@@ -66,7 +66,7 @@ SELECT is(dblink_send_query('ef_b', 'SELECT try(''SELECT ef_register_key(9)::tex
 	'B registers another first key');
 SELECT ok(waits_for_lock('ef_tap_rot_b'), 'B waits for A''s lock on the index keys');
 SELECT is(remote_try('ef_a', 'COMMIT; SELECT ''committed'''), 'committed', 'A commits');
-SELECT is(result_of('ef_b'), '55000: cannot register a master key without the database''s index key',
+SELECT is(result_of('ef_b'), '55000: cannot register a master key in index-key group "default" without its index key',
 	'B sees A''s index key, which it does not hold, and is refused');
 SELECT is(remote_try('ef_a', 'SELECT count(*)::text FROM ef_index_keys'), '1', 'one index key, wrapped under key 1');
 
@@ -81,10 +81,10 @@ SELECT is(dblink_send_query('ef_b', 'SELECT try(''SELECT ef_rotate_index_key()::
 	'B starts a rotation');
 SELECT ok(waits_for_lock('ef_tap_rot_b'), 'B waits for A''s lock on the index keys');
 SELECT is(remote_try('ef_a', 'COMMIT; SELECT ''committed'''), 'committed', 'A commits');
-SELECT is(result_of('ef_b'), '55000: this session does not hold the database''s newest index key',
+SELECT is(result_of('ef_b'), '55000: this session does not hold the newest index key of group "default"',
 	'B''s rotation reads index key 2 and is refused: it unlocked before it existed');
 SELECT is(remote_try('ef_b', 'CALL ef_reterm_column(''t'', ''c'')'),
-	'55000: this session does not hold the database''s newest index key',
+	'55000: this session does not hold the newest index key of its index-key group',
 	'B''s ef_reterm_column is refused too: it would move values back to index key 1');
 SELECT is(remote_try('ef_b', 'SELECT ef_unlock(1)::text || ef_unlock(2)::text || ef_rotate_index_key()'),
 	'3', 'after unlocking again, B rotates to index key 3');
@@ -97,7 +97,7 @@ SELECT is(dblink_send_query('ef_a', 'SELECT try(''SELECT ef_register_key(3)::tex
 	'A starts registering key 3');
 SELECT ok(waits_for_lock('ef_tap_rot_a'), 'A waits for B''s lock on the index keys');
 SELECT is(remote_try('ef_b', 'COMMIT; SELECT ''committed'''), 'committed', 'B commits');
-SELECT is(result_of('ef_a'), '55000: cannot register a master key without the database''s index key',
+SELECT is(result_of('ef_a'), '55000: cannot register a master key in index-key group "default" without its index key',
 	'A''s registration is refused: it would have wrapped index key 3, no longer the newest');
 SELECT is(remote_try('ef_a', $$SELECT ef_unlock(1)::text || ef_register_key(3)::text;
 	SELECT string_agg(index_key_id::text, ',' ORDER BY index_key_id) FROM ef_index_keys WHERE key_id = 3$$),

@@ -288,7 +288,7 @@ SELECT is(dblink_connect('ef_b', tap_conninfo('ef_tap_sessions', 'ef_tap_session
 	'B connects again, given its keys at connection start: its ef_lock() forgot them');
 SELECT is(remote('ef_b', 'SELECT count(*) FROM ef_held_keys()'), '0', 'B holds no key again');
 SELECT throws_ok($$SELECT remote('ef_b', 'SELECT ef_register_key(3)')$$,
-	'55000', 'cannot register a master key without the database''s index key',
+	'55000', 'cannot register a master key in index-key group "default" without its index key',
 	'B, holding no key, cannot register a key: 55000');
 SELECT lives_ok($$SELECT remote('ef_b', 'SELECT ef_unlock(2)')$$, 'B unlocks key 2');
 SELECT is(remote('ef_b', $r$SELECT ef_term('label 3', 'notes.label')::text = (SELECT t::text FROM probes WHERE n = 3)$r$),

@@ -140,8 +140,10 @@ if [ "${1:-}" = "--write-fixture" ]; then
 	{
 		echo "-- Written by encrypted_field $release (commit $release_commit) with"
 		echo "-- bash test/upgrade/run.sh --write-fixture; key 1 is the public test key there."
+		# with the columns named: later versions add registry columns
 		for t in ef_keys ef_index_keys upgrade_values; do
-			echo "COPY $t FROM stdin;"
+			echo "COPY $t ($(q fx -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+				FROM pg_attribute WHERE attrelid = '$t'::regclass AND attnum > 0 AND NOT attisdropped")) FROM stdin;"
 			q fx -c "COPY $t TO stdout"
 			echo '\.'
 		done

@@ -36,3 +36,8 @@ BEGIN
 END
 $$;
 SELECT * FROM pg_temp.upgrade_faults();
+-- from 0.3.0 on, every key of an older release is in the group "default"
+SELECT 'key ' || k.key_id || ' is in index-key group ' || (pg_catalog.to_jsonb(k) ->> 'index_group')
+FROM ef_keys k
+WHERE pg_catalog.to_jsonb(k) ? 'index_group'
+	AND (pg_catalog.to_jsonb(k) ->> 'index_group') IS DISTINCT FROM 'default';

@@ -1,9 +1,9 @@
 -- Written by encrypted_field 0.1.0 (commit b91251d1aba5b7c18a4663ff807fd0a155f6601b) with
 -- bash test/upgrade/run.sh --write-fixture; key 1 is the public test key there.
-COPY ef_keys FROM stdin;
+COPY ef_keys (key_id, fingerprint, created_at, retired_at, comment) FROM stdin;
 1	\\xf494ed1d322bd4fad2b8ca53143f64f8	2026-11-29 02:59:37.537168+00	\N	upgrade test key
 \.
-COPY ef_index_keys FROM stdin;
+COPY ef_index_keys (index_key_id, key_id, wrapped_key, created_at) FROM stdin;
 1	1	\\x29d7ec69a0b87c46942011fa52dfaac237a21a1892899b6887eb22a82d6a74bb87c449c694e09215	2026-11-29 02:59:37.537168+00
 \.
 COPY upgrade_values FROM stdin;
