@@ -18,6 +18,9 @@ REGRESS_OPTS = --inputdir=. --outputdir=.
 
 PG_CONFIG ?= pg_config
 
+# the library's version, which PostgreSQL 18 records (PG_MODULE_MAGIC_EXT)
+PG_CPPFLAGS += -DEF_EXTVERSION=\"$(EXTVERSION)\"
+
 # pgcrypto takes -lcrypto from the in-tree $(LIBS); a PGXS build must name it
 SHLIB_LINK += -lcrypto
 # lz4 where the server was built with it (PostgreSQL's pg_config.h says so)

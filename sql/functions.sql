@@ -121,7 +121,9 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-SET force_parallel_mode = on;
+-- (PostgreSQL 16 renamed force_parallel_mode to debug_parallel_query)
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+	THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS parallel_forced;
 SELECT count(*), sum(length(ef_decrypt(v))) FROM par;
 SELECT count(*) FROM par WHERE ef_decrypt(v) = 'row ' || id;
 SELECT ef_key_id(v), count(*) FROM par GROUP BY 1;

@@ -21,10 +21,14 @@ CREATE TEMP VIEW ef_opclass AS
 	SELECT * FROM pg_opclass WHERE oid IN (SELECT objid FROM ef_member WHERE classid = 'pg_opclass'::regclass);
 CREATE TEMP VIEW ef_amop AS SELECT * FROM pg_amop WHERE amopfamily IN (SELECT oid FROM ef_opfamily);
 CREATE TEMP VIEW ef_amproc AS SELECT * FROM pg_amproc WHERE amprocfamily IN (SELECT oid FROM ef_opfamily);
--- the types and their array types
+-- the types and their array types; not the row types of the extension's
+-- tables, which PostgreSQL 17 and later list as members too
 CREATE TEMP VIEW ef_type AS
-	SELECT * FROM pg_type WHERE oid IN (SELECT objid FROM ef_member WHERE classid = 'pg_type'::regclass)
-	   OR typelem IN (SELECT objid FROM ef_member WHERE classid = 'pg_type'::regclass);
+	SELECT * FROM pg_type t
+	WHERE (oid IN (SELECT objid FROM ef_member WHERE classid = 'pg_type'::regclass)
+		   OR typelem IN (SELECT objid FROM ef_member WHERE classid = 'pg_type'::regclass))
+	  AND NOT EXISTS (SELECT FROM pg_class c
+					  WHERE c.reltype <> 0 AND c.reltype IN (t.oid, t.typelem) AND c.relkind <> 'c');
 SELECT (SELECT count(*) FROM ef_operator) AS operators,
 	(SELECT count(*) FROM ef_opfamily) AS families, (SELECT count(*) FROM ef_opclass) AS classes,
 	(SELECT count(*) FROM ef_amop) AS family_operators, (SELECT count(*) FROM ef_amproc) AS family_functions,
@@ -585,6 +589,12 @@ BEGIN
 		PERFORM set_config('enable_mergejoin', (join_method = 'merge')::text, true);
 	END IF;
 	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+		-- the same lines on every version: PostgreSQL 18 shows the nodes an
+		-- enable_* setting disabled, 17 names an InitPlan's result
+		-- (InitPlan 1).col1 where 15 writes $0
+		CONTINUE WHEN line ~ '^\s*Disabled: true$';
+		line := regexp_replace(line, '\(InitPlan 1\)\.col1', '$0');
+		line := regexp_replace(line, 'InitPlan 1$', 'InitPlan 1 (returns $0)');
 		RETURN NEXT regexp_replace(line, 'accounts_\d( accounts_\d)?', 'accounts_N', 'g');
 	END LOOP;
 	EXECUTE 'SELECT count(*) FROM (' || query || ') q' INTO n;
@@ -647,6 +657,10 @@ FROM (SELECT email, encode((ef_envelope(email)).search_term, 'hex') COLLATE "C" 
 -- round, by hash and by merge
 SELECT plan_and_count('SELECT p.t FROM probes p JOIN probe_log l ON l.t = p.t', 'hash');
 SELECT plan_and_count('SELECT p.t FROM probes p JOIN probe_log l ON l.t = p.t', 'merge');
+-- (without the UNIQUE constraint of accounts, from which PostgreSQL 18
+-- proves the join's inner side unique and would hash accounts rather than
+-- probe_log: the plans are then the same on every version)
+ALTER TABLE accounts DROP CONSTRAINT accounts_email_key;
 SELECT plan_and_count('SELECT a.note FROM accounts a JOIN probe_log l ON a.email = l.t', 'hash');
 SELECT plan_and_count('SELECT a.note FROM accounts a JOIN probe_log l ON l.t = a.email', 'hash');
 SELECT plan_and_count('SELECT a.note FROM accounts a JOIN probe_log l ON a.email = l.t', 'merge');

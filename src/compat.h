@@ -15,6 +15,87 @@
 #error "encrypted_field requires PostgreSQL 15 or later"
 #endif
 
+#include "common/base64.h"
+
+/*
+ * Module magic: PostgreSQL 18 also records the library's name and version,
+ * which the Makefile passes as EF_EXTVERSION
+ */
+#if PG_VERSION_NUM >= 180000
+#define EF_MODULE_MAGIC \
+	PG_MODULE_MAGIC_EXT(.name = "encrypted_field", .version = EF_EXTVERSION)
+#else
+#define EF_MODULE_MAGIC			PG_MODULE_MAGIC
+#endif
+
+/* PostgreSQL 16 moved the varlena macros (VARDATA ...) out of postgres.h */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/*
+ * A function that never returns, marked before its declaration: PostgreSQL
+ * 18 replaced the attribute pg_attribute_noreturn() with pg_noreturn
+ */
+#if PG_VERSION_NUM >= 180000
+#define EF_NORETURN		pg_noreturn
+#else
+#define EF_NORETURN		pg_attribute_noreturn()
+#endif
+
+/*
+ * ANALYZE: PostgreSQL 17 moved the statistics target out of the
+ * pg_attribute row (stats->attr, gone) into VacAttrStats; 18 asks
+ * vacuum_delay_point() whether ANALYZE calls it
+ */
+#if PG_VERSION_NUM >= 170000
+#define EF_STATS_TARGET(stats)		((stats)->attstattarget)
+#else
+#define EF_STATS_TARGET(stats)		((stats)->attr->attstattarget)
+#endif
+#if PG_VERSION_NUM >= 180000
+#define EF_ANALYZE_DELAY_POINT()	vacuum_delay_point(true)
+#else
+#define EF_ANALYZE_DELAY_POINT()	vacuum_delay_point()
+#endif
+
+/*
+ * ExecutorRun_hook and standard_ExecutorRun lost their execute_once
+ * argument in PostgreSQL 18: write the parameter and the argument as
+ * "count EF_EXECUTE_ONCE_PARAM" and "count EF_EXECUTE_ONCE_ARG"
+ */
+#if PG_VERSION_NUM >= 180000
+#define EF_EXECUTE_ONCE_PARAM
+#define EF_EXECUTE_ONCE_ARG
+#else
+#define EF_EXECUTE_ONCE_PARAM	, bool execute_once
+#define EF_EXECUTE_ONCE_ARG		, execute_once
+#endif
+
+/*
+ * Base64 of bytes: PostgreSQL 18's pg_b64_encode() and pg_b64_decode() take
+ * the bytes as uint8, earlier versions as char
+ */
+static inline int
+EfB64Encode(const uint8 *src, int len, char *dst, int dstlen)
+{
+#if PG_VERSION_NUM >= 180000
+	return pg_b64_encode(src, len, dst, dstlen);
+#else
+	return pg_b64_encode((const char *) src, len, dst, dstlen);
+#endif
+}
+
+static inline int
+EfB64Decode(const char *src, int len, uint8 *dst, int dstlen)
+{
+#if PG_VERSION_NUM >= 180000
+	return pg_b64_decode(src, len, dst, dstlen);
+#else
+	return pg_b64_decode(src, len, (char *) dst, dstlen);
+#endif
+}
+
 /*
  * A GUC check hook that replaces a string value allocates it as the GUC
  * code frees it: with malloc before PostgreSQL 16, in the GUC memory context

@@ -22,6 +22,7 @@
 #endif
 
 #include "common/pg_lzcompress.h"
+#include "compat.h"
 #include "compress.h"
 #include "envelope.h"
 #include "secure.h"

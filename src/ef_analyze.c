@@ -28,6 +28,7 @@
 #include <math.h>
 
 #include "commands/vacuum.h"
+#include "compat.h"
 #include "ef_type.h"
 #include "envelope.h"
 #include "fmgr.h"
@@ -92,7 +93,7 @@ ComputeTermStats(VacAttrStatsP stats, AnalyzeAttrFetchFunc fetchfunc,
 		bool		isnull;
 		Datum		value = fetchfunc(stats, i, &isnull);
 
-		vacuum_delay_point();
+		EF_ANALYZE_DELAY_POINT();
 		if (isnull)
 		{
 			nulls++;
@@ -141,9 +142,9 @@ ef_typanalyze(PG_FUNCTION_ARGS)
 {
 	VacAttrStats *stats = (VacAttrStats *) PG_GETARG_POINTER(0);
 
-	if (stats->attr->attstattarget < 0)
-		stats->attr->attstattarget = default_statistics_target;
+	if (EF_STATS_TARGET(stats) < 0)
+		EF_STATS_TARGET(stats) = default_statistics_target;
 	stats->compute_stats = ComputeTermStats;
-	stats->minrows = 300 * stats->attr->attstattarget;
+	stats->minrows = 300 * EF_STATS_TARGET(stats);
 	PG_RETURN_BOOL(true);
 }

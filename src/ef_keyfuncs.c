@@ -40,8 +40,8 @@
 #define KEY_ERROR(code, ...) \
 	ereport(ERROR, (errcode(code), errhidestmt(true), __VA_ARGS__))
 
-static void ArgumentError(bool audit, int32 key_id, const char *reason, int code,
-						  const char *message) pg_attribute_noreturn();
+EF_NORETURN static void ArgumentError(bool audit, int32 key_id, const char *reason,
+									  int code, const char *message);
 
 /* Raise an error about an argument, auditing it as a failed unlock if asked */
 static void

@@ -11,6 +11,7 @@
 #ifndef EF_REPORT_H
 #define EF_REPORT_H
 
+#include "compat.h"
 #include "crypto.h"
 #include "envelope.h"
 
@@ -29,8 +30,8 @@ typedef enum EfEnvelopeSource
 	EF_SOURCE_STORED			/* a stored value: data_corrupted */
 } EfEnvelopeSource;
 
-extern void ef_crypto_report(EfCryptoStatus status) pg_attribute_noreturn();
-extern void ef_envelope_report(EnvelopeStatus status, int version,
-							   EfEnvelopeSource source) pg_attribute_noreturn();
+EF_NORETURN extern void ef_crypto_report(EfCryptoStatus status);
+EF_NORETURN extern void ef_envelope_report(EnvelopeStatus status, int version,
+										   EfEnvelopeSource source);
 
 #endif							/* EF_REPORT_H */

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "common/base64.h"
+#include "compat.h"
 #include "ef_report.h"
 #include "ef_type.h"
 #include "envelope.h"
@@ -119,8 +120,7 @@ ef_out(PG_FUNCTION_ARGS)
 	int			n;
 
 	memcpy(out, EF_TEXT_PREFIX, EF_TEXT_PREFIX_LEN);
-	n = pg_b64_encode((const char *) EF_DATA(value), len,
-					  out + EF_TEXT_PREFIX_LEN, enclen);
+	n = EfB64Encode(EF_DATA(value), len, out + EF_TEXT_PREFIX_LEN, enclen);
 	if (n < 0)
 		elog(ERROR, "could not encode encrypted_field value as base64");
 	out[EF_TEXT_PREFIX_LEN + n] = '\0';

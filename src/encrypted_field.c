@@ -26,7 +26,7 @@
 #include "tcop/utility.h"
 #include "utils/guc.h"
 
-PG_MODULE_MAGIC;
+EF_MODULE_MAGIC;
 
 void		_PG_init(void);
 

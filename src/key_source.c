@@ -35,6 +35,7 @@
 
 #include "catalog/pg_type_d.h"
 #include "common/base64.h"
+#include "compat.h"
 #include "crypto.h"
 #include "executor/executor.h"
 #include "key_source.h"
@@ -100,7 +101,7 @@ TextCarriesKey(const char *text, size_t len, const uint8 *key)
 
 	for (int i = 0; i < EF_KEY_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-	b64len = pg_b64_encode((const char *) key, EF_KEY_LEN, b64, sizeof(b64) - 1);
+	b64len = EfB64Encode(key, EF_KEY_LEN, b64, sizeof(b64) - 1);
 	found = Holds(text, len, hex, 2 * EF_KEY_LEN, true) ||
 		(b64len > 0 && Holds(text, len, b64, b64len, false));
 	explicit_bzero(hex, sizeof(hex));
@@ -164,16 +165,16 @@ RunningTextCarriesKey(const uint8 *key)
 
 /* Run a query, its text noted while it runs */
 static void
-EfExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-			  bool execute_once)
+EfExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+			  uint64 count EF_EXECUTE_ONCE_PARAM)
 {
 	KeySourceEnter(queryDesc->sourceText);
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
 	}
 	PG_FINALLY();
 	{

@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "compat.h"
 #include "envelope.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "common/base64.h"
+#include "compat.h"
 #include "textform.h"
 
 /* The room TextFormDecode needs for the bytes of a text of this length */
@@ -44,11 +45,12 @@ TextFormDecode(const char *str, size_t textlen, char *bytes, int *len,
 	if (b64len == 0 || b64len % 4 != 0 || b64len > PG_INT32_MAX / 2)
 		return "The text after the prefix is not base64 of a whole envelope.";
 
-	*len = pg_b64_decode(b64, (int) b64len, bytes, (int) TextFormMaxBytes(b64len));
+	*len = EfB64Decode(b64, (int) b64len, (uint8 *) bytes,
+					   (int) TextFormMaxBytes(b64len));
 	if (*len < 0)
 		return "The text after the prefix is not valid base64.";
 
-	if (pg_b64_encode(bytes, *len, scratch, (int) b64len + 1) != (int) b64len ||
+	if (EfB64Encode((const uint8 *) bytes, *len, scratch, (int) b64len + 1) != (int) b64len ||
 		memcmp(scratch, b64, b64len) != 0)
 		return "The text after the prefix is not canonical base64.";
 	return NULL;
