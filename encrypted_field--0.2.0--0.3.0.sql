@@ -170,10 +170,79 @@ ALTER OPERATOR FAMILY encrypted_field_ops USING hash ADD
 -- statistics functions are STABLE, as PostgreSQL's own
 ALTER FUNCTION ef_typanalyze(internal) STABLE;
 
--- ef_create_view refuses a NULL table or list of searchable columns with
--- its own error
-CREATE OR REPLACE FUNCTION ef_create_view(tbl regclass, view_name name DEFAULT NULL,
-	key_column name DEFAULT NULL, searchable_columns name[] DEFAULT '{}')
+
+
+-- keys given at connection start (encrypted_field.keys): the key argument
+-- may be left out; a key in an argument must come from a bind parameter
+
+CREATE OR REPLACE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'ef_unlock' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_unlock(integer, bytea, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction';
+
+-- index-key groups: the master keys of a group (a tenant, say) share index
+-- keys that only they wrap, so no other group's key holder can compute its
+-- search terms.  The keys registered so far form the group 'default'.
+-- (no fast default: the rows hold the value, as a fresh install's would)
+ALTER TABLE ef_keys ADD COLUMN index_group text
+	CHECK (pg_catalog.octet_length(index_group) BETWEEN 1 AND 63);
+UPDATE ef_keys SET index_group = 'default';
+ALTER TABLE ef_keys ALTER COLUMN index_group SET DEFAULT 'default',
+	ALTER COLUMN index_group SET NOT NULL;
+COMMENT ON TABLE ef_keys IS 'registered master keys: id, check value, dates, comment and index-key group, never the key';
+
+-- ef_register_key and ef_rotate_index_key take the group, ef_create_view
+-- context_schema: new signatures, so they are made again, keeping their
+-- EXECUTE grants
+CREATE FUNCTION pg_temp.ef_execute_grants(fn regprocedure, signature text) RETURNS text[]
+	LANGUAGE sql AS $$
+	-- a function whose privileges were never changed keeps the defaults
+	SELECT CASE WHEN p.proacl IS NULL THEN '{}'::text[] ELSE
+		pg_catalog.array_prepend(pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', signature),
+		COALESCE((SELECT pg_catalog.array_agg(pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s',
+				signature,
+				CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+					ELSE pg_catalog.quote_ident(r.rolname) END,
+				CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END))
+			FROM pg_catalog.aclexplode(p.proacl) a
+			LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+			WHERE a.grantee OPERATOR(pg_catalog.<>) p.proowner
+				AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'), '{}'))
+	END
+	FROM pg_catalog.pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) fn
+$$;
+CREATE TEMP TABLE ef_kept_grants AS
+	SELECT g.g, g.n, f.n AS f FROM (VALUES
+		(1, 'ef_register_key(integer, bytea, text)'::regprocedure, 'ef_register_key(integer, bytea, text, text)'),
+		(2, 'ef_rotate_index_key()'::regprocedure, 'ef_rotate_index_key(text)'),
+		(3, 'ef_create_view(regclass, name, name, name[])'::regprocedure,
+			'ef_create_view(regclass, name, name, name[], boolean)')) f(n, fn, signature)
+	CROSS JOIN LATERAL pg_catalog.unnest(pg_temp.ef_execute_grants(f.fn, f.signature))
+		WITH ORDINALITY g(g, n);
+
+DROP FUNCTION ef_register_key(integer, bytea, text);
+CREATE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL,
+	index_group text DEFAULT 'default')
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'ef_register_key_in_group' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_register_key(integer, bytea, text, text) IS 'record a master key''s check value in the registry, in an index-key group; the key, a bind parameter or given at connection start, is not stored';
+REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text, text) FROM PUBLIC;
+
+DROP FUNCTION ef_rotate_index_key();
+CREATE FUNCTION ef_rotate_index_key(index_group text DEFAULT 'default') RETURNS integer
+	AS 'MODULE_PATHNAME', 'ef_rotate_index_key_of_group' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_rotate_index_key(text) IS 'create a new index key for the search terms of an index-key group, wrapped under its held master keys';
+REVOKE ALL ON FUNCTION ef_rotate_index_key(text) FROM PUBLIC;
+
+-- ef_create_view generates safe SQL (names quoted, the trigger body a
+-- literal, search_path pinned, security_invoker views), refuses names it
+-- would truncate, and puts the schema in each value's context unless told
+-- (context_schema => false, for a table written through a view made
+-- before 0.3.0); views made earlier keep their own definitions
+DROP FUNCTION ef_create_view(regclass, name, name, name[]);
+CREATE FUNCTION ef_create_view(tbl regclass, view_name name DEFAULT NULL,
+	key_column name DEFAULT NULL, searchable_columns name[] DEFAULT '{}',
+	context_schema boolean DEFAULT true)
 	RETURNS regclass
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp
@@ -181,8 +250,11 @@ CREATE OR REPLACE FUNCTION ef_create_view(tbl regclass, view_name name DEFAULT N
 DECLARE
 	rel_name name;
 	rel_schema name;
+	vname text;
+	fname text;
 	target text;
 	trigfn text;
+	ctx_prefix text;
 	cols text[] := '{}';
 	sel text[] := '{}';
 	ins_vals text[] := '{}';
@@ -203,10 +275,24 @@ BEGIN
 		RAISE EXCEPTION 'argument "searchable_columns" must not be null' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Pass an empty array for a view with no searchable column.';
 	END IF;
+	IF context_schema IS NULL THEN
+		RAISE EXCEPTION 'argument "context_schema" must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT c.relname, n.nspname INTO rel_name, rel_schema
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
-	target := format('%I.%I', rel_schema, COALESCE(view_name, (rel_name || '_decrypted')::name));
-	trigfn := format('%I.%I', rel_schema, COALESCE(view_name, (rel_name || '_decrypted')::name) || '_write');
+	-- names are never truncated: a view named like its table, or two
+	-- trigger functions named alike, would follow
+	vname := COALESCE(view_name::text, rel_name::text || '_decrypted');
+	IF octet_length(vname) > 63 THEN
+		RAISE EXCEPTION 'the view''s name "%" would be longer than 63 bytes', vname
+			USING ERRCODE = 'name_too_long', HINT = 'Pass a shorter view_name.';
+	END IF;
+	fname := vname;
+	WHILE octet_length(fname) > 63 - octet_length('_write') LOOP
+		fname := left(fname, -1);
+	END LOOP;
+	target := format('%I.%I', rel_schema, vname);
+	trigfn := format('%I.%I', rel_schema, fname || '_write');
 	IF key_column IS NOT NULL AND NOT EXISTS (SELECT FROM pg_attribute
 		WHERE attrelid = tbl AND attname = key_column AND attnum > 0 AND NOT attisdropped) THEN
 		RAISE EXCEPTION 'column "%" of % does not exist', key_column, tbl USING ERRCODE = 'undefined_column';
@@ -240,10 +326,13 @@ BEGIN
 			ctx_t := 'NULL';
 			ctx_new := 'NULL';
 			IF key_column IS NOT NULL THEN
-				ctx_t := format('%L OPERATOR(pg_catalog.||) t.%I::pg_catalog.text',
-					rel_name || '.' || a.attname || '.', key_column);
-				ctx_new := format('%L OPERATOR(pg_catalog.||) NEW.%I::pg_catalog.text',
-					rel_name || '.' || a.attname || '.', key_column);
+				-- schema, table and column, quoted so that no two differ only
+				-- by where their dots fall; without the schema as before 0.3.0
+				ctx_prefix := CASE WHEN context_schema
+					THEN format('%I.%I.%I.', rel_schema, rel_name, a.attname)
+					ELSE rel_name || '.' || a.attname || '.' END;
+				ctx_t := format('%L OPERATOR(pg_catalog.||) t.%I::pg_catalog.text', ctx_prefix, key_column);
+				ctx_new := format('%L OPERATOR(pg_catalog.||) NEW.%I::pg_catalog.text', ctx_prefix, key_column);
 			END IF;
 			sel := sel || format('@extschema@.ef_decrypt(t.%I, %s) AS %I', a.attname, ctx_t, a.attname);
 			enc := format('@extschema@.ef_encrypt(NEW.%I::pg_catalog.text, %s, %L, NULL, %L)', a.attname, ctx_new,
@@ -300,69 +389,13 @@ END $b$, tbl, array_to_string(cols, ', '), array_to_string(ins_vals, ', '), chan
 	RETURN target::regclass;
 END
 $create_view$;
-COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[]) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
-
-
--- keys given at connection start (encrypted_field.keys): the key argument
--- may be left out; a key in an argument must come from a bind parameter
-
-CREATE OR REPLACE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
-	RETURNS void
-	AS 'MODULE_PATHNAME', 'ef_unlock' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_unlock(integer, bytea, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction';
-
--- index-key groups: the master keys of a group (a tenant, say) share index
--- keys that only they wrap, so no other group's key holder can compute its
--- search terms.  The keys registered so far form the group 'default'.
--- (no fast default: the rows hold the value, as a fresh install's would)
-ALTER TABLE ef_keys ADD COLUMN index_group text
-	CHECK (pg_catalog.octet_length(index_group) BETWEEN 1 AND 63);
-UPDATE ef_keys SET index_group = 'default';
-ALTER TABLE ef_keys ALTER COLUMN index_group SET DEFAULT 'default',
-	ALTER COLUMN index_group SET NOT NULL;
-COMMENT ON TABLE ef_keys IS 'registered master keys: id, check value, dates, comment and index-key group, never the key';
-
--- ef_register_key and ef_rotate_index_key take the group: a new signature,
--- so they are made again, keeping the EXECUTE grants of key administrators
-CREATE FUNCTION pg_temp.ef_execute_grants(fn regprocedure, signature text) RETURNS text[]
-	LANGUAGE sql AS $$
-	SELECT COALESCE(pg_catalog.array_agg(pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s',
-			signature,
-			CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
-				ELSE pg_catalog.quote_ident(r.rolname) END,
-			CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)), '{}')
-	FROM pg_catalog.pg_proc p
-	CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
-	LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
-	WHERE p.oid OPERATOR(pg_catalog.=) fn AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
-		AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
-$$;
-CREATE TEMP TABLE ef_kept_grants AS
-	SELECT pg_catalog.unnest(pg_temp.ef_execute_grants('ef_register_key(integer, bytea, text)',
-		'ef_register_key(integer, bytea, text, text)')) AS g
-	UNION ALL
-	SELECT pg_catalog.unnest(pg_temp.ef_execute_grants('ef_rotate_index_key()',
-		'ef_rotate_index_key(text)'));
-
-DROP FUNCTION ef_register_key(integer, bytea, text);
-CREATE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL,
-	index_group text DEFAULT 'default')
-	RETURNS void
-	AS 'MODULE_PATHNAME', 'ef_register_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_register_key(integer, bytea, text, text) IS 'record a master key''s check value in the registry, in an index-key group; the key, a bind parameter or given at connection start, is not stored';
-REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text, text) FROM PUBLIC;
-
-DROP FUNCTION ef_rotate_index_key();
-CREATE FUNCTION ef_rotate_index_key(index_group text DEFAULT 'default') RETURNS integer
-	AS 'MODULE_PATHNAME', 'ef_rotate_index_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_rotate_index_key(text) IS 'create a new index key for the search terms of an index-key group, wrapped under its held master keys';
-REVOKE ALL ON FUNCTION ef_rotate_index_key(text) FROM PUBLIC;
+COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[], boolean) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
 
 DO $$
 DECLARE
 	g text;
 BEGIN
-	FOR g IN SELECT k.g FROM pg_temp.ef_kept_grants k LOOP
+	FOR g IN SELECT k.g FROM pg_temp.ef_kept_grants k ORDER BY k.f, k.n LOOP
 		EXECUTE g;
 	END LOOP;
 END
@@ -380,6 +413,7 @@ DECLARE
 	target integer;
 	grp text;
 	older integer[];
+	grp_keys integer[];
 	done bigint := 0;
 	remaining bigint;
 BEGIN
@@ -416,6 +450,8 @@ BEGIN
 		FROM @extschema@.ef_index_keys i
 		JOIN @extschema@.ef_keys k ON k.key_id OPERATOR(pg_catalog.=) i.key_id
 		WHERE k.index_group OPERATOR(pg_catalog.=) grp AND i.index_key_id OPERATOR(pg_catalog.<) target;
+	SELECT pg_catalog.array_agg(k.key_id) INTO grp_keys FROM @extschema@.ef_keys k
+		WHERE k.index_group OPERATOR(pg_catalog.=) grp;
 
 	-- a batch after a rotation meanwhile (which this session takes when the
 	-- library is preloaded) moves nothing: values would go to another index
@@ -432,11 +468,14 @@ BEGIN
 		batch_size, 'ef_reterm_column:', pg_catalog.format('rows of %s moved to index key %s', tbl, target),
 		done);
 
+	-- left: the group's values whose term is not of target (an older index
+	-- key, or another group's, of a value re-wrapped before 0.3.0 refused it)
 	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_index_key_id(%I) '
-		'OPERATOR(pg_catalog.=) ANY ($1)', tbl, col) INTO remaining USING older;
+		'OPERATOR(pg_catalog.<>) $1 AND @extschema@.ef_key_id(%I) OPERATOR(pg_catalog.=) ANY ($2)',
+		tbl, col, col) INTO remaining USING target, grp_keys;
 	IF remaining > 0 THEN
-		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of an older index key', remaining, tbl
-			USING HINT = 'They changed, or the index key was rotated, during the run; call ef_reterm_column again.';
+		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of an older index key, or of another group''s', remaining, tbl
+			USING HINT = 'They changed, or the index key was rotated, during the run: call ef_reterm_column again. A value with another group''s term must be encrypted again with ef_encrypt.';
 	ELSE
 		RAISE NOTICE 'ef_reterm_column: every searchable value of %.% in index-key group "%" has a term of index key %', tbl, col, grp, target;
 	END IF;

@@ -111,7 +111,7 @@ SELECT pg_catalog.pg_extension_config_dump('ef_index_keys', '');
 CREATE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, comment text DEFAULT NULL,
 	index_group text DEFAULT 'default')
 	RETURNS void
-	AS 'MODULE_PATHNAME', 'ef_register_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+	AS 'MODULE_PATHNAME', 'ef_register_key_in_group' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ef_register_key(integer, bytea, text, text) IS 'record a master key''s check value in the registry, in an index-key group; the key, a bind parameter or given at connection start, is not stored';
 
 CREATE FUNCTION ef_retire_key(key_id integer) RETURNS void
@@ -119,7 +119,7 @@ CREATE FUNCTION ef_retire_key(key_id integer) RETURNS void
 COMMENT ON FUNCTION ef_retire_key(integer) IS 'mark a master key retired: it decrypts but encrypts no new values';
 
 CREATE FUNCTION ef_rotate_index_key(index_group text DEFAULT 'default') RETURNS integer
-	AS 'MODULE_PATHNAME', 'ef_rotate_index_key' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+	AS 'MODULE_PATHNAME', 'ef_rotate_index_key_of_group' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ef_rotate_index_key(text) IS 'create a new index key for the search terms of an index-key group, wrapped under its held master keys';
 
 CREATE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
@@ -365,6 +365,7 @@ DECLARE
 	target integer;
 	grp text;
 	older integer[];
+	grp_keys integer[];
 	done bigint := 0;
 	remaining bigint;
 BEGIN
@@ -401,6 +402,8 @@ BEGIN
 		FROM @extschema@.ef_index_keys i
 		JOIN @extschema@.ef_keys k ON k.key_id OPERATOR(pg_catalog.=) i.key_id
 		WHERE k.index_group OPERATOR(pg_catalog.=) grp AND i.index_key_id OPERATOR(pg_catalog.<) target;
+	SELECT pg_catalog.array_agg(k.key_id) INTO grp_keys FROM @extschema@.ef_keys k
+		WHERE k.index_group OPERATOR(pg_catalog.=) grp;
 
 	-- a batch after a rotation meanwhile (which this session takes when the
 	-- library is preloaded) moves nothing: values would go to another index
@@ -417,11 +420,14 @@ BEGIN
 		batch_size, 'ef_reterm_column:', pg_catalog.format('rows of %s moved to index key %s', tbl, target),
 		done);
 
+	-- left: the group's values whose term is not of target (an older index
+	-- key, or another group's, of a value re-wrapped before 0.3.0 refused it)
 	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_index_key_id(%I) '
-		'OPERATOR(pg_catalog.=) ANY ($1)', tbl, col) INTO remaining USING older;
+		'OPERATOR(pg_catalog.<>) $1 AND @extschema@.ef_key_id(%I) OPERATOR(pg_catalog.=) ANY ($2)',
+		tbl, col, col) INTO remaining USING target, grp_keys;
 	IF remaining > 0 THEN
-		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of an older index key', remaining, tbl
-			USING HINT = 'They changed, or the index key was rotated, during the run; call ef_reterm_column again.';
+		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of an older index key, or of another group''s', remaining, tbl
+			USING HINT = 'They changed, or the index key was rotated, during the run: call ef_reterm_column again. A value with another group''s term must be encrypted again with ef_encrypt.';
 	ELSE
 		RAISE NOTICE 'ef_reterm_column: every searchable value of %.% in index-key group "%" has a term of index key %', tbl, col, grp, target;
 	END IF;
@@ -501,7 +507,8 @@ COMMENT ON PROCEDURE ef_encrypt_column(regclass, name, name, text, boolean, text
 -- DELETE work through the view; searchable columns get the search domain
 -- 'table.column'.
 CREATE FUNCTION ef_create_view(tbl regclass, view_name name DEFAULT NULL,
-	key_column name DEFAULT NULL, searchable_columns name[] DEFAULT '{}')
+	key_column name DEFAULT NULL, searchable_columns name[] DEFAULT '{}',
+	context_schema boolean DEFAULT true)
 	RETURNS regclass
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp
@@ -509,8 +516,11 @@ CREATE FUNCTION ef_create_view(tbl regclass, view_name name DEFAULT NULL,
 DECLARE
 	rel_name name;
 	rel_schema name;
+	vname text;
+	fname text;
 	target text;
 	trigfn text;
+	ctx_prefix text;
 	cols text[] := '{}';
 	sel text[] := '{}';
 	ins_vals text[] := '{}';
@@ -531,10 +541,24 @@ BEGIN
 		RAISE EXCEPTION 'argument "searchable_columns" must not be null' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Pass an empty array for a view with no searchable column.';
 	END IF;
+	IF context_schema IS NULL THEN
+		RAISE EXCEPTION 'argument "context_schema" must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT c.relname, n.nspname INTO rel_name, rel_schema
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
-	target := format('%I.%I', rel_schema, COALESCE(view_name, (rel_name || '_decrypted')::name));
-	trigfn := format('%I.%I', rel_schema, COALESCE(view_name, (rel_name || '_decrypted')::name) || '_write');
+	-- names are never truncated: a view named like its table, or two
+	-- trigger functions named alike, would follow
+	vname := COALESCE(view_name::text, rel_name::text || '_decrypted');
+	IF octet_length(vname) > 63 THEN
+		RAISE EXCEPTION 'the view''s name "%" would be longer than 63 bytes', vname
+			USING ERRCODE = 'name_too_long', HINT = 'Pass a shorter view_name.';
+	END IF;
+	fname := vname;
+	WHILE octet_length(fname) > 63 - octet_length('_write') LOOP
+		fname := left(fname, -1);
+	END LOOP;
+	target := format('%I.%I', rel_schema, vname);
+	trigfn := format('%I.%I', rel_schema, fname || '_write');
 	IF key_column IS NOT NULL AND NOT EXISTS (SELECT FROM pg_attribute
 		WHERE attrelid = tbl AND attname = key_column AND attnum > 0 AND NOT attisdropped) THEN
 		RAISE EXCEPTION 'column "%" of % does not exist', key_column, tbl USING ERRCODE = 'undefined_column';
@@ -568,10 +592,13 @@ BEGIN
 			ctx_t := 'NULL';
 			ctx_new := 'NULL';
 			IF key_column IS NOT NULL THEN
-				ctx_t := format('%L OPERATOR(pg_catalog.||) t.%I::pg_catalog.text',
-					rel_name || '.' || a.attname || '.', key_column);
-				ctx_new := format('%L OPERATOR(pg_catalog.||) NEW.%I::pg_catalog.text',
-					rel_name || '.' || a.attname || '.', key_column);
+				-- schema, table and column, quoted so that no two differ only
+				-- by where their dots fall; without the schema as before 0.3.0
+				ctx_prefix := CASE WHEN context_schema
+					THEN format('%I.%I.%I.', rel_schema, rel_name, a.attname)
+					ELSE rel_name || '.' || a.attname || '.' END;
+				ctx_t := format('%L OPERATOR(pg_catalog.||) t.%I::pg_catalog.text', ctx_prefix, key_column);
+				ctx_new := format('%L OPERATOR(pg_catalog.||) NEW.%I::pg_catalog.text', ctx_prefix, key_column);
 			END IF;
 			sel := sel || format('@extschema@.ef_decrypt(t.%I, %s) AS %I', a.attname, ctx_t, a.attname);
 			enc := format('@extschema@.ef_encrypt(NEW.%I::pg_catalog.text, %s, %L, NULL, %L)', a.attname, ctx_new,
@@ -628,7 +655,7 @@ END $b$, tbl, array_to_string(cols, ', '), array_to_string(ins_vals, ', '), chan
 	RETURN target::regclass;
 END
 $create_view$;
-COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[]) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
+COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[], boolean) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
 
 -- operators
 

@@ -2,7 +2,7 @@
 CREATE ROLE ef_app LOGIN;
 CREATE ROLE ef_key_admin LOGIN;
 GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text, text), ef_retire_key(integer) TO ef_key_admin;
-GRANT INSERT, UPDATE ON ef_keys TO ef_key_admin;
+GRANT INSERT, UPDATE (retired_at) ON ef_keys TO ef_key_admin;
 GRANT INSERT ON ef_index_keys TO ef_key_admin;
 -- keys given at connection start need the library loaded as the session
 -- starts; only a superuser may ask for that in the connection's options, so

@@ -8,8 +8,8 @@ SELECT ef_create_view('patients', key_column => 'id', searchable_columns => ARRA
 
 INSERT INTO patients_decrypted VALUES (1, '2024-01-02', 'Ada Lovelace', 'fine'), (2, '2024-02-03', 'Alan Turing', 'tired');
 SELECT * FROM patients_decrypted ORDER BY id;
--- the table holds ciphertext bound to each row: context 'patients.<column>.<id>'
-SELECT id, ef_key_id(name), ef_decrypt(diagnosis, 'patients.diagnosis.' || id) FROM patients ORDER BY id;
+-- the table holds ciphertext bound to each row: context 'public.patients.<column>.<id>'
+SELECT id, ef_key_id(name), ef_decrypt(diagnosis, 'public.patients.diagnosis.' || id) FROM patients ORDER BY id;
 SELECT id FROM patients WHERE name = ef_term('Alan Turing', 'patients.name');
 
 UPDATE patients_decrypted SET diagnosis = 'recovered' WHERE id = 2;

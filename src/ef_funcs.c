@@ -146,13 +146,16 @@ SealValue(const HeldKey *key, uint8 type_code, uint8 flags, const uint8 *term,
 	EncryptedField *result;
 	EfCryptoStatus status;
 
-	/* one limit, with room for a term, whether the value has one or not */
-	if (len > MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD - EF_TERM_LEN)
+	/*
+	 * One limit, with room for a term, whether the value has one or not: the
+	 * largest envelope whose text form can be output and dumped
+	 */
+	if (len > EF_ENVELOPE_MAX_LEN - EF_ENVELOPE_OVERHEAD - EF_TERM_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("value is too large to encrypt"),
-				 errdetail("An encrypted value holds at most %zu bytes of plaintext.",
-						   (size_t) (MaxAllocSize - VARHDRSZ - EF_ENVELOPE_OVERHEAD - EF_TERM_LEN))));
+				 errdetail("An encrypted value holds at most %d bytes of plaintext (after compression), so that its text form can be output and dumped.",
+						   EF_ENVELOPE_MAX_LEN - EF_ENVELOPE_OVERHEAD - EF_TERM_LEN)));
 
 	size = EF_SIZE(EF_ENVELOPE_SIZE(len, term != NULL));
 	result = palloc(size);
@@ -394,6 +397,14 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 				 errmsg("cannot decrypt to domain %s", format_type_be(want)),
 				 errhint("Decrypt to the domain's base type, then cast the result to the domain.")));
 	want_code = PlaintextTypeCode(want);
+	if (want_code == 0 && OidIsValid(PlaintextVectorElement(want)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot decrypt to type %s", format_type_be(want)),
+				 errdetail("Type %s holds an array of %s with rules of its own, which a decrypted array need not follow.",
+						   format_type_be(want), format_type_be(PlaintextVectorElement(want))),
+				 errhint("Decrypt to %s[], then cast the result.",
+						 format_type_be(PlaintextVectorElement(want)))));
 	if (want_code == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -438,6 +449,16 @@ ef_rewrap(PG_FUNCTION_ARGS)
 	EnvelopeParseStored(value, &view);
 	to = KeyForWrapping(fcinfo, 1);
 	from = KeyForValue(view.key_id);
+
+	/* the term stays: under another group's key it would stay matchable */
+	if (view.term != NULL && strcmp(from->index_group, to->index_group) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot re-wrap a searchable value under a master key of another index-key group"),
+				 errdetail("Master key %d is in index-key group \"%s\", master key %d in \"%s\"; the value's search term, made with the first group's index key, would stay matchable by that group's key holders.",
+						   from->key_id, from->index_group, to->key_id, to->index_group),
+				 errhint("Encrypt the value again under the new key: ef_encrypt(ef_decrypt_as(value, NULL::type, context), context, true, key_id => %d, ...).",
+						 to->key_id)));
 
 	result = palloc(EF_SIZE(EF_LEN(value)));
 	SET_VARSIZE(result, EF_SIZE(EF_LEN(value)));

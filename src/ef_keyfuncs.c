@@ -193,7 +193,7 @@ WrapIndexKey(const uint8 *kek, const char *group, uint8 *wrapped)
 	}
 
 	IndexKeysRefresh();
-	holder = KeystoreHolderOf(newest);
+	holder = KeystoreHolderOf(newest, group);
 	if (holder == NULL)
 		KEY_ERROR(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 				  errmsg("cannot register a master key in index-key group \"%s\" without its index key", group),
@@ -211,14 +211,15 @@ WrapIndexKey(const uint8 *kek, const char *group, uint8 *wrapped)
  * terms not yet re-encrypted (ef_terms)
  */
 static void
-WrapPreviousIndexKey(const uint8 *kek, int32 key_id, int32 newest)
+WrapPreviousIndexKey(const uint8 *kek, int32 key_id, const char *group, int32 newest)
 {
 	const HeldKey *held;
 	uint8		wrapped[EF_WRAPPED_LEN];
 
-	/* a key whose newest is the database's holds the one before it too */
+	/* a key of the group holding its newest holds the one before it too */
 	for (int i = 0; (held = KeystoreGet(i)) != NULL; i++)
-		if (held->index_key_id[0] == newest && held->index_key_id[1] != 0)
+		if (held->index_key_id[0] == newest && held->index_key_id[1] != 0 &&
+			strcmp(held->index_group, group) == 0)
 			break;
 	if (held == NULL)
 		return;
@@ -236,7 +237,7 @@ RegisterWith(int32 key_id, const char *comment, const char *group,
 	uint8		wrapped[EF_WRAPPED_LEN];
 	int32		index_key_id;
 
-	if (EfKeyCheckValue(master, key_id, check) != EF_CRYPTO_OK ||
+	if (EfKeyCheckValue(master, key_id, group, check) != EF_CRYPTO_OK ||
 		EfDeriveKek(master, key_id, kek) != EF_CRYPTO_OK)
 		elog(ERROR, "could not derive keys from master key");
 
@@ -248,13 +249,15 @@ RegisterWith(int32 key_id, const char *comment, const char *group,
 				  errhint("Choose another key id; a registered key is never replaced."));
 	index_key_id = WrapIndexKey(kek, group, wrapped);
 	RegistryInsertIndexKey(index_key_id, key_id, wrapped);
-	WrapPreviousIndexKey(kek, key_id, index_key_id);
+	WrapPreviousIndexKey(kek, key_id, group, index_key_id);
 	AuditRegistry("registered", key_id);
 }
 
 /*
  * The index-key group argument (argno) of a function: 'default' when
- * absent, as 0.2.0 had one group; a name of 1 to NAMEDATALEN - 1 bytes
+ * absent, as 0.2.0 had one group; a name of 1 to EF_GROUP_MAX_LEN bytes.
+ * Its errors keep the statement out of the log, like a key argument's: in
+ * ef_register_key it sits beside the key.
  */
 static char *
 GetIndexGroup(FunctionCallInfo fcinfo, int argno)
@@ -264,36 +267,32 @@ GetIndexGroup(FunctionCallInfo fcinfo, int argno)
 	if (PG_NARGS() <= argno)
 		return pstrdup("default");
 	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("index-key group must not be null"),
-				 errhint("Leave index_group out for the group \"default\".")));
+		KEY_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+				  errmsg("index-key group must not be null"),
+				  errhint("Leave index_group out for the group \"default\"."));
 	group = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (group[0] == '\0' || strlen(group) >= NAMEDATALEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("index-key group name must be 1 to %d bytes long", NAMEDATALEN - 1)));
+	if (group[0] == '\0' || strlen(group) > EF_GROUP_MAX_LEN)
+		KEY_ERROR(ERRCODE_INVALID_PARAMETER_VALUE,
+				  errmsg("index-key group name must be 1 to %d bytes long", EF_GROUP_MAX_LEN));
 	return group;
 }
 
-PG_FUNCTION_INFO_V1(ef_register_key);
 /*
  * Record a master key's check value in the registry, in an index-key group
  * (argument 3), and the group's index key wrapped under it
  */
-Datum
-ef_register_key(PG_FUNCTION_ARGS)
+static Datum
+RegisterKey(FunctionCallInfo fcinfo)
 {
 	int32		key_id;
 	uint8		master[EF_KEY_LEN];
 	uint8		kek[EF_KEY_LEN];
 	char	   *comment = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	char	   *group = GetIndexGroup(fcinfo, 3);
 
 	TakeMasterKey(fcinfo, &key_id, master, false);
 	PG_TRY();
 	{
-		RegisterWith(key_id, comment, group, master, kek);
+		RegisterWith(key_id, comment, GetIndexGroup(fcinfo, 3), master, kek);
 	}
 	PG_FINALLY();
 	{
@@ -302,6 +301,26 @@ ef_register_key(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	PG_RETURN_VOID();
+}
+
+/*
+ * 0.3.0 declares ef_register_key(key_id, master_key, comment, index_group)
+ * with its own symbol, so that a backend still running an earlier library,
+ * which would ignore the group, fails to call it; 0.2.0's declaration,
+ * until ALTER EXTENSION UPDATE replaces it, registers in "default".
+ */
+PG_FUNCTION_INFO_V1(ef_register_key_in_group);
+Datum
+ef_register_key_in_group(PG_FUNCTION_ARGS)
+{
+	return RegisterKey(fcinfo);
+}
+
+PG_FUNCTION_INFO_V1(ef_register_key);
+Datum
+ef_register_key(PG_FUNCTION_ARGS)
+{
+	return RegisterKey(fcinfo);
 }
 
 /* Parse the scope argument of ef_unlock() */
@@ -412,10 +431,11 @@ UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
 				  errhint("Register the key with ef_register_key() first."));
 	}
 
-	if (EfKeyCheckValue(master, key_id, check) != EF_CRYPTO_OK ||
+	if (EfKeyCheckValue(master, key_id, group, check) != EF_CRYPTO_OK ||
 		EfDeriveKek(master, key_id, kek) != EF_CRYPTO_OK)
 		elog(ERROR, "could not derive keys from master key");
 
+	/* a row relabelled into another group fails here too */
 	if (!EfCryptoMemEqual(check, expected, EF_CHECK_VALUE_LEN))
 	{
 		AuditUnlockFailed(key_id, "key does not match its fingerprint");
@@ -523,6 +543,12 @@ CheckRotationKeys(const char *group, int32 newest)
 					 errdetail("Master key %d was unlocked before index key %d was created.",
 							   held->key_id, newest),
 					 errhint("Unlock the master keys again, then rotate.")));
+	if (KeystoreHolderOf(newest, group) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot rotate the index key of group \"%s\" without one of its master keys held", group),
+				 errdetail("The new index key is stored only wrapped under the group's master keys this session holds, with the group's newest index key."),
+				 errhint("Unlock a master key of the group, then rotate.")));
 }
 
 /*
@@ -583,7 +609,6 @@ WrapUnderHeldKeys(int32 index_key_id, int32 replaced, const uint8 *index_key)
 	return n;
 }
 
-PG_FUNCTION_INFO_V1(ef_rotate_index_key);
 /*
  * Create a new index key for the search terms of an index-key group
  * (argument 0), wrapped under every master key of the group held; return
@@ -592,8 +617,8 @@ PG_FUNCTION_INFO_V1(ef_rotate_index_key);
  * the previous index key too, with ef_terms(), until values are
  * re-encrypted.
  */
-Datum
-ef_rotate_index_key(PG_FUNCTION_ARGS)
+static Datum
+RotateIndexKey(FunctionCallInfo fcinfo)
 {
 	char	   *group = GetIndexGroup(fcinfo, 0);
 	int32		replaced;
@@ -615,6 +640,21 @@ ef_rotate_index_key(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	AuditIndexKeyRotated(index_key_id, wrapped_under);
 	PG_RETURN_INT32(index_key_id);
+}
+
+/* 0.3.0's ef_rotate_index_key(index_group), a symbol of its own as above */
+PG_FUNCTION_INFO_V1(ef_rotate_index_key_of_group);
+Datum
+ef_rotate_index_key_of_group(PG_FUNCTION_ARGS)
+{
+	return RotateIndexKey(fcinfo);
+}
+
+PG_FUNCTION_INFO_V1(ef_rotate_index_key);
+Datum
+ef_rotate_index_key(PG_FUNCTION_ARGS)
+{
+	return RotateIndexKey(fcinfo);
 }
 
 PG_FUNCTION_INFO_V1(ef_held_keys);

@@ -115,10 +115,20 @@ ef_out(PG_FUNCTION_ARGS)
 {
 	EncryptedField *value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
 	int			len = (int) EF_LEN(value);
-	int			enclen = pg_b64_enc_len(len);
-	char	   *out = palloc(EF_TEXT_PREFIX_LEN + enclen + 1);
+	int			enclen;
+	char	   *out;
 	int			n;
 
+	/* only a value of an earlier version, or received in binary, is larger */
+	if (len > EF_ENVELOPE_MAX_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("encrypted value is too large for its text form"),
+				 errdetail("The value's envelope is %d bytes long; the text form holds at most %d.",
+						   len, EF_ENVELOPE_MAX_LEN),
+				 errhint("Copy it in binary format, or decrypt it and encrypt it again in smaller parts.")));
+	enclen = pg_b64_enc_len(len);
+	out = palloc(EF_TEXT_PREFIX_LEN + enclen + 1);
 	memcpy(out, EF_TEXT_PREFIX, EF_TEXT_PREFIX_LEN);
 	n = EfB64Encode(EF_DATA(value), len, out + EF_TEXT_PREFIX_LEN, enclen);
 	if (n < 0)

@@ -56,6 +56,13 @@
 #define EF_FLAG_TERM			0x04	/* a search term follows the key id */
 #define EF_FLAGS_KNOWN			(EF_FLAG_PGLZ | EF_FLAG_LZ4 | EF_FLAG_TERM)
 
+/*
+ * The largest envelope whose text form can be made: PostgreSQL's base64
+ * length computes (len + 2) * 4 in an int (before 18), so a larger one
+ * could be stored but never output, nor dumped by pg_dump
+ */
+#define EF_ENVELOPE_MAX_LEN		(PG_INT32_MAX / 4 - 2)
+
 /* the size of an envelope holding len bytes of plaintext */
 #define EF_ENVELOPE_SIZE(len, has_term) \
 	((len) + EF_ENVELOPE_OVERHEAD + ((has_term) ? EF_TERM_LEN : 0))

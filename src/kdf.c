@@ -45,27 +45,45 @@ EfDeriveKek(const uint8 *master, int32 key_id, uint8 *kek)
 						kek, EF_KEY_LEN);
 }
 
-/* Compute the registry check value of a master key under a key id */
+/*
+ * Compute the registry check value of a master key under a key id, in an
+ * index-key group (NULL: "default").  A group other than "default" is part
+ * of the message, so that a key's row relabelled into another group no
+ * longer matches it, and no session takes the key to be of that group; the
+ * group "default" keeps the message of the versions that had only it.
+ */
 EfCryptoStatus
-EfKeyCheckValue(const uint8 *master, int32 key_id, uint8 *check)
+EfKeyCheckValue(const uint8 *master, int32 key_id, const char *group,
+				uint8 *check)
 {
 	uint8		check_key[EF_KEY_LEN];
-	uint8		msg[sizeof(check_msg_label) - 1 + 4];
+	uint8		msg[sizeof(check_msg_label) - 1 + 4 + 1 + EF_GROUP_MAX_LEN];
 	uint8		mac[EF_SHA256_LEN];
 	size_t		labellen = sizeof(check_msg_label) - 1;
+	size_t		msglen = labellen + 4;
+	size_t		grouplen = group ? strlen(group) : 0;
 	EfCryptoStatus status;
+
+	if (grouplen > EF_GROUP_MAX_LEN)
+		return EF_CRYPTO_BAD_LENGTH;
 
 	memcpy(msg, check_msg_label, labellen);
 	msg[labellen] = (uint8) ((uint32) key_id >> 24);
 	msg[labellen + 1] = (uint8) ((uint32) key_id >> 16);
 	msg[labellen + 2] = (uint8) ((uint32) key_id >> 8);
 	msg[labellen + 3] = (uint8) key_id;
+	if (group != NULL && strcmp(group, "default") != 0)
+	{
+		msg[msglen++] = (uint8) grouplen;
+		memcpy(msg + msglen, group, grouplen);
+		msglen += grouplen;
+	}
 
 	status = EfHkdfSha256(master, EF_KEY_LEN, NULL, 0,
 						  (const uint8 *) check_key_label,
 						  strlen(check_key_label), check_key, EF_KEY_LEN);
 	if (status == EF_CRYPTO_OK)
-		status = EfHmacSha256(check_key, EF_KEY_LEN, msg, sizeof(msg), mac);
+		status = EfHmacSha256(check_key, EF_KEY_LEN, msg, msglen, mac);
 	if (status == EF_CRYPTO_OK)
 		memcpy(check, mac, EF_CHECK_VALUE_LEN);
 

@@ -17,7 +17,10 @@
 
 extern EfCryptoStatus EfDeriveKek(const uint8 *master, int32 key_id,
 								  uint8 *kek);
+/* the longest index-key group name, in bytes (NAMEDATALEN - 1) */
+#define EF_GROUP_MAX_LEN		63
+
 extern EfCryptoStatus EfKeyCheckValue(const uint8 *master, int32 key_id,
-									  uint8 *check);
+									  const char *group, uint8 *check);
 
 #endif							/* EF_KDF_H */

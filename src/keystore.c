@@ -449,7 +449,7 @@ KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max)
 /*
  * Return the held key whose index key new terms use, or NULL: the current
  * key's (the group of the key that encrypts), else, with only retired keys
- * held, the one that carries the highest index key id
+ * held, the last unlocked of them
  */
 const HeldKey *
 KeystoreIndexKey(void)
@@ -463,17 +463,23 @@ KeystoreIndexKey(void)
 	best = NULL;
 	for (int i = 0; i < EF_KEY_SLOTS; i++)
 		if (Usable(&held[i]) && held[i].index_key_id[0] > 0 &&
-			(best == NULL || held[i].index_key_id[0] > best->index_key_id[0]))
+			(best == NULL || held[i].seq > best->seq))
 			best = &held[i];
 	return best;
 }
 
-/* Return a held key whose newest index key is this one, or NULL */
+/*
+ * Return a held key of an index-key group whose newest index key is this
+ * one, or NULL.  The group is the one the key's check value was verified
+ * with when it was unlocked: a registry row relabelled since does not move
+ * a held key into another group.
+ */
 const HeldKey *
-KeystoreHolderOf(int32 index_key_id)
+KeystoreHolderOf(int32 index_key_id, const char *group)
 {
 	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
-		if (Usable(&held[i]) && held[i].index_key_id[0] == index_key_id)
+		if (Usable(&held[i]) && held[i].index_key_id[0] == index_key_id &&
+			strcmp(held[i].index_group, group) == 0)
 			return &held[i];
 	return NULL;
 }

@@ -107,11 +107,31 @@ PlaintextTypeCode(Oid typid)
 		/* an array of a domain names the domain's OID in its bytes */
 		if (getBaseType(elem) != elem)
 			return 0;
+
+		/*
+		 * Only the element's own array type: others with the same element
+		 * (int2vector, oidvector) constrain their arrays further, and an
+		 * array of the element decrypted as one of them could break them
+		 */
+		if (get_array_type(elem) != base)
+			return 0;
 		t = FindType(elem, 0);
 		return t ? (uint8) (t->code | EF_TYPE_ARRAY) : 0;
 	}
 	t = FindType(base, 0);
 	return t ? t->code : 0;
+}
+
+/*
+ * The element type of a type that holds an array of it but is not its
+ * element's array type (int2vector, oidvector), or InvalidOid
+ */
+Oid
+PlaintextVectorElement(Oid typid)
+{
+	Oid			elem = get_element_type(typid);
+
+	return (OidIsValid(elem) && get_array_type(elem) != typid) ? elem : InvalidOid;
 }
 
 /* Return the SQL type of a valid type code */
@@ -187,6 +207,15 @@ PlaintextLookup(FmgrInfo *flinfo, Oid typid)
 	if (io != NULL && io->type_code != 0 && io->typid == typid)
 		return io;
 	code = PlaintextTypeCode(typid);
+	if (code == 0 && OidIsValid(PlaintextVectorElement(getBaseType(typid))))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot encrypt a value of type %s", format_type_be(typid)),
+				 errdetail("Type %s holds an array of %s with rules of its own, which a decrypted array need not follow.",
+						   format_type_be(typid),
+						   format_type_be(PlaintextVectorElement(getBaseType(typid)))),
+				 errhint("Cast the value to %s[].",
+						 format_type_be(PlaintextVectorElement(getBaseType(typid))))));
 	if (code == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -31,6 +31,7 @@ typedef struct PlaintextIO
 } PlaintextIO;
 
 extern uint8 PlaintextTypeCode(Oid typid);
+extern Oid	PlaintextVectorElement(Oid typid);
 extern Oid	PlaintextTypeOid(uint8 type_code);
 extern PlaintextIO *PlaintextLookup(FmgrInfo *flinfo, Oid typid);
 extern PlaintextIO *PlaintextLookupCode(FmgrInfo *flinfo, uint8 type_code);

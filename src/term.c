@@ -232,8 +232,13 @@ TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 	uint8	   *msg;
 	EfCryptoStatus status;
 
-	if (holder == NULL || holder->index_key_id[0] <= 0)
+	if (holder == NULL)
 		holder = IndexKeyOrError();
+	else if (holder->index_key_id[0] <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("master key %d holds no index key", holder->key_id),
+				 errdetail("Every registered master key wraps the index key of its group, and none was found for this one.")));
 	msg = TermMessage(fcinfo, domain_arg, normalize, type_code, data, len, &msglen);
 	status = TermUnder(holder->index_key_id[0], holder->index_key[0], msg, msglen, term);
 	ef_secure_pfree(msg, msglen);
@@ -253,26 +258,25 @@ TermComputeAll(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 			   uint8 type_code, const char *data, size_t len,
 			   uint8 (*terms)[EF_TERM_LEN], int max)
 {
-	int32		ids[EF_TERMS_MAX];
-	const uint8 *keys[EF_TERMS_MAX];
+	int32		ids[EF_TERMS_MAX + 1];
+	const uint8 *keys[EF_TERMS_MAX + 1];
+	const HeldKey *primary = IndexKeyOrError();
 	int			n;
+	int			all;
 	size_t		msglen;
 	uint8	   *msg;
 	EfCryptoStatus status = EF_CRYPTO_OK;
 
-	int32		first = IndexKeyOrError()->index_key_id[0];
-
-	n = KeystoreIndexKeys(ids, keys, EF_TERMS_MAX);
-	for (int i = 1; i < n; i++)
-		if (ids[i] == first)
+	/* the term ef_term() gives first, then every other index key held */
+	ids[0] = primary->index_key_id[0];
+	keys[0] = primary->index_key[0];
+	all = KeystoreIndexKeys(ids + 1, keys + 1, EF_TERMS_MAX);
+	n = 1;
+	for (int i = 1; i <= all; i++)
+		if (ids[i] != ids[0])
 		{
-			const uint8 *k = keys[i];
-
-			memmove(&ids[1], &ids[0], sizeof(ids[0]) * i);
-			memmove(&keys[1], &keys[0], sizeof(keys[0]) * i);
-			ids[0] = first;
-			keys[0] = k;
-			break;
+			ids[n] = ids[i];
+			keys[n++] = keys[i];
 		}
 	n = Min(n, Min(max, EF_TERMS_MAX));
 	msg = TermMessage(fcinfo, domain_arg, normalize, type_code, data, len, &msglen);

@@ -31,7 +31,7 @@ typedef struct EncryptedFieldTerm
 } EncryptedFieldTerm;
 
 /* the most terms ef_terms() returns: one per distinct index key held */
-#define EF_TERMS_MAX			16
+#define EF_TERMS_MAX			(EF_MAX_HELD_KEYS * EF_INDEX_KEYS_HELD)
 
 extern TermNormalize TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno);
 extern void TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code);

@@ -6,10 +6,10 @@
 --
 -- The sessions are given the tap keys at connection start (this one by
 -- pg_prove's PGOPTIONS, the dblink session by the server's environment, see
--- scripts/test.sh), and ef_unlock(id) and ef_register_key(id) take them
+-- test/t/001_pgtap.pl), and ef_unlock(id) and ef_register_key(id) take them
 -- from there; the file writes keys into statements only to see them refused.
 --
--- The log is read from SQL: scripts/test.sh starts the server with its log at
+-- The log is read from SQL: test/t/001_pgtap.pl makes the server's log readable as
 -- $PGDATA/server.log.  Each check reads only what was written after a mark.
 -- Lines that are written at COMMIT, and statements whose failure the server
 -- logs, need another session: as in sessions.sql, that is a dblink session
@@ -85,7 +85,7 @@ SELECT log_mark('live');
 DO $$ BEGIN RAISE LOG 'ef_tap audit log marker %', pg_backend_pid(); END $$;
 SELECT count(*) = 1 AS log_live FROM log_grep('live', 'ef_tap audit log marker ' || pg_backend_pid()) \gset
 SELECT ok(:'log_live'::boolean,
-	'$PGDATA/server.log is this server''s live log (start the server with -l $PGDATA/server.log, as scripts/test.sh does)');
+	'$PGDATA/server.log is this server''s live log (start the server with -l $PGDATA/server.log, or link it there, as test/t/001_pgtap.pl does)');
 
 \if :log_live
 

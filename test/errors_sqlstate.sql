@@ -4,7 +4,7 @@
 -- master key or the plaintext involved.
 --
 -- The keys: this session was given tap keys 1, 2, 3, 9, 10, 20 and 50 at
--- connection start (encrypted_field.keys, scripts/test.sh), and
+-- connection start (encrypted_field.keys, test/t/001_pgtap.pl), and
 -- ef_unlock(id) and ef_register_key(id) take them from there.  A key written
 -- into a statement is refused (28EF1), as the refusals below check.
 -- ef_lock() wipes the keys given at connection start as well, so this file

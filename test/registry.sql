@@ -403,7 +403,7 @@ SELECT is(remote('ef_fresh', $r$SELECT ef_encrypt('fresh role data', searchable 
 -- a role that logs in, given its keys at connection start, as above
 SELECT dblink_exec('ef_same', $r$
 	GRANT EXECUTE ON FUNCTION ef_register_key(integer, bytea, text, text) TO ef_tap_login_admin;
-	GRANT INSERT, UPDATE ON ef_keys TO ef_tap_login_admin$r$);
+	GRANT INSERT, UPDATE (retired_at) ON ef_keys TO ef_tap_login_admin$r$);
 SELECT dblink_connect('ef_admin', tap_conninfo('ef_tap_registry', 'ef_tap_registry_admin', 'ef_tap_login_admin'));
 SELECT remote('ef_admin', 'SELECT ef_unlock(1)::text');
 SELECT throws_ok($$SELECT remote('ef_admin', 'SELECT ef_register_key(20)::text')$$, '42501',
@@ -522,8 +522,8 @@ SELECT has_function('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text
 	'ef_encrypt_column(regclass, name, name, text, boolean, text, integer) exists');
 SELECT is_procedure('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text', 'boolean', 'text', 'integer'],
 	'ef_encrypt_column is a procedure, so that it can commit each batch');
-SELECT function_returns('ef_create_view', ARRAY['regclass', 'name', 'name', 'name[]'], 'regclass',
-	'ef_create_view(regclass, name, name, name[]) exists and returns the view it made');
+SELECT function_returns('ef_create_view', ARRAY['regclass', 'name', 'name', 'name[]', 'boolean'], 'regclass',
+	'ef_create_view(regclass, name, name, name[], boolean) exists and returns the view it made');
 SELECT has_function(f, a, format('%s(%s) exists', f, array_to_string(a, ', ')))
 FROM (VALUES ('ef_eq'::name, ARRAY['encrypted_field', 'encrypted_field']::name[]),
 	('ef_ne', ARRAY['encrypted_field', 'encrypted_field']),
@@ -585,7 +585,7 @@ SELECT set_eq(
 	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)', 'ef_is_searchable(encrypted_field)',
 	      'ef_rewrap_column(regclass,name,integer,integer)',
 	      'ef_encrypt_column(regclass,name,name,text,boolean,text,integer)',
-	      'ef_create_view(regclass,name,name,name[])',
+	      'ef_create_view(regclass,name,name,name[],boolean)',
 	      'ef_eq(encrypted_field,encrypted_field)', 'ef_ne(encrypted_field,encrypted_field)',
 	      'ef_lt(encrypted_field,encrypted_field)', 'ef_le(encrypted_field,encrypted_field)',
 	      'ef_gt(encrypted_field,encrypted_field)', 'ef_ge(encrypted_field,encrypted_field)',
@@ -651,7 +651,7 @@ SELECT results_eq(
 	  ORDER BY p.oid::regprocedure::text COLLATE "C"$$,
 	$$VALUES ('ef_cmp(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_cmp_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
-	         ('ef_create_view(regclass,name,name,name[])', 'v', 'u', false),
+	         ('ef_create_view(regclass,name,name,name[],boolean)', 'v', 'u', false),
 	         ('ef_decrypt(encrypted_field,text)', 's', 'r', false),
 	         ('ef_decrypt_as(encrypted_field,anyelement,text)', 's', 'r', false),
 	         ('ef_encrypt(anyelement,text,boolean,integer,text,text)', 'v', 'r', false),

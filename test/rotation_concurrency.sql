@@ -7,7 +7,7 @@
 -- second index key with the same id.  In a scratch database, through
 -- dblink, since this file's own transaction never commits.  The sessions are
 -- given the tap keys at connection start (libpq in the server reads
--- PGOPTIONS from the server's environment, scripts/test.sh), and
+-- PGOPTIONS from the server's environment, test/t/001_pgtap.pl), and
 -- ef_unlock(id) and ef_register_key(id) take them from there.
 \set ON_ERROR_ROLLBACK 1
 \set ON_ERROR_STOP true

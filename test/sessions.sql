@@ -13,7 +13,7 @@
 --
 -- A and B are given the tap keys at connection start, as this session is
 -- (libpq in the server reads PGOPTIONS from the server's environment, which
--- scripts/test.sh sets); ef_unlock(id) takes them from there.  ef_lock()
+-- test/t/001_pgtap.pl sets); ef_unlock(id) takes them from there.  ef_lock()
 -- forgets those too, so a session that locked connects again to unlock.
 -- Unlocks made in a transaction end at PREPARE TRANSACTION, which needs
 -- max_prepared_transactions > 0 on the server.
@@ -250,7 +250,7 @@ SELECT is(remote('ef_b', 'SELECT ef_lock()'), '1', 'B''s ef_lock() forgets its o
 -- transaction may yet commit or roll back after the session has moved on
 -- ---------------------------------------------------------------------------
 SELECT cmp_ok(current_setting('max_prepared_transactions')::int, '>', 0,
-	'the server allows prepared transactions (max_prepared_transactions, scripts/test.sh)');
+	'the server allows prepared transactions (max_prepared_transactions, test/t/001_pgtap.pl)');
 SELECT current_setting('max_prepared_transactions')::int > 0 AS ef_prepared_ok \gset
 \if :ef_prepared_ok
 SELECT is(dblink_exec('ef_a', 'BEGIN'), 'BEGIN', 'A begins a transaction');

@@ -13,7 +13,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(33);
+SELECT plan(43);
 
 CREATE EXTENSION encrypted_field;
 CREATE TABLE accounts (tenant int, email encrypted_field);
@@ -101,6 +101,40 @@ SELECT is((SELECT array_agg(tenant ORDER BY tenant) FROM accounts
 	'ef_terms matches the values of every group whose key is held');
 ROLLBACK TO ab;
 
+-- re-wrapping keeps a value's term, so a searchable value does not move to
+-- another group's key that way: its term would stay matchable by the first
+SAVEPOINT ab;
+SELECT ef_unlock(1);
+SELECT ef_unlock(2);
+SELECT throws_ok(format('SELECT ef_rewrap(%L::encrypted_field, 2)', :'a_alice'), '55000',
+	'cannot re-wrap a searchable value under a master key of another index-key group',
+	'a searchable value is not re-wrapped under another group''s key');
+SELECT is(ef_key_id(ef_rewrap(ef_encrypt('no term'::text, key_id => 1), 2)), 2,
+	'a value without a term is');
+ROLLBACK TO ab;
+
+-- the group is covered by the key's check value: a key administrator who
+-- relabels a key's row cannot make it serve another group
+SAVEPOINT relabel;
+SELECT ef_unlock(1);
+UPDATE ef_keys SET index_group = 'tenant_c' WHERE key_id = 1;
+SELECT throws_ok($$SELECT ef_register_key(9, index_group => 'tenant_c')$$, '55000',
+	'cannot register a master key in index-key group "tenant_c" without its index key',
+	'a key held before its row was relabelled does not wrap its index key for the new group');
+SELECT throws_ok($$SELECT ef_unlock(1)$$, '28P01',
+	'master key does not match the fingerprint registered for key 1',
+	'and the relabelled key no longer unlocks');
+ROLLBACK TO relabel;
+
+-- a group whose keys are all retired is rotated by none of them held
+SAVEPOINT retired;
+SELECT ef_retire_key(2);
+SELECT ef_unlock(1);
+SELECT throws_ok($$SELECT ef_rotate_index_key('tenant_b')$$, '55000',
+	'cannot rotate the index key of group "tenant_b" without one of its master keys held',
+	'nobody outside a group rotates it, even with its keys retired');
+ROLLBACK TO retired;
+
 -- within a group: a successor key, UNIQUE, rotation
 SELECT ef_unlock(1);
 SELECT lives_ok($$SELECT ef_register_key(3, comment => 'tenant A, next key')$$,
@@ -116,12 +150,49 @@ SELECT is((SELECT array_agg(key_id ORDER BY key_id) FROM ef_index_keys WHERE ind
 	'its new index key is wrapped under the group''s keys, not tenant B''s');
 
 -- the group argument
+SELECT throws_ok($$SELECT ef_register_key(9, decode(repeat('ab', 32), 'hex'), 'c', '')$$, '28EF1',
+	'master key 9 was not given as a bind parameter',
+	'a key in the statement is refused before the group is read: the statement stays out of the log');
 SELECT throws_ok($$SELECT ef_register_key(9, index_group => NULL)$$, '22004',
 	'index-key group must not be null', 'a null group is refused');
 SELECT throws_ok($$SELECT ef_register_key(9, index_group => '')$$, '22023',
 	'index-key group name must be 1 to 63 bytes long', 'an empty group name is refused');
 SELECT throws_ok(format('SELECT ef_register_key(9, index_group => %L)', repeat('g', 64)), '22023',
 	'index-key group name must be 1 to 63 bytes long', 'a group name of 64 bytes is refused');
+
+-- a session holding the keys of 20 groups (more than 16, where a list of
+-- index keys was once cut, the current key's group's with it), on a scratch
+-- database: its keys given at connection start, computed here, never written
+CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
+	AS $$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $$;
+\ir lib/dblink.psql
+DO $$ BEGIN
+	PERFORM dblink_connect('ef_ctl', tap_conninfo(current_database(), 'ef_tap_tenants_ctl'));
+	PERFORM dblink_exec('ef_ctl', 'DROP DATABASE IF EXISTS ef_tap_tenants WITH (FORCE)');
+	PERFORM dblink_exec('ef_ctl', 'CREATE DATABASE ef_tap_tenants');
+	PERFORM dblink_connect('ef_many', tap_conninfo('ef_tap_tenants', 'ef_tap_tenants_many')
+		|| format(' options=%L', '-c session_preload_libraries=encrypted_field -c encrypted_field.keys='
+			|| (SELECT string_agg(format('%s:%s', n, encode(tap_key(n), 'hex')), ',') FROM generate_series(101, 120) n)));
+	PERFORM dblink_exec('ef_many', $r$CREATE EXTENSION encrypted_field;
+		SELECT ef_register_key(n, index_group => 'g' || n) FROM generate_series(101, 120) n;
+		SELECT ef_unlock(n) FROM generate_series(120, 101, -1) n;
+		CREATE TABLE acc (tenant int, email encrypted_field);
+		INSERT INTO acc SELECT n, ef_encrypt('alice@example.com'::text, NULL, true, n) FROM generate_series(101, 120) n$r$);
+END $$;
+SELECT is(remote('ef_many', $r$SELECT string_agg(tenant::text, ',') FROM acc
+	WHERE email = ef_term('alice@example.com'::text)$r$), '101',
+	'holding 20 groups'' keys, ef_term uses the current key''s group');
+SELECT is(remote('ef_many', $r$SELECT cardinality(ef_terms('alice@example.com'::text))::text$r$), '20',
+	'ef_terms gives a term of every group held');
+SELECT is(remote('ef_many', $r$SELECT count(*)::text FROM acc WHERE email = ANY(ef_terms('alice@example.com'::text))$r$),
+	'20', 'and finds every group''s value');
+SELECT is(remote('ef_many', $r$SELECT ef_index_key_id(ef_reterm(email))::text FROM acc WHERE tenant = 120$r$), '20',
+	'ef_reterm keeps a value in its own group');
+DO $$ BEGIN
+	PERFORM dblink_disconnect('ef_many');
+	PERFORM dblink_exec('ef_ctl', 'DROP DATABASE ef_tap_tenants WITH (FORCE)');
+	PERFORM dblink_disconnect('ef_ctl');
+END $$;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -115,12 +115,30 @@ main(int argc, char **argv)
 	UNIT_CHECK(EfDeriveKek(master, key_id, kek) == EF_CRYPTO_OK &&
 			   Same(kek, sizeof(kek), expect_kek, kek_len),
 			   "KEK differs from the vector");
-	UNIT_CHECK(EfKeyCheckValue(master, key_id, check) == EF_CRYPTO_OK &&
+	UNIT_CHECK(EfKeyCheckValue(master, key_id, NULL, check) == EF_CRYPTO_OK &&
 			   Same(check, sizeof(check), expect_check, check_len),
 			   "check value differs from the vector");
-	UNIT_CHECK(EfKeyCheckValue(master, key_id + 1, check) == EF_CRYPTO_OK &&
+	UNIT_CHECK(EfKeyCheckValue(master, key_id, "default", check) == EF_CRYPTO_OK &&
+			   Same(check, sizeof(check), expect_check, check_len),
+			   "check value in the group \"default\" differs from the vector (0.2.0's)");
+	UNIT_CHECK(EfKeyCheckValue(master, key_id + 1, NULL, check) == EF_CRYPTO_OK &&
 			   !Same(check, sizeof(check), expect_check, check_len),
 			   "check value does not depend on the key id");
+	{
+		uint8		in_a[EF_CHECK_VALUE_LEN];
+		uint8		in_b[EF_CHECK_VALUE_LEN];
+		char		too_long[EF_GROUP_MAX_LEN + 2];
+
+		UNIT_CHECK(EfKeyCheckValue(master, key_id, "tenant_a", in_a) == EF_CRYPTO_OK &&
+				   EfKeyCheckValue(master, key_id, "tenant_b", in_b) == EF_CRYPTO_OK &&
+				   !Same(in_a, sizeof(in_a), expect_check, check_len) &&
+				   !Same(in_a, sizeof(in_a), in_b, sizeof(in_b)),
+				   "check value does not depend on the index-key group");
+		memset(too_long, 'g', sizeof(too_long) - 1);
+		too_long[sizeof(too_long) - 1] = '\0';
+		UNIT_CHECK(EfKeyCheckValue(master, key_id, too_long, in_a) == EF_CRYPTO_BAD_LENGTH,
+				   "a group name longer than EF_GROUP_MAX_LEN is refused");
+	}
 
 	/* sealing with fixed inputs gives the vector's bytes */
 	total = plain_len + EF_ENVELOPE_OVERHEAD;
