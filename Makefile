@@ -56,13 +56,32 @@ test/unit/test_envelope: test/unit/test_envelope.c test/unit/unit.h $(UNIT_SRCS)
 unitcheck: test/unit/test_crypto test/unit/test_envelope
 	test/unit/run.sh
 
-# a libpq client that passes keys as bind parameters, for test/hygiene/run.sh
+# a libpq client that passes keys as bind parameters, for the key hygiene suite
 test/hygiene/bind_key: test/hygiene/bind_key.c
 	$(CC) -O2 -Wall -Wextra -I$(shell $(PG_CONFIG) --includedir) -o $@ $< \
-		-L$(shell $(PG_CONFIG) --libdir) -lpq
+		-L$(shell $(PG_CONFIG) --libdir) -Wl,-rpath,$(shell $(PG_CONFIG) --libdir) -lpq
 
+# pgTAP against a running server that has pgtap and dblink, allows prepared
+# transactions, and was started with these PGOPTIONS in its environment
+# (test/t/001_pgtap.pl sets such a server up itself)
 pgtap:
 	pg_prove -ovf $(if $(PGTAP_TESTS),$(PGTAP_TESTS),test/*.sql)
 
-.PHONY: unitcheck pgtap
-EXTRA_CLEAN = test/unit/test_crypto test/unit/test_envelope test/unit/*.tsv test/hygiene/bind_key
+# The TAP suites, test/t/*.pl: each creates and removes clusters of its own
+# (PostgreSQL::Test::Cluster) as the calling user, from the binaries of
+# $(PG_CONFIG), put first in PATH.  Needs PostgreSQL's TAP modules (a build
+# with --enable-tap-tests; Debian's has them) and IPC::Run.  One suite:
+#   make prove_installcheck PROVE_TESTS=test/t/010_key_hygiene.pl
+EF_TAP_PERL = $(top_srcdir)/src/test/perl
+prove_installcheck: test/hygiene/bind_key
+	@test -f '$(EF_TAP_PERL)/PostgreSQL/Test/Cluster.pm' || { echo \
+		"$(EF_TAP_PERL)/PostgreSQL/Test/Cluster.pm not found: build PostgreSQL with --enable-tap-tests" >&2; exit 1; }
+	rm -rf '$(CURDIR)'/tmp_check
+	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" \
+		TESTLOGDIR='$(CURDIR)/tmp_check/log' TESTDATADIR='$(CURDIR)/tmp_check' \
+		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+		$(or $(PROVE),prove) $(PG_PROVE_FLAGS) -I test/perl $(PROVE_FLAGS) \
+		$(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
+
+.PHONY: unitcheck pgtap prove_installcheck
+EXTRA_CLEAN = test/unit/test_crypto test/unit/test_envelope test/unit/*.tsv test/hygiene/bind_key tmp_check

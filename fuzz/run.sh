@@ -4,11 +4,16 @@
 # corpus; --smoke replays the saved corpus and crash regressions only.
 # Prints executions per second and total executions of each run.
 # Usage, from the project root: bash fuzz/run.sh [--smoke | SECONDS]
+# PG_CONFIG names the PostgreSQL whose headers and static libraries are used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-600}
-inc=$(pg_config --includedir-server)
-lib=$(pg_config --pkglibdir)
+pg_config=${PG_CONFIG:-pg_config}
+inc=$("$pg_config" --includedir-server)
+# libpgcommon.a and libpgport.a: Debian puts them in pkglibdir, a source
+# build in libdir
+lib=$("$pg_config" --pkglibdir)
+[ -f "$lib/libpgcommon.a" ] || lib=$("$pg_config" --libdir)
 out=fuzz/build
 mkdir -p "$out" fuzz/corpus/envelope fuzz/corpus/text fuzz/regressions
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wno-ignored-attributes -I$inc -Isrc"

@@ -1,17 +1,65 @@
 #!/usr/bin/env bash
 # Run every test: C unit tests (Wycheproof vectors, envelope vector), the
-# fuzz corpus replay, pg_regress, pgTAP, the key-hygiene test, the operations
-# tests (dump and restore, streaming and logical replication, PgBouncer), the
-# upgrade from 0.1.0 and the fault tests (a killed backend, a crashed server,
-# values at the 1 GB limit), each against throwaway PostgreSQL 15 clusters.
-# Usage, from the project root, as root on Debian 12: bash scripts/test.sh
+# fuzz corpus replay, pg_regress, and the TAP suites under test/t (pgTAP,
+# key hygiene, dump and restore, streaming and logical replication,
+# PgBouncer, the upgrades from 0.1.0 and 0.2.0, a killed backend and a
+# crashed server).
+# Installs the packages it needs, builds a copy of the tree with warnings as
+# errors, installs it into PG_CONFIG's PostgreSQL (default Debian's 15), and
+# runs the make targets as the unprivileged postgres user (the caller, when
+# not root): make unitcheck, make installcheck against a cluster started
+# here, and make prove_installcheck, whose suites start their own clusters.
+# Without PG_CONFIG, it runs them all for each supported major version this
+# machine can test: Debian's PostgreSQL 15, then 18.6, built from
+# ../shared/vendor (or $EF_VENDOR_DIR) by scripts/pg18.sh into a cache
+# outside the repository and reused from there.
+# Usage, from the project root, as root on Debian 12:
+#   bash scripts/test.sh                                   # 15 and 18
+#   PG_CONFIG=/path/to/bin/pg_config bash scripts/test.sh  # that one
 set -euo pipefail
+
+if [ -z "${PG_CONFIG:-}" ]; then
+	here=$(cd "$(dirname "$0")" && pwd)
+	results=()
+	status=0
+	if PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config bash "$here/test.sh"; then
+		results+=("PostgreSQL 15: passed")
+	else
+		results+=("PostgreSQL 15: FAILED")
+		status=1
+	fi
+	echo "== building PostgreSQL 18 (or reusing the build)"
+	if pg18=$(bash "$here/pg18.sh" | tail -n 1) && [ -x "$pg18" ] &&
+		PG_CONFIG=$pg18 bash "$here/test.sh"; then
+		results+=("PostgreSQL 18: passed")
+	else
+		results+=("PostgreSQL 18: FAILED")
+		status=1
+	fi
+	printf '%s\n' "${results[@]}"
+	exit $status
+fi
+
 . "$(dirname "$0")/lib.sh"
 cd "$EF_ROOT"
 
 ef_deps
 ef_locale
-ef_build
+echo "PostgreSQL: $("$PG_CONFIG" --version) ($PG_CONFIG); tests run as $(ef_owner)"
+
+work=$(mktemp -d /tmp/encrypted_field-test.XXXXXX)
+chmod 755 "$work"
+keep=
+cleanup() {
+	ef_cluster_stop
+	if [ -n "$keep" ]; then echo "logs of the failed suites: $work/logs"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+ef_stage "$work/src"
+cd "$work/src"
+# the upgrade suite builds the 0.1.0 release from this clone's history
+git_dir=${EF_GIT_DIR:-$(git -C "$EF_ROOT" rev-parse --absolute-git-dir 2>/dev/null || true)}
+make_as_owner() { ef_as_owner env EF_GIT_DIR="$git_dir" make -s PG_CONFIG="$PG_CONFIG" "$@"; }
 
 passed=0
 failed=0
@@ -20,50 +68,41 @@ suite() {
 	shift
 	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
+# keep what a failed suite left for reading
+keep_logs() { # name, files...
+	local name=$1
+	shift
+	keep=1
+	mkdir -p "$work/logs/$name"
+	cp -r "$@" "$work/logs/$name/" 2>/dev/null || true
+}
 regress() {
-	make -s PG_CONFIG=$PG_BIN/pg_config installcheck && return 0
+	make_as_owner installcheck && return 0
 	[ -f regression.diffs ] && cat regression.diffs
+	keep_logs pg_regress regression.diffs regression.out
 	return 1
 }
-# pgTAP sessions, and the sessions they open with dblink (libpq in the
-# server, which reads the server's environment), give the test keys at
-# connection start
-tap_options="-c session_preload_libraries=encrypted_field -c encrypted_field.keys=$(sh test/keys.sh tap)"
-pgtap() { # runs $PGTAP_FILES, by default test/*.sql
-	PGOPTIONS=$tap_options psql -q -X -c "CREATE DATABASE ef_tap" &&
-	psql -q -X -d ef_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink" &&
-	PGOPTIONS=$tap_options pg_prove -d ef_tap -f ${PGTAP_FILES:-test/*.sql}
+tap() { # a TAP suite, test/t/NAME.pl
+	make_as_owner prove_installcheck PROVE_TESTS="test/t/$1.pl" && return 0
+	keep_logs "$1" tmp_check/log
+	return 1
 }
 
-suite "unit tests" make -s PG_CONFIG=$PG_BIN/pg_config unitcheck
-suite "fuzz corpus replay" bash fuzz/run.sh --smoke
+suite "unit tests" make_as_owner unitcheck
+suite "fuzz corpus replay" ef_as_owner env PG_CONFIG="$PG_CONFIG" bash fuzz/run.sh --smoke
 
-PGOPTIONS=$tap_options ef_cluster_start -c max_prepared_transactions=4
+ef_cluster_start
+trap cleanup EXIT
 suite "pg_regress" regress
-suite "pgTAP" pgtap
 ef_cluster_stop
 
-# with the library preloaded, sessions take a rotation without unlocking again
-PGOPTIONS=$tap_options EF_PORT=54328 ef_cluster_start -c shared_preload_libraries=encrypted_field
-PGTAP_FILES=test/preloaded/*.sql suite "pgTAP, library preloaded" pgtap
-ef_cluster_stop
-
-make -s PG_CONFIG=$PG_BIN/pg_config test/hygiene/bind_key
-# the harshest settings: every statement, its parameters and its plan logged,
-# every statement and utility command tracked
-ef_cluster_start -c shared_preload_libraries=pg_stat_statements,auto_explain \
-	-c log_statement=all -c log_min_duration_statement=0 \
-	-c log_parameter_max_length=-1 -c log_parameter_max_length_on_error=-1 \
-	-c auto_explain.log_min_duration=0 -c auto_explain.log_analyze=on \
-	-c auto_explain.log_verbose=on -c auto_explain.log_nested_statements=on \
-	-c pg_stat_statements.track=all -c pg_stat_statements.track_utility=on
-suite "key hygiene" test/hygiene/run.sh
-ef_cluster_stop
-
-suite "operations: dump, restore, replication" test/ops/run.sh
-suite "operations: PgBouncer" test/ops/pgbouncer.sh
-suite "upgrade from 0.1.0" test/upgrade/run.sh
-suite "faults: kill, crash, 1 GB values" bash test/faults/run.sh
+suite "pgTAP" tap 001_pgtap
+suite "pgTAP, library preloaded" tap 002_pgtap_preloaded
+suite "key hygiene" tap 010_key_hygiene
+suite "operations: dump, restore, replication" tap 020_dump_replication
+suite "operations: PgBouncer" tap 021_pgbouncer
+suite "upgrade from 0.1.0 and 0.2.0" tap 030_upgrade
+suite "faults: kill, crash" tap 040_faults
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -38,7 +38,7 @@ BEGIN
 END $$;
 
 -- the keys come from those this session was given at connection start
--- (encrypted_field.keys, scripts/test.sh)
+-- (encrypted_field.keys, test/t/001_pgtap.pl)
 SELECT ef_register_key(1);
 -- a later key wraps the index key, which only a session holding it has
 SELECT ef_unlock(1);

@@ -18,7 +18,7 @@
  *		parameter (so that the protocol buffer no longer holds the key),
  *		ef_lock(), and waits for another line before it disconnects.
  * Connects with the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER).
- * The wrapper function and procedure are created by test/hygiene/run.sh.
+ * The wrapper function and procedure are created by test/t/010_key_hygiene.pl.
  *
  * IDENTIFICATION
  *		test/hygiene/bind_key.c

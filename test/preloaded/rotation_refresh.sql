@@ -3,7 +3,7 @@
 -- again before it next computes a term: it writes terms under the new index
 -- key, matches moved values, rotates and registers, all without unlocking
 -- again.  Two sessions through dblink, on a scratch database; run by
--- scripts/test.sh against a preloaded cluster (test/rotation_concurrency.sql
+-- test/t/002_pgtap_preloaded.pl against a preloaded cluster (test/rotation_concurrency.sql
 -- shows the behaviour without preloading).  The sessions are given the tap
 -- keys at connection start (libpq in the server reads PGOPTIONS from the
 -- server's environment), and ef_unlock(id) and ef_register_key(id) take
