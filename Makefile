@@ -1,3 +1,4 @@
+# Copyright (c) 2026, The encrypted_field Authors
 EXTENSION  = encrypted_field
 EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
                sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")

@@ -1,6 +1,8 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION encrypted_field UPDATE TO '0.3.0'" to load this file. \quit
 
+-- Copyright (c) 2026, The encrypted_field Authors
+
 -- 0.3.0 changes no stored format: values written by 0.1.0 and 0.2.0 are
 -- read as they are.
 

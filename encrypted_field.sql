@@ -1,6 +1,8 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION encrypted_field" to load this file. \quit
 
+-- Copyright (c) 2026, The encrypted_field Authors
+
 -- encrypted_field type
 
 CREATE TYPE encrypted_field;

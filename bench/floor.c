@@ -16,6 +16,8 @@
  * Build and run (bench/run.sh does this):
  *		cc -O2 -o floor bench/floor.c -lcrypto && ./floor [milliseconds per line]
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		bench/floor.c
  *

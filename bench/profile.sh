@@ -8,6 +8,7 @@
 # as addresses; their callers in the inclusive list say what they are.
 # Needs perf (Debian's linux-perf) and kernel.perf_event_paranoid <= 2.
 # Usage, from the project root: bash bench/profile.sh [N] [FUNCTIONS...]
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 cd "$EF_ROOT"

@@ -5,6 +5,7 @@
 # own throwaway cluster; one backend, parallelism off.  Each figure is the
 # median of RUNS runs (default 3), each on a fresh copy of the table.
 # Usage, from the project root: bash bench/rotate.sh [N] [RUNS]
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 cd "$EF_ROOT"

@@ -24,6 +24,7 @@
 # Usage, from the project root:
 #   bash bench/run.sh [N] [RUNS]     # default 1000000 3: about 6 minutes
 #   bash bench/run.sh --smoke        # N=2000, 1 run, 2-second lookups: CI
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 cd "$EF_ROOT"

@@ -4,6 +4,7 @@
 # pgcrypto's pgp_sym_encrypt output.  Sizes are pg_total_relation_size of
 # each table after VACUUM (heap, TOAST and their indexes-free overhead).
 # Usage, from the project root: bash bench/storage.sh [N]
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 cd "$EF_ROOT"

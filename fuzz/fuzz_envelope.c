@@ -9,6 +9,8 @@
  * Anything else must fail authentication, never crash or read out of
  * bounds (run under AddressSanitizer).
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		fuzz/fuzz_envelope.c
  *

@@ -4,6 +4,8 @@
  *		libFuzzer harness: the text input path, from "ef1:..." to a parsed
  *		envelope
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		fuzz/fuzz_text.c
  *

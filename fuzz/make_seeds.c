@@ -5,6 +5,8 @@
  *		(with and without context, term and compression flags), and their
  *		text forms
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		fuzz/make_seeds.c
  *

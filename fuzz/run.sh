@@ -5,6 +5,7 @@
 # Prints executions per second and total executions of each run.
 # Usage, from the project root: bash fuzz/run.sh [--smoke | SECONDS]
 # PG_CONFIG names the PostgreSQL whose headers and static libraries are used.
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-600}

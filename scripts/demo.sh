@@ -3,6 +3,7 @@
 # install the packages, build and install the extension, start a throwaway
 # PostgreSQL 15 cluster, and run a short demo.  Run from the project root:
 #   bash scripts/demo.sh
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$EF_ROOT"

@@ -7,6 +7,7 @@
 # runs it without them).  Prints each part's figures.  PG_CONFIG names the
 # PostgreSQL (default Debian's 15).
 # Usage, from the project root, as root on Debian 12: bash scripts/hardening.sh
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$EF_ROOT"

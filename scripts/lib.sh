@@ -3,6 +3,7 @@
 # user (PostgreSQL refuses to run as root).  Sourced, not run.
 # PG_CONFIG names the PostgreSQL to build for and test against; by default
 # Debian's 15.
+# Copyright (c) 2026, The encrypted_field Authors
 
 EF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EF_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libssl-dev libkrb5-dev liblz4-dev jq make gcc clang libclang-rt-14-dev python3-cryptography python3-psycopg python3-psycopg2 pgbouncer locales libipc-run-perl"

@@ -12,6 +12,7 @@
 # as root with no XDG_CACHE_HOME: the server runs as the unprivileged
 # postgres user, who cannot enter root's private home, so root's build goes
 # to /var/cache/encrypted_field.
+# Copyright (c) 2026, The encrypted_field Authors
 
 EF_ROOT=${EF_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 EF_VENDOR_DIR=${EF_VENDOR_DIR:-$EF_ROOT/../shared/vendor}

@@ -11,6 +11,7 @@
 # run adds test/preloaded/*.sql.
 # Usage, from the project root, as root on Debian 12:
 #   bash scripts/sanitize.sh [--preloaded] [--regress-only]
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$EF_ROOT"

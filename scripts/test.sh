@@ -16,6 +16,7 @@
 # Usage, from the project root, as root on Debian 12:
 #   bash scripts/test.sh                                   # 15 and 18
 #   PG_CONFIG=/path/to/bin/pg_config bash scripts/test.sh  # that one
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 
 if [ -z "${PG_CONFIG:-}" ]; then

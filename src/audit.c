@@ -13,6 +13,8 @@
  * not be read, so the role is the login role from the connection, plus the
  * current role when a transaction is running.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/audit.c
  *

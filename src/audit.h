@@ -3,6 +3,8 @@
  * audit.h
  *		Server-log lines for every use of a master key
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/audit.h
  *

@@ -3,6 +3,8 @@
  * compat.h
  *		Every PostgreSQL and OpenSSL version test of the project lives here
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/compat.h
  *

@@ -10,6 +10,8 @@
  * A value that does not shrink is stored as it is.  Compression leaks,
  * through the length, how compressible the content is: see the README.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/compress.c
  *

@@ -3,6 +3,8 @@
  * compress.h
  *		Compress plaintext before it is encrypted
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/compress.h
  *

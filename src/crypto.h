@@ -7,6 +7,8 @@
  * that callers can wipe their secrets before reporting (see ef_report.c).
  * Key, nonce and tag sizes are fixed by the envelope format.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/crypto.h
  *

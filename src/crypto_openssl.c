@@ -24,6 +24,8 @@
  * at the end of each transaction and when keys are forgotten
  * (EfCryptoScrub), rather than after every row.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/crypto_openssl.c
  *

@@ -18,6 +18,8 @@
  * their envelopes, inside ANALYZE only (see ValueArg in ef_ops.c).  Domains
  * over encrypted_field use this analyser, as their base type does.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_analyze.c
  *

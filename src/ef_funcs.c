@@ -7,6 +7,8 @@
  * straight into it; the data key and the plaintext copies made here are
  * wiped before they are released, on the error paths too.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_funcs.c
  *

@@ -9,6 +9,8 @@
  * server log (errhidestmt): the statement may hold the key as a literal, and
  * log_min_error_statement would otherwise write it next to the error.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_keyfuncs.c
  *

@@ -3,6 +3,8 @@
  * ef_keyfuncs.h
  *		What the key functions offer the rest of the extension
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_keyfuncs.h
  *

@@ -15,6 +15,8 @@
  * except inside ANALYZE (see InsideAnalyze).  Only the first bytes of a
  * value are fetched, so comparisons of large TOASTed values stay cheap.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_ops.c
  *

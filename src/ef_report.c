@@ -8,6 +8,8 @@
  * apart (a wrong key, an altered byte, a wrong context) is one message, so
  * that the error reveals nothing about which it was.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_report.c
  *

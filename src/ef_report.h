@@ -3,6 +3,8 @@
  * ef_report.h
  *		Turn provider and envelope statuses into PostgreSQL errors
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_report.h
  *

@@ -9,6 +9,8 @@
  * against the value's present term first, since a mistake would leave the
  * value unfindable, silently and for good.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_reterm.c
  *

@@ -8,6 +8,8 @@
  * only known with the key.  Errors never echo the input: it may be a value
  * someone is probing with.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_type.c
  *

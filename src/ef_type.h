@@ -3,6 +3,8 @@
  * ef_type.h
  *		The encrypted_field SQL type: a varlena holding one envelope
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_type.h
  *

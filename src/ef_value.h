@@ -3,6 +3,8 @@
  * ef_value.h
  *		Opening and sealing values, shared by the SQL functions that do it
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/ef_value.h
  *

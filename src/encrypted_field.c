@@ -3,6 +3,8 @@
  * encrypted_field.c
  *		Module entry point: module magic and the hooks installed at load
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/encrypted_field.c
  *

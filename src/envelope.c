@@ -7,6 +7,8 @@
  * strict: text input, binary receive and every function that reads a value
  * go through EnvelopeParse, so there is one definition of a valid envelope.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/envelope.c
  *

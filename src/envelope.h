@@ -24,6 +24,8 @@
  *
  * This file is pure C: no fmgr and no OpenSSL, only crypto.h.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/envelope.h
  *

@@ -11,6 +11,8 @@
  * shared_preload_libraries can have; without it, sessions must unlock again
  * after a rotation.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/generation.c
  *

@@ -3,6 +3,8 @@
  * generation.h
  *		A count of index key rotations, shared by every backend
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/generation.h
  *

@@ -9,6 +9,8 @@
  * key id, truncated to 16 bytes; it proves a key is the registered one and
  * reveals nothing about it.  Only the KEK is held after unlocking.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/kdf.c
  *

@@ -3,6 +3,8 @@
  * kdf.h
  *		Keys derived from a master key: the key-wrapping key and the check value
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/kdf.h
  *

@@ -27,6 +27,8 @@
  * library finds the value in a placeholder even so, where a file or ALTER
  * ROLE may have put it: it is taken only if the startup packet named it.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/key_channel.c
  *

@@ -3,6 +3,8 @@
  * key_channel.h
  *		Master keys given at connection start: encrypted_field.keys
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/key_channel.h
  *

@@ -15,6 +15,8 @@
  * function written in another language is not seen through; its statement
  * is hidden from the log once the key function runs (redact.c).
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/key_plan.c
  *

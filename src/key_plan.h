@@ -3,6 +3,8 @@
  * key_plan.h
  *		Plan statements that call a key function without folding parameters
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/key_plan.h
  *

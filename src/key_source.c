@@ -26,6 +26,8 @@
  * copies PostgreSQL made (the protocol message buffer, a custom plan's
  * folded constant) are its own; the README lists them.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/key_source.c
  *

@@ -3,6 +3,8 @@
  * key_source.h
  *		Tell whether a master key came from a bind parameter of the client
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/key_source.h
  *

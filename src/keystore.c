@@ -25,6 +25,8 @@
  * checked against the registry, until ef_unlock() or ef_register_key() is
  * called without a key; they are forgotten with the held keys.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/keystore.c
  *

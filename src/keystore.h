@@ -3,6 +3,8 @@
  * keystore.h
  *		The master keys this backend holds, and when it forgets them
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/keystore.h
  *

@@ -23,6 +23,8 @@
  *
  * An array's type code is its element's code with the high bit set.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/plaintext.c
  *

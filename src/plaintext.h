@@ -3,6 +3,8 @@
  * plaintext.h
  *		Which SQL types can be encrypted, and their bytes inside an envelope
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/plaintext.h
  *

@@ -11,6 +11,8 @@
  * dumps, and every slice is wiped as it is handed out.  It belongs to one
  * process: a pool seen from another PID (a fork) is discarded, never reused.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/randpool.c
  *

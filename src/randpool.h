@@ -3,6 +3,8 @@
  * randpool.h
  *		Random bytes for data keys and nonces, drawn from OpenSSL in bulk
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/randpool.h
  *

@@ -38,6 +38,8 @@
  * its functions, which may already have been logged with its parameters.
  * RedactLoggedBeforeLoad() tells the key functions when that may be so.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/redact.c
  *

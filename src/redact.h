@@ -3,6 +3,8 @@
  * redact.h
  *		Keep master keys and bind parameters out of the server log
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/redact.h
  *

@@ -8,6 +8,8 @@
  * with the caller's privileges: table grants decide who may read or change
  * the registry (see the privileges section of the install script).
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/registry.c
  *

@@ -3,6 +3,8 @@
  * registry.h
  *		The key registry table: check values, never keys
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/registry.h
  *

@@ -6,6 +6,8 @@
  * explicit_bzero() cannot be optimised away; PostgreSQL supplies a portable
  * one in src/port where the C library lacks it.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/secure.h
  *

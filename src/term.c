@@ -16,6 +16,8 @@
  * the text '1' differ.  Equal terms reveal equal plaintexts: that is the
  * point, and the documented leakage.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/term.c
  *

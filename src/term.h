@@ -3,6 +3,8 @@
  * term.h
  *		Blind-index search terms: keyed MACs of normalised plaintext
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/term.h
  *

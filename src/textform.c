@@ -7,6 +7,8 @@
  * without a server.  Only the canonical encoding is accepted (padding, no
  * whitespace, no stray bits), so that a value has exactly one text form.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/textform.c
  *

@@ -3,6 +3,8 @@
  * textform.h
  *		The text form of an envelope: "ef1:" and canonical base64
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		src/textform.h
  *

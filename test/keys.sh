@@ -7,6 +7,7 @@
 #   test/keys.sh tap [ID...]       key N = sha256("tap key N")
 #   test/keys.sh hex SET N         the hex of one key
 # Without ids: the ids the suites use.
+# Copyright (c) 2026, The encrypted_field Authors
 set -eu
 key() { printf '%s %s' "$1" "$2" | sha256sum | cut -c1-64; }
 case "${1:-}" in

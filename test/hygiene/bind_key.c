@@ -20,6 +20,8 @@
  * Connects with the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER).
  * The wrapper function and procedure are created by test/t/010_key_hygiene.pl.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		test/hygiene/bind_key.c
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# Copyright (c) 2026, The encrypted_field Authors
 """Count the forms of a key found in a text.
 
 Usage: leaks.py KEYHEX FILE

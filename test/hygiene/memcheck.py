@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# Copyright (c) 2026, The encrypted_field Authors
 """Look for a held key in a backend's memory.
 
 Usage: memcheck.py PID KEYHEX held|wiped|absent|present

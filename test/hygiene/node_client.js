@@ -1,3 +1,4 @@
+// Copyright (c) 2026, The encrypted_field Authors
 // Unlock through node-postgres, which sends parameters with the extended
 // protocol.
 // Usage: node node_client.js steps KEYHEX WRONGHEX DECOYHEX | loop KEYHEX N

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# Copyright (c) 2026, The encrypted_field Authors
 """Read pg_stat_activity in a tight loop, as a monitoring agent would.
 
 Usage: poll_activity.py OUTFILE STOPFILE

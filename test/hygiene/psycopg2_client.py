@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# Copyright (c) 2026, The encrypted_field Authors
 """psycopg2 interpolates parameters into the SQL text on the client.
 
 Usage: psycopg2_client.py KEYHEX DECOYHEX

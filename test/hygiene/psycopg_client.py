@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# Copyright (c) 2026, The encrypted_field Authors
 """Unlock through psycopg 3, which sends parameters with the extended protocol.
 
 Usage: psycopg_client.py steps KEYHEX WRONGHEX DECOYHEX | loop KEYHEX N

@@ -1,3 +1,4 @@
+# Copyright (c) 2026, The encrypted_field Authors
 """A client that passes the master key as a bind parameter, as an
 application does (psql 15 cannot send bind parameters).  psycopg 3 sends
 parameters with the extended protocol, which PgBouncer passes in transaction

@@ -11,6 +11,7 @@
 #		test/perl/EFTest.pm
 #
 #-------------------------------------------------------------------------
+# Copyright (c) 2026, The encrypted_field Authors
 package EFTest;
 
 use strict;

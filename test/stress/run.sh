@@ -7,6 +7,7 @@
 # the checksum written with it, the only errors must be the counted unique
 # conflicts, and no backend may have crashed.  Needs a running cluster (PGHOST, PGPORT, EF_PGDATA).
 # Usage: test/stress/run.sh [CLIENTS] [SECONDS]
+# Copyright (c) 2026, The encrypted_field Authors
 set -uo pipefail
 clients=${1:-16}
 seconds=${2:-60}

@@ -4,6 +4,7 @@
 # environment); test/sessions.sql prepares transactions; test/audit_log.sql
 # reads the server log as $PGDATA/server.log.  Each pgTAP assertion is
 # reported as one of this test.
+# Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
 

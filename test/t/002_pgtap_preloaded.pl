@@ -1,6 +1,7 @@
 # The pgTAP files that need the library in shared_preload_libraries,
 # test/preloaded/*.sql (a committed rotation is counted in shared memory),
 # on a cluster of its own; keys as in 001_pgtap.pl.
+# Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
 

@@ -16,6 +16,7 @@
 # ${EF_CACHE:-~/.cache/encrypted_field}/node) and psql.  The German-message
 # checks run where the de_DE.UTF-8 locale exists.  EF_HYGIENE_LOOPS sets
 # the number of unlocks per channel (1000).
+# Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
 

@@ -7,6 +7,7 @@
 # sessions that need the key give it at connection start
 # (encrypted_field.keys, with the library loaded as the session starts); a
 # key written into SQL text is refused.
+# Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
 

@@ -6,6 +6,7 @@
 # keys go as bind parameters (test/ops/bind_client.py, psycopg 3); a key in
 # SQL text is refused.  Runs where the pgbouncer program is found (PATH,
 # /usr/sbin, or EF_PGBOUNCER), and is skipped otherwise.
+# Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
 

@@ -16,6 +16,7 @@
 # parameters, its sessions give the key at connection start instead.
 # EF_UPGRADE_WRITE_FIXTURE=VERSION rewrites that release's fixture with its
 # build instead of testing.
+# Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
 

@@ -5,6 +5,7 @@
 # EF_FAULTS_1GB=1 (scripts/hardening.sh sets it), also values at the size
 # limit (512 MiB), which take a minute and gigabytes.  EF_FAULT_ROWS sets the table's
 # rows (200000).
+# Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
 

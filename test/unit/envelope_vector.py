@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# Copyright (c) 2026, The encrypted_field Authors
 """Independent reference for the envelope test vector.
 
 Recomputes test/unit/envelope_vector.txt from its inputs with the Python

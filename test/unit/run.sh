@@ -18,6 +18,7 @@
 #
 #-------------------------------------------------------------------------
 # shellcheck disable=SC2016	# the single-quoted jq programs use $g and $alg
+# Copyright (c) 2026, The encrypted_field Authors
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

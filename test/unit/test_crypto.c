@@ -11,6 +11,8 @@
  * with parameters the provider does not offer are counted as skipped.  A few
  * direct checks follow the vectors.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		test/unit/test_crypto.c
  *

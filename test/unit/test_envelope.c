@@ -8,6 +8,8 @@
  * fixed inputs give exactly those bytes.  Then flips every bit of the
  * envelope and checks that none still opens.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		test/unit/test_envelope.c
  *

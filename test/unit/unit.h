@@ -13,6 +13,8 @@
  * since each unit program is a single .c file.  Nothing here uses palloc or
  * elog: the programs run without a server.
  *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
  * IDENTIFICATION
  *		test/unit/unit.h
  *
