@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "common/base64.h"
+#include "compat.h"
 #include "crypto.h"
 #include "envelope.h"
 #include "kdf.h"
@@ -86,7 +87,7 @@ main(int argc, char **argv)
 			snprintf(name, sizeof(name), "seed-%d-%d", p, variant);
 			WriteFile(argv[1], name, env, total);
 			memcpy(text, "ef1:", 4);
-			n = pg_b64_encode((const char *) env, (int) total, text + 4, pg_b64_enc_len(total));
+			n = EfB64Encode(env, (int) total, text + 4, pg_b64_enc_len(total));
 			WriteFile(argv[2], name, text, 4 + n);
 			free(env);
 			free(text);
