@@ -218,7 +218,7 @@ CREATE TEMP TABLE ef_kept_grants AS
 		(1, 'ef_register_key(integer, bytea, text)'::regprocedure, 'ef_register_key(integer, bytea, text, text)'),
 		(2, 'ef_rotate_index_key()'::regprocedure, 'ef_rotate_index_key(text)'),
 		(3, 'ef_create_view(regclass, name, name, name[])'::regprocedure,
-			'ef_create_view(regclass, name, name, name[], boolean)')) f(n, fn, signature)
+			'ef_create_view(regclass, text, name, name[], boolean)')) f(n, fn, signature)
 	CROSS JOIN LATERAL pg_catalog.unnest(pg_temp.ef_execute_grants(f.fn, f.signature))
 		WITH ORDINALITY g(g, n);
 
@@ -242,7 +242,7 @@ REVOKE ALL ON FUNCTION ef_rotate_index_key(text) FROM PUBLIC;
 -- (context_schema => false, for a table written through a view made
 -- before 0.3.0); views made earlier keep their own definitions
 DROP FUNCTION ef_create_view(regclass, name, name, name[]);
-CREATE FUNCTION ef_create_view(tbl regclass, view_name name DEFAULT NULL,
+CREATE FUNCTION ef_create_view(tbl regclass, view_name text DEFAULT NULL,
 	key_column name DEFAULT NULL, searchable_columns name[] DEFAULT '{}',
 	context_schema boolean DEFAULT true)
 	RETURNS regclass
@@ -282,9 +282,10 @@ BEGIN
 	END IF;
 	SELECT c.relname, n.nspname INTO rel_name, rel_schema
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
-	-- names are never truncated: a view named like its table, or two
-	-- trigger functions named alike, would follow
-	vname := COALESCE(view_name::text, rel_name::text || '_decrypted');
+	-- names are never truncated (view_name is text, not name, for that): a
+	-- view named like its table, or two trigger functions named alike, would
+	-- follow
+	vname := COALESCE(view_name, rel_name::text || '_decrypted');
 	IF octet_length(vname) > 63 THEN
 		RAISE EXCEPTION 'the view''s name "%" would be longer than 63 bytes', vname
 			USING ERRCODE = 'name_too_long', HINT = 'Pass a shorter view_name.';
@@ -391,7 +392,7 @@ END $b$, tbl, array_to_string(cols, ', '), array_to_string(ins_vals, ', '), chan
 	RETURN target::regclass;
 END
 $create_view$;
-COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[], boolean) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
+COMMENT ON FUNCTION ef_create_view(regclass, text, name, name[], boolean) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
 
 DO $$
 DECLARE

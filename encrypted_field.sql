@@ -508,7 +508,7 @@ COMMENT ON PROCEDURE ef_encrypt_column(regclass, name, name, text, boolean, text
 -- context is 'table.column.' || key, binding it to its row, and UPDATE and
 -- DELETE work through the view; searchable columns get the search domain
 -- 'table.column'.
-CREATE FUNCTION ef_create_view(tbl regclass, view_name name DEFAULT NULL,
+CREATE FUNCTION ef_create_view(tbl regclass, view_name text DEFAULT NULL,
 	key_column name DEFAULT NULL, searchable_columns name[] DEFAULT '{}',
 	context_schema boolean DEFAULT true)
 	RETURNS regclass
@@ -548,9 +548,10 @@ BEGIN
 	END IF;
 	SELECT c.relname, n.nspname INTO rel_name, rel_schema
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
-	-- names are never truncated: a view named like its table, or two
-	-- trigger functions named alike, would follow
-	vname := COALESCE(view_name::text, rel_name::text || '_decrypted');
+	-- names are never truncated (view_name is text, not name, for that): a
+	-- view named like its table, or two trigger functions named alike, would
+	-- follow
+	vname := COALESCE(view_name, rel_name::text || '_decrypted');
 	IF octet_length(vname) > 63 THEN
 		RAISE EXCEPTION 'the view''s name "%" would be longer than 63 bytes', vname
 			USING ERRCODE = 'name_too_long', HINT = 'Pass a shorter view_name.';
@@ -657,7 +658,7 @@ END $b$, tbl, array_to_string(cols, ', '), array_to_string(ins_vals, ', '), chan
 	RETURN target::regclass;
 END
 $create_view$;
-COMMENT ON FUNCTION ef_create_view(regclass, name, name, name[], boolean) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
+COMMENT ON FUNCTION ef_create_view(regclass, text, name, name[], boolean) IS 'create a view that decrypts a table''s encrypted columns and encrypts what is written through it';
 
 -- operators
 

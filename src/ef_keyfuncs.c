@@ -589,11 +589,12 @@ CheckRotation(const char *group, int32 *replaced)
 }
 
 /*
- * Wrap a new index key under every held master key of its group (those
- * holding the index key it replaces) and record each
+ * Wrap a new index key under every held master key of its group (those of
+ * the group holding the index key it replaces) and record each
  */
 static int
-WrapUnderHeldKeys(int32 index_key_id, int32 replaced, const uint8 *index_key)
+WrapUnderHeldKeys(int32 index_key_id, int32 replaced, const char *group,
+				  const uint8 *index_key)
 {
 	const HeldKey *key;
 	uint8		wrapped[EF_WRAPPED_LEN];
@@ -601,7 +602,7 @@ WrapUnderHeldKeys(int32 index_key_id, int32 replaced, const uint8 *index_key)
 
 	for (int i = 0; (key = KeystoreGet(i)) != NULL; i++)
 	{
-		if (key->index_key_id[0] != replaced)
+		if (key->index_key_id[0] != replaced || strcmp(key->index_group, group) != 0)
 			continue;
 		if (EfKeyWrap(key->kek, index_key, EF_KEY_LEN, wrapped) != EF_CRYPTO_OK)
 			elog(ERROR, "could not wrap the index key");
@@ -632,8 +633,8 @@ RotateIndexKey(FunctionCallInfo fcinfo)
 	{
 		if (EfRandomBytes(fresh, sizeof(fresh)) != EF_CRYPTO_OK)
 			elog(ERROR, "could not generate random bytes");
-		KeystoreRotateIndexKey(index_key_id, replaced, fresh);
-		wrapped_under = WrapUnderHeldKeys(index_key_id, replaced, fresh);
+		KeystoreRotateIndexKey(index_key_id, replaced, group, fresh);
+		wrapped_under = WrapUnderHeldKeys(index_key_id, replaced, group, fresh);
 	}
 	PG_FINALLY();
 	{

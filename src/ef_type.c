@@ -67,6 +67,13 @@ MakeValidated(const char *bytes, int len, EfEnvelopeSource source)
 	EnvelopeStatus status;
 	EncryptedField *result;
 
+	/* what this version stores can always be output and dumped as text */
+	if (len > EF_ENVELOPE_MAX_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("encrypted value is too large"),
+				 errdetail("The envelope is %d bytes long; a value holds at most %d, so that its text form can be output and dumped.",
+						   len, EF_ENVELOPE_MAX_LEN)));
 	status = EnvelopeParse((const uint8 *) bytes, len, &view);
 	if (status != ENVELOPE_OK)
 		ef_envelope_report(status, len > 0 ? (uint8) bytes[0] : 0, source);
@@ -121,7 +128,7 @@ ef_out(PG_FUNCTION_ARGS)
 	char	   *out;
 	int			n;
 
-	/* only a value of an earlier version, or received in binary, is larger */
+	/* only a value stored by an earlier version is larger */
 	if (len > EF_ENVELOPE_MAX_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -71,6 +71,7 @@ static SubTransactionId pending_subid = InvalidSubTransactionId;
 static uint8 *pending_key = NULL;
 static uint64 pending_seq = 0;	/* keys unlocked later read it themselves */
 static int32 pending_replaces = 0;	/* the group's newest index key before */
+static char pending_group[NAMEDATALEN];	/* the group rotated */
 
 /*
  * Did this transaction register a master key or rotate the index key?  A
@@ -335,7 +336,7 @@ KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
  * the group alone.
  */
 void
-KeystoreRotateIndexKey(int32 index_key_id, int32 replaced_id,
+KeystoreRotateIndexKey(int32 index_key_id, int32 replaced_id, const char *group,
 					   const uint8 *index_key)
 {
 	Assert(pending_id == 0);
@@ -344,6 +345,7 @@ KeystoreRotateIndexKey(int32 index_key_id, int32 replaced_id,
 	pending_seq = unlock_seq;
 	pending_id = index_key_id;
 	pending_replaces = replaced_id;
+	strlcpy(pending_group, group, NAMEDATALEN);
 	pending_subid = GetCurrentSubTransactionId();
 	index_keys_changed = true;
 }
@@ -405,7 +407,8 @@ ApplyPendingRotation(void)
 		HeldKey    *key = &held[i];
 
 		if (!key->in_use || key->seq > pending_seq ||
-			key->index_key_id[0] != pending_replaces)
+			key->index_key_id[0] != pending_replaces ||
+			strcmp(key->index_group, pending_group) != 0)
 			continue;
 		for (int j = EF_INDEX_KEYS_HELD - 1; j > 0; j--)
 		{

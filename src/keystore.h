@@ -80,7 +80,7 @@ extern void KeystoreSuppliedIds(char *buf, size_t size);
 extern void KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
 								 const uint8 (*index_keys)[EF_KEY_LEN]);
 extern void KeystoreRotateIndexKey(int32 index_key_id, int32 replaced_id,
-								   const uint8 *index_key);
+								   const char *group, const uint8 *index_key);
 extern bool KeystoreRotationPending(void);
 extern void KeystoreNoteRegistration(void);
 extern int	KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max);

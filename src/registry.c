@@ -195,10 +195,20 @@ RegistryLookupIndexKeys(int32 key_id, int32 *ids, uint8 (*wrapped)[EF_WRAPPED_LE
 {
 	Oid			types[2] = {INT4OID, INT4OID};
 	Datum		values[2] = {Int32GetDatum(key_id), Int32GetDatum(max)};
-	char	   *sql = psprintf("SELECT index_key_id, wrapped_key FROM %s "
-							   "WHERE key_id OPERATOR(pg_catalog.=) $1 "
-							   "ORDER BY index_key_id DESC LIMIT $2",
-							   RegistryTable("ef_index_keys"));
+	/*
+	 * with the number of groups whose keys wrap each: an index key belongs
+	 * to one group, and a row naming its id under another group's key (which
+	 * only someone writing the table directly makes) would have that key
+	 * take the wrong index key for the id, and receive the group's next one
+	 */
+	char	   *sql = psprintf("SELECT i.index_key_id, i.wrapped_key, "
+							   "(SELECT pg_catalog.count(DISTINCT %s) FROM %s i2 JOIN %s k2 "
+							   "ON k2.key_id OPERATOR(pg_catalog.=) i2.key_id "
+							   "WHERE i2.index_key_id OPERATOR(pg_catalog.=) i.index_key_id) "
+							   "FROM %s i WHERE i.key_id OPERATOR(pg_catalog.=) $1 "
+							   "ORDER BY i.index_key_id DESC LIMIT $2",
+							   GroupColumn("k2"), RegistryTable("ef_index_keys"),
+							   RegistryTable("ef_keys"), RegistryTable("ef_index_keys"));
 	SPIPlanPtr	plan;
 	int			rc;
 	int			n;
@@ -220,6 +230,14 @@ RegistryLookupIndexKeys(int32 key_id, int32 *ids, uint8 (*wrapped)[EF_WRAPPED_LE
 	{
 		ids[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
 											 SPI_tuptable->tupdesc, 1, &isnull));
+		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+										SPI_tuptable->tupdesc, 3, &isnull)) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("index key %d is wrapped under master keys of more than one index-key group", ids[i]),
+					 errdetail("Master key %d is one of them. An index key belongs to one group; the registry was written to directly.",
+							   key_id),
+					 errhint("Delete the rows of ef_index_keys that do not belong, as the extension's owner.")));
 		CopyBytes(i, 2, wrapped[i], EF_WRAPPED_LEN, "wrapped index key", key_id);
 	}
 	SPI_finish();

@@ -12,7 +12,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(28);
+SELECT plan(29);
 
 CREATE EXTENSION encrypted_field;
 SELECT ef_register_key(1, comment => 'generated SQL test key');
@@ -122,6 +122,10 @@ CREATE TABLE t23456789012345678901234567890123456789012345678901234567890123 (id
 SELECT throws_ok($$SELECT ef_create_view('t23456789012345678901234567890123456789012345678901234567890123')$$,
 	'42622', 'the view''s name "t23456789012345678901234567890123456789012345678901234567890123_decrypted" would be longer than 63 bytes',
 	'a default view name longer than 63 bytes is refused, not truncated');
+SELECT throws_ok(format('SELECT ef_create_view(%L, %L)',
+	't23456789012345678901234567890123456789012345678901234567890123', repeat('x', 64)), '42622',
+	format('the view''s name "%s" would be longer than 63 bytes', repeat('x', 64)),
+	'so is a view_name longer than 63 bytes');
 SELECT is(ef_create_view('t23456789012345678901234567890123456789012345678901234567890123',
 	'v23456789012345678901234567890123456789012345678901234567890123', 'id')::text,
 	'v23456789012345678901234567890123456789012345678901234567890123', 'a view name of 63 bytes is taken whole');

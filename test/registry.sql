@@ -522,8 +522,8 @@ SELECT has_function('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text
 	'ef_encrypt_column(regclass, name, name, text, boolean, text, integer) exists');
 SELECT is_procedure('ef_encrypt_column', ARRAY['regclass', 'name', 'name', 'text', 'boolean', 'text', 'integer'],
 	'ef_encrypt_column is a procedure, so that it can commit each batch');
-SELECT function_returns('ef_create_view', ARRAY['regclass', 'name', 'name', 'name[]', 'boolean'], 'regclass',
-	'ef_create_view(regclass, name, name, name[], boolean) exists and returns the view it made');
+SELECT function_returns('ef_create_view', ARRAY['regclass', 'text', 'name', 'name[]', 'boolean'], 'regclass',
+	'ef_create_view(regclass, text, name, name[], boolean) exists and returns the view it made');
 SELECT has_function(f, a, format('%s(%s) exists', f, array_to_string(a, ', ')))
 FROM (VALUES ('ef_eq'::name, ARRAY['encrypted_field', 'encrypted_field']::name[]),
 	('ef_ne', ARRAY['encrypted_field', 'encrypted_field']),
@@ -585,7 +585,7 @@ SELECT set_eq(
 	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)', 'ef_is_searchable(encrypted_field)',
 	      'ef_rewrap_column(regclass,name,integer,integer)',
 	      'ef_encrypt_column(regclass,name,name,text,boolean,text,integer)',
-	      'ef_create_view(regclass,name,name,name[],boolean)',
+	      'ef_create_view(regclass,text,name,name[],boolean)',
 	      'ef_eq(encrypted_field,encrypted_field)', 'ef_ne(encrypted_field,encrypted_field)',
 	      'ef_lt(encrypted_field,encrypted_field)', 'ef_le(encrypted_field,encrypted_field)',
 	      'ef_gt(encrypted_field,encrypted_field)', 'ef_ge(encrypted_field,encrypted_field)',
@@ -651,7 +651,7 @@ SELECT results_eq(
 	  ORDER BY p.oid::regprocedure::text COLLATE "C"$$,
 	$$VALUES ('ef_cmp(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_cmp_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
-	         ('ef_create_view(regclass,name,name,name[],boolean)', 'v', 'u', false),
+	         ('ef_create_view(regclass,text,name,name[],boolean)', 'v', 'u', false),
 	         ('ef_decrypt(encrypted_field,text)', 's', 'r', false),
 	         ('ef_decrypt_as(encrypted_field,anyelement,text)', 's', 'r', false),
 	         ('ef_encrypt(anyelement,text,boolean,integer,text,text)', 'v', 'r', false),

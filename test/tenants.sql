@@ -13,7 +13,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(43);
+SELECT plan(44);
 
 CREATE EXTENSION encrypted_field;
 CREATE TABLE accounts (tenant int, email encrypted_field);
@@ -125,6 +125,18 @@ SELECT throws_ok($$SELECT ef_unlock(1)$$, '28P01',
 	'master key does not match the fingerprint registered for key 1',
 	'and the relabelled key no longer unlocks');
 ROLLBACK TO relabel;
+
+-- an index key belongs to one group: a row planted in ef_index_keys, naming
+-- group A's index key id under group B's key (a copy of B's own wrapped
+-- index key, which unwraps), makes B's key fail to unlock, rather than
+-- take A's next index key at a rotation
+SAVEPOINT planted;
+INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key)
+	SELECT 1, 2, wrapped_key FROM ef_index_keys WHERE key_id = 2 AND index_key_id = 2;
+SELECT throws_ok($$SELECT ef_unlock(2)$$, 'XX001',
+	'index key 1 is wrapped under master keys of more than one index-key group',
+	'a planted row wrapping another group''s index key id refuses the unlock');
+ROLLBACK TO planted;
 
 -- a group whose keys are all retired is rotated by none of them held
 SAVEPOINT retired;
