@@ -4,10 +4,16 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
                sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 
 MODULE_big = $(EXTENSION)
-OBJS = src/encrypted_field.o src/crypto_openssl.o src/envelope.o src/kdf.o src/keystore.o \
-       src/registry.o src/audit.o src/plaintext.o src/ef_type.o src/ef_funcs.o \
-       src/ef_keyfuncs.o src/ef_reterm.o src/ef_report.o src/redact.o src/compress.o src/term.o src/ef_ops.o src/textform.o src/randpool.o src/ef_analyze.o src/generation.o \
-       src/key_channel.o src/key_source.o src/key_plan.o
+# SQL-facing (fmgr wrappers only): ef_*.c; the domain: value, envelope,
+# plaintext, compress, term, indexkey, keystore, registry, kdf; the provider:
+# crypto_openssl; utilities: lockedmem, randpool, redact, audit (doc/architecture.md)
+OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/ef_ops.o \
+       src/ef_analyze.o src/ef_report.o \
+       src/value.o src/envelope.o src/plaintext.o src/compress.o src/textform.o src/term.o \
+       src/indexkey.o src/rotation_count.o src/keystore.o src/registry.o src/kdf.o \
+       src/key_channel.o src/key_source.o src/key_plan.o \
+       src/crypto_openssl.o \
+       src/lockedmem.o src/randpool.o src/redact.o src/audit.o
 
 # released versions' scripts are frozen; upgrade scripts lead from them to
 # the current version, whose script is built from $(EXTENSION).sql

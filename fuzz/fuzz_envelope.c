@@ -38,6 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	EnvelopeContext ctx = {true, (const uint8 *) "fuzz.context", 12};
 	uint8	   *plain;
 	int32		key_id;
+	EnvelopeHead head;
 	EfCryptoStatus s1;
 	EfCryptoStatus s2;
 
@@ -53,6 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	(void) EnvelopeParseHead(data, size, &key_id);
+	(void) EnvelopeReadHead(data, size, &head);
 	if (EnvelopeParse(data, size, &view) != ENVELOPE_OK)
 		return 0;
 

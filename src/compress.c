@@ -27,6 +27,7 @@
 #include "compat.h"
 #include "compress.h"
 #include "envelope.h"
+#include "port/pg_bswap.h"
 #include "secure.h"
 #include "utils/memutils.h"
 
@@ -61,6 +62,7 @@ CompressPlaintext(const char *data, size_t len, uint8 *flag)
 	int32		bound;
 	struct varlena *out;
 	char	   *dest;
+	uint32		be_len;
 	int32		n;
 
 	*flag = 0;
@@ -76,10 +78,8 @@ CompressPlaintext(const char *data, size_t len, uint8 *flag)
 #endif
 	out = palloc(VARHDRSZ + RAWLEN_BYTES + bound);
 	dest = VARDATA(out);
-	dest[0] = (char) ((uint32) len >> 24);
-	dest[1] = (char) ((uint32) len >> 16);
-	dest[2] = (char) ((uint32) len >> 8);
-	dest[3] = (char) len;
+	be_len = pg_hton32((uint32) len);
+	memcpy(dest, &be_len, RAWLEN_BYTES);
 
 	n = RunCompressor(data, (int32) len, dest + RAWLEN_BYTES, bound);
 	if (n < 0 || (size_t) n + RAWLEN_BYTES >= len)
@@ -114,8 +114,8 @@ DecompressPlaintext(const struct varlena *stored, uint8 flags)
 
 	if (srclen < 0)
 		BadCompressedData();
-	rawlen = ((uint32) (uint8) src[0] << 24) | ((uint32) (uint8) src[1] << 16) |
-		((uint32) (uint8) src[2] << 8) | (uint32) (uint8) src[3];
+	memcpy(&rawlen, src, RAWLEN_BYTES);
+	rawlen = pg_ntoh32(rawlen);
 	if (rawlen > MaxAllocSize - VARHDRSZ)
 		BadCompressedData();
 

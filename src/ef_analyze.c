@@ -49,13 +49,11 @@ TermOfDatum(Datum value, uint8 *term)
 {
 	uint8		buf[EF_OFF_TERM + EF_TERM_LEN];
 	size_t		len = EfReadHead(value, buf, sizeof(buf));
-	int32		key_id;
+	EnvelopeHead head;
 
-	if (EnvelopeParseHead(buf, len, &key_id) != ENVELOPE_OK ||
-		(buf[EF_OFF_FLAGS] & EF_FLAG_TERM) == 0 ||
-		len < EF_OFF_TERM + EF_TERM_LEN)
+	if (EnvelopeReadHead(buf, len, &head) != ENVELOPE_OK || head.term == NULL)
 		return false;
-	memcpy(term, buf + EF_OFF_TERM, EF_TERM_LEN);
+	memcpy(term, head.term, EF_TERM_LEN);
 	return true;
 }
 

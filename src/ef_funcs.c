@@ -1,11 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * ef_funcs.c
- *		SQL functions that encrypt, decrypt, re-wrap and describe values
+ *		SQL functions that encrypt, decrypt, re-wrap, re-term and describe
+ *		values, and compute search terms
  *
- * The per-row path allocates the result once and encrypts or decrypts
- * straight into it; the data key and the plaintext copies made here are
- * wiped before they are released, on the error paths too.
+ * These read arguments and build results; sealing and opening values is
+ * value.c's, search terms term.c's.  The plaintext copies made here, to
+ * turn an argument into bytes or bytes into a result, are wiped before they
+ * are released.
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *
@@ -20,27 +22,27 @@
 #include "catalog/pg_type.h"
 #include "ef_report.h"
 #include "ef_type.h"
-#include "ef_value.h"
 #include "envelope.h"
 #include "funcapi.h"
-#include "keystore.h"
 #include "plaintext.h"
-#include "randpool.h"
-#include "term.h"
-#include "compress.h"
 #include "secure.h"
+#include "term.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "value.h"
+
+/* Is optional argument n given, and not NULL? */
+#define ARG_GIVEN(n)	(PG_NARGS() > (n) && !PG_ARGISNULL(n))
 
 /* Read an optional context argument; NULL means no context */
-EnvelopeContext
-GetContext(FunctionCallInfo fcinfo, int argno)
+static EnvelopeContext
+ContextArgument(FunctionCallInfo fcinfo, int argno)
 {
 	EnvelopeContext context = {false, NULL, 0};
 
-	if (PG_NARGS() > argno && !PG_ARGISNULL(argno))
+	if (ARG_GIVEN(argno))
 	{
 		text	   *ctx_text = PG_GETARG_TEXT_PP(argno);
 
@@ -51,194 +53,40 @@ GetContext(FunctionCallInfo fcinfo, int argno)
 	return context;
 }
 
-/*
- * Raise the error that a held key (key id 0: any) serves another role, if
- * one does
- */
-void
-CheckHeldForOtherRole(int32 key_id)
+/* Read an optional search normalisation argument; NULL means exact */
+static TermNormalize
+NormalizeArgument(FunctionCallInfo fcinfo, int argno)
 {
-	if (key_id == 0 && KeystoreHeldForOtherRole(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to use the master keys this session holds"),
-				 errdetail("They were unlocked by a role whose privileges the current role does not have."),
-				 errhint("A held key serves the role that unlocked it and the roles with its privileges; code running as another role (SET ROLE, a SECURITY DEFINER function) cannot use it.")));
-	if (key_id != 0 && KeystoreHeldForOtherRole(key_id))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to use master key %d", key_id),
-				 errdetail("The key was unlocked by a role whose privileges the current role does not have."),
-				 errhint("A held key serves the role that unlocked it and the roles with its privileges; code running as another role (SET ROLE, a SECURITY DEFINER function) cannot use it.")));
-}
+	text	   *name;
 
-/* Return the held key a value is wrapped under, or raise an error */
-static const HeldKey *
-KeyForValue(int32 key_id)
-{
-	const HeldKey *key = KeystoreFind(key_id);
-
-	if (key != NULL)
-		return key;
-	CheckHeldForOtherRole(key_id);
-	if (KeystoreCount() == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no master key is unlocked in this session"),
-				 errdetail("The value is encrypted under master key %d.", key_id),
-				 errhint("Call ef_unlock() with that key first.")));
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("master key %d is not unlocked in this session", key_id),
-			 errhint("Call ef_unlock() with that key first.")));
-	return NULL;				/* keep compiler quiet */
-}
-
-/* Return the key that wraps new DEKs: the one asked for, or the current */
-const HeldKey *
-KeyForWrapping(FunctionCallInfo fcinfo, int argno)
-{
-	const HeldKey *key;
-
-	if (PG_NARGS() > argno && !PG_ARGISNULL(argno))
-	{
-		int32		key_id = PG_GETARG_INT32(argno);
-
-		key = KeystoreFind(key_id);
-		if (key == NULL)
-			CheckHeldForOtherRole(key_id);
-		if (key == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("master key %d is not unlocked in this session", key_id),
-					 errhint("Call ef_unlock() with that key first.")));
-		if (key->retired)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("master key %d is retired", key_id),
-					 errdetail("A retired key decrypts existing values but encrypts no new ones.")));
-		return key;
-	}
-
-	key = KeystoreCurrent();
-	if (key == NULL && KeystoreCount() == 0)
-		CheckHeldForOtherRole(0);
-	if (key == NULL && KeystoreCount() > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no master key that may encrypt is unlocked in this session"),
-				 errdetail("Every master key this session holds is retired."),
-				 errhint("Call ef_unlock() with a master key that is not retired.")));
-	if (key == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no master key is unlocked in this session"),
-				 errhint("Call ef_unlock() with a registered master key first.")));
-	return key;
-}
-
-/* Encrypt bytes of a given type code, with an optional term, into a new value */
-static EncryptedField *
-SealValue(const HeldKey *key, uint8 type_code, uint8 flags, const uint8 *term,
-		  const uint8 *plain, size_t len, const EnvelopeContext *context)
-{
-	size_t		size;
-
-	uint8		secret[EF_KEY_LEN + EF_NONCE_LEN];	/* DEK, then nonce */
-	EncryptedField *result;
-	EfCryptoStatus status;
-
-	/*
-	 * One limit, with room for a term, whether the value has one or not: the
-	 * largest envelope whose text form can be output and dumped
-	 */
-	if (len > EF_ENVELOPE_MAX_LEN - EF_ENVELOPE_OVERHEAD - EF_TERM_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("value is too large to encrypt"),
-				 errdetail("An encrypted value holds at most %d bytes of plaintext (after compression), so that its text form can be output and dumped.",
-						   EF_ENVELOPE_MAX_LEN - EF_ENVELOPE_OVERHEAD - EF_TERM_LEN)));
-
-	size = EF_SIZE(EF_ENVELOPE_SIZE(len, term != NULL));
-	result = palloc(size);
-	SET_VARSIZE(result, size);
-
-	status = RandPoolBytes(secret, sizeof(secret));
-	if (status == EF_CRYPTO_OK)
-		status = EnvelopeSeal(result->data, key->key_id, type_code, flags,
-							  term, key->kek, secret, secret + EF_KEY_LEN,
-							  plain, len, context);
-	ef_secure_wipe(secret, sizeof(secret));
-	if (status != EF_CRYPTO_OK)
-		ef_crypto_report(status);
-	return result;
-}
-
-/* Seal plaintext bytes, compressed first where the settings say so */
-EncryptedField *
-SealCompressed(const HeldKey *key, uint8 type_code, const uint8 *term,
-			   const char *plain, size_t len, const EnvelopeContext *context)
-{
-	uint8		flags;
-	struct varlena *packed = CompressPlaintext(plain, len, &flags);
-	EncryptedField *volatile result = NULL;
-
-	if (packed == NULL)
-		return SealValue(key, type_code, 0, term, (const uint8 *) plain, len, context);
-	PG_TRY();
-	{
-		result = SealValue(key, type_code, flags, term, (const uint8 *) VARDATA(packed),
-						   VARSIZE(packed) - VARHDRSZ, context);
-	}
-	PG_FINALLY();
-	{
-		ef_secure_pfree(packed, VARSIZE(packed));
-	}
-	PG_END_TRY();
-	return result;
+	if (!ARG_GIVEN(argno))
+		return TERM_EXACT;
+	name = PG_GETARG_TEXT_PP(argno);
+	return TermNormalizeByName(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
 }
 
 /*
- * Decrypt a value into a new varlena holding its plaintext bytes (as
- * plaintext.c made them), decompressed.  The result holds plaintext: callers
- * that do not return it must wipe it.
+ * Read an optional search domain argument into *domain and *len; NULL means
+ * the empty domain
  */
-struct varlena *
-OpenValue(const EncryptedField *value, const EnvelopeContext *context,
-		  uint8 *type_code)
+static void
+DomainArgument(FunctionCallInfo fcinfo, int argno, const char **domain,
+			   size_t *len)
 {
-	EnvelopeView view;
-	const HeldKey *key;
-	struct varlena *result;
-	struct varlena *volatile raw = NULL;
-	EfCryptoStatus status;
+	text	   *arg;
 
-	EnvelopeParseStored(value, &view);
-	key = KeyForValue(view.key_id);
-
-	result = palloc(VARHDRSZ + view.ciphertext_len);
-	SET_VARSIZE(result, VARHDRSZ + view.ciphertext_len);
-	status = EnvelopeOpen(&view, key->kek, context, (uint8 *) VARDATA(result));
-	if (status != EF_CRYPTO_OK)
-	{
-		pfree(result);			/* EnvelopeOpen wiped it */
-		ef_crypto_report(status);
-	}
-	*type_code = view.type_code;
-	if ((view.flags & (EF_FLAG_PGLZ | EF_FLAG_LZ4)) == 0)
-		return result;
-
-	PG_TRY();
-	{
-		raw = DecompressPlaintext(result, view.flags);
-	}
-	PG_FINALLY();
-	{
-		ef_secure_pfree(result, VARSIZE(result));
-	}
-	PG_END_TRY();
-	return raw;
+	*domain = NULL;
+	*len = 0;
+	if (!ARG_GIVEN(argno))
+		return;
+	arg = PG_GETARG_TEXT_PP(argno);
+	*domain = VARDATA_ANY(arg);
+	*len = VARSIZE_ANY_EXHDR(arg);
 }
+
+/* Read an optional master key id argument: the key to wrap under, or NULL */
+#define KeyForWrappingArgument(argno) \
+	KeyForWrapping(ARG_GIVEN(argno), ARG_GIVEN(argno) ? PG_GETARG_INT32(argno) : 0)
 
 PG_FUNCTION_INFO_V1(ef_encrypt);
 /*
@@ -251,8 +99,10 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	PlaintextIO *io;
 	struct varlena *bytes;
 	bool		bytes_copied;
-	bool		searchable = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
-	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 5);
+	bool		searchable = ARG_GIVEN(2) && PG_GETARG_BOOL(2);
+	TermNormalize normalize = NormalizeArgument(fcinfo, 5);
+	const char *domain;
+	size_t		domain_len;
 	uint8		term[EF_TERM_LEN];
 	EnvelopeContext context;
 	const HeldKey *key;
@@ -261,13 +111,14 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	io = PlaintextLookup(fcinfo->flinfo, get_fn_expr_argtype(fcinfo->flinfo, 0));
-	key = KeyForWrapping(fcinfo, 3);
-	context = GetContext(fcinfo, 1);
+	key = KeyForWrappingArgument(3);
+	context = ContextArgument(fcinfo, 1);
+	DomainArgument(fcinfo, 4, &domain, &domain_len);
 	if (searchable)
 		TermCheckBeforeCopy(normalize, io->type_code);
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
 	if (searchable)
-		TermCompute(fcinfo, 4, normalize, io->type_code, VARDATA_ANY(bytes),
+		TermCompute(domain, domain_len, normalize, io->type_code, VARDATA_ANY(bytes),
 					VARSIZE_ANY_EXHDR(bytes), term, key);
 	result = SealCompressed(key, io->type_code, searchable ? term : NULL,
 							VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &context);
@@ -284,16 +135,19 @@ ef_encrypt(PG_FUNCTION_ARGS)
 static int
 ArgumentTerms(FunctionCallInfo fcinfo, uint8 (*terms)[EF_TERM_LEN], int max)
 {
-	TermNormalize normalize = TermNormalizeFromArg(fcinfo, 2);
+	TermNormalize normalize = NormalizeArgument(fcinfo, 2);
 	PlaintextIO *io = PlaintextLookup(fcinfo->flinfo,
 									  get_fn_expr_argtype(fcinfo->flinfo, 0));
+	const char *domain;
+	size_t		domain_len;
 	struct varlena *bytes;
 	bool		bytes_copied;
 	int			n;
 
+	DomainArgument(fcinfo, 1, &domain, &domain_len);
 	TermCheckBeforeCopy(normalize, io->type_code);
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
-	n = TermComputeAll(fcinfo, 1, normalize, io->type_code, VARDATA_ANY(bytes),
+	n = TermComputeAll(domain, domain_len, normalize, io->type_code, VARDATA_ANY(bytes),
 					   VARSIZE_ANY_EXHDR(bytes), terms, max);
 	if (bytes_copied)
 		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
@@ -361,7 +215,7 @@ ef_decrypt(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
-	context = GetContext(fcinfo, 1);
+	context = ContextArgument(fcinfo, 1);
 	plain = OpenValue(value, &context, &type_code);
 
 	/* text-like plaintext is stored as its text form already */
@@ -414,7 +268,7 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 				 errhint("Only built-in types and their arrays can be encrypted.")));
 
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
-	context = GetContext(fcinfo, 2);
+	context = ContextArgument(fcinfo, 2);
 	plain = OpenValue(value, &context, &type_code);
 	if (type_code != want_code)
 	{
@@ -438,54 +292,48 @@ PG_FUNCTION_INFO_V1(ef_rewrap);
 Datum
 ef_rewrap(PG_FUNCTION_ARGS)
 {
-	EncryptedField *value;
-	EnvelopeView view;
-	const HeldKey *from;
-	const HeldKey *to;
-	EncryptedField *result;
-	EfCryptoStatus status;
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_ENCRYPTED_FIELD_P(RewrapValue(PG_GETARG_ENCRYPTED_FIELD_PP(0),
+											KeyForWrappingArgument(1)));
+}
+
+PG_FUNCTION_INFO_V1(ef_reterm);
+/*
+ * Encrypt a searchable value again with a term of the newest index key
+ * held.  Arguments: value, context, search_domain, search_normalize.
+ */
+Datum
+ef_reterm(PG_FUNCTION_ARGS)
+{
+	TermNormalize normalize = NormalizeArgument(fcinfo, 3);
+	EnvelopeContext context;
+	const char *domain;
+	size_t		domain_len;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
-	EnvelopeParseStored(value, &view);
-	to = KeyForWrapping(fcinfo, 1);
-	from = KeyForValue(view.key_id);
-
-	/* the term stays: under another group's key it would stay matchable */
-	if (view.term != NULL && strcmp(from->index_group, to->index_group) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot re-wrap a searchable value under a master key of another index-key group"),
-				 errdetail("Master key %d is in index-key group \"%s\", master key %d in \"%s\"; the value's search term, made with the first group's index key, would stay matchable by that group's key holders.",
-						   from->key_id, from->index_group, to->key_id, to->index_group),
-				 errhint("Encrypt the value again under the new key: ef_encrypt(ef_decrypt_as(value, NULL::type, context), context, true, key_id => %d, ...).",
-						 to->key_id)));
-
-	result = palloc(EF_SIZE(EF_LEN(value)));
-	SET_VARSIZE(result, EF_SIZE(EF_LEN(value)));
-	status = EnvelopeRewrap(&view, from->kek, to->kek, to->key_id, result->data);
-	if (status != EF_CRYPTO_OK)
-		ef_crypto_report(status);
-	PG_RETURN_ENCRYPTED_FIELD_P(result);
+	context = ContextArgument(fcinfo, 1);
+	DomainArgument(fcinfo, 2, &domain, &domain_len);
+	PG_RETURN_ENCRYPTED_FIELD_P(RetermValue(PG_GETARG_ENCRYPTED_FIELD_PP(0),
+											&context, domain, domain_len,
+											normalize));
 }
 
 /*
- * The fixed header of a stored value and the first two bytes of its term,
- * checked, into head (EF_HEAD_LEN + 2 bytes).  Only the header is fetched,
- * so reading metadata over large documents reads little; needs no key.
+ * Read the fixed header of a stored value and the index key id of its term,
+ * or raise an error.  Only those bytes are fetched, so reading metadata
+ * over large documents reads little; needs no key.
  */
 static void
-StoredHead(Datum value, uint8 *head, int32 *key_id)
+StoredHead(Datum value, EnvelopeHead *head)
 {
-	size_t		len = EfReadHead(value, head, EF_HEAD_LEN + 2);
-	EnvelopeStatus status = EnvelopeParseHead(head, len, key_id);
+	uint8		buf[EF_OFF_TERM + 2];
+	size_t		len = EfReadHead(value, buf, sizeof(buf));
+	EnvelopeStatus status = EnvelopeReadHead(buf, len, head);
 
-	if (status == ENVELOPE_OK && (head[EF_OFF_FLAGS] & EF_FLAG_TERM) &&
-		len < EF_OFF_TERM + 2)
-		status = ENVELOPE_TOO_SHORT;
 	if (status != ENVELOPE_OK)
-		ef_envelope_report(status, len > 0 ? head[0] : 0, EF_SOURCE_STORED);
+		ef_envelope_report(status, len > 0 ? buf[0] : 0, EF_SOURCE_STORED);
 }
 
 PG_FUNCTION_INFO_V1(ef_key_id);
@@ -493,11 +341,10 @@ PG_FUNCTION_INFO_V1(ef_key_id);
 Datum
 ef_key_id(PG_FUNCTION_ARGS)
 {
-	uint8		head[EF_HEAD_LEN + 2];
-	int32		key_id = 0;
+	EnvelopeHead head;
 
-	StoredHead(PG_GETARG_DATUM(0), head, &key_id);
-	PG_RETURN_INT32(key_id);
+	StoredHead(PG_GETARG_DATUM(0), &head);
+	PG_RETURN_INT32(head.key_id);
 }
 
 PG_FUNCTION_INFO_V1(ef_is_searchable);
@@ -508,11 +355,10 @@ PG_FUNCTION_INFO_V1(ef_is_searchable);
 Datum
 ef_is_searchable(PG_FUNCTION_ARGS)
 {
-	uint8		head[EF_HEAD_LEN + 2];
-	int32		key_id = 0;
+	EnvelopeHead head;
 
-	StoredHead(PG_GETARG_DATUM(0), head, &key_id);
-	PG_RETURN_BOOL((head[EF_OFF_FLAGS] & EF_FLAG_TERM) != 0);
+	StoredHead(PG_GETARG_DATUM(0), &head);
+	PG_RETURN_BOOL(head.has_term);
 }
 
 PG_FUNCTION_INFO_V1(ef_index_key_id);
@@ -524,13 +370,12 @@ PG_FUNCTION_INFO_V1(ef_index_key_id);
 Datum
 ef_index_key_id(PG_FUNCTION_ARGS)
 {
-	uint8		head[EF_HEAD_LEN + 2];
-	int32		key_id = 0;
+	EnvelopeHead head;
 
-	StoredHead(PG_GETARG_DATUM(0), head, &key_id);
-	if ((head[EF_OFF_FLAGS] & EF_FLAG_TERM) == 0)
+	StoredHead(PG_GETARG_DATUM(0), &head);
+	if (!head.has_term)
 		PG_RETURN_NULL();
-	PG_RETURN_INT32((head[EF_OFF_TERM] << 8) | head[EF_OFF_TERM + 1]);
+	PG_RETURN_INT32(head.index_key_id);
 }
 
 /* Copy len bytes into a new bytea datum (laid out as text is) */

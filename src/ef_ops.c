@@ -98,13 +98,13 @@ ValueArg(Datum datum, OpArg *arg)
 {
 	uint8		buf[TERM_END];
 	size_t		len = EfReadHead(datum, buf, TERM_END);
-	int32		key_id;
-	EnvelopeStatus status = EnvelopeParseHead(buf, len, &key_id);
+	EnvelopeHead head;
+	EnvelopeStatus status = EnvelopeReadHead(buf, len, &head);
 
-	if (status == ENVELOPE_OK && (buf[EF_OFF_FLAGS] & EF_FLAG_TERM) != 0 && len == TERM_END)
+	if (status == ENVELOPE_OK && head.term != NULL)
 	{
 		arg->has_term = true;
-		memcpy(arg->term, buf + EF_OFF_TERM, EF_TERM_LEN);
+		memcpy(arg->term, head.term, EF_TERM_LEN);
 		return;
 	}
 	if (InsideAnalyze())
@@ -115,7 +115,7 @@ ValueArg(Datum datum, OpArg *arg)
 	}
 	if (status != ENVELOPE_OK)
 		ef_envelope_report(status, len > 0 ? buf[0] : 0, EF_SOURCE_STORED);
-	if ((buf[EF_OFF_FLAGS] & EF_FLAG_TERM) == 0)
+	if (!head.has_term)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot compare encrypted_field values that are not searchable"),

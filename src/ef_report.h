@@ -24,6 +24,15 @@
  */
 #define ERRCODE_EF_KEY_EXPOSED	MAKE_SQLSTATE('2','8','E','F','1')
 
+/*
+ * Raise an error while a master key argument is in play, keeping the
+ * statement out of the server log (errhidestmt): the statement may hold the
+ * key as a literal, and log_min_error_statement would otherwise write it
+ * next to the error
+ */
+#define KEY_ERROR(code, ...) \
+	ereport(ERROR, (errcode(code), errhidestmt(true), __VA_ARGS__))
+
 /* Where an envelope came from decides how a malformed one is reported */
 typedef enum EfEnvelopeSource
 {

@@ -26,17 +26,6 @@
 #include "textform.h"
 #include "utils/memutils.h"
 
-/* Parse a value taken from a table or an expression, or raise an error */
-void
-EnvelopeParseStored(const EncryptedField *value, EnvelopeView *view)
-{
-	EnvelopeStatus status = EnvelopeParse(EF_DATA(value), EF_LEN(value), view);
-
-	if (status != ENVELOPE_OK)
-		ef_envelope_report(status, EF_LEN(value) > 0 ? EF_DATA(value)[0] : 0,
-						   EF_SOURCE_STORED);
-}
-
 /*
  * Copy up to want leading bytes of a stored value into out; return how many
  * it has.  An inline value is read in place; only a toasted one is fetched,

@@ -18,13 +18,13 @@
 #include "compress.h"
 #include "compat.h"
 #include "crypto.h"
-#include "generation.h"
 #include "key_channel.h"
 #include "key_plan.h"
 #include "key_source.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
 #include "redact.h"
+#include "rotation_count.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 
@@ -121,5 +121,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("encrypted_field");
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = EfProcessUtility;
-	GenerationInstallHooks();
+	RotationCountInstallHooks();
 }

@@ -18,31 +18,45 @@
 
 #include "crypto.h"
 #include "envelope.h"
+#include "port/pg_bswap.h"
 #include "secure.h"
 
-/* Read a big-endian 32-bit integer */
-static inline uint32
-ReadBE32(const uint8 *p)
+/* Write the big-endian master key id field */
+static void
+WriteKeyId(uint8 *buf, int32 key_id)
 {
-	return ((uint32) p[0] << 24) | ((uint32) p[1] << 16) |
-		((uint32) p[2] << 8) | (uint32) p[3];
-}
+	uint32		be = pg_hton32((uint32) key_id);
 
-/* Write a big-endian 32-bit integer */
-static inline void
-WriteBE32(uint8 *p, uint32 v)
-{
-	p[0] = (uint8) (v >> 24);
-	p[1] = (uint8) (v >> 16);
-	p[2] = (uint8) (v >> 8);
-	p[3] = (uint8) v;
+	memcpy(buf + EF_OFF_KEY_ID, &be, sizeof(be));
 }
 
 /* Return the master key id of an envelope whose first 8 bytes are valid */
 int32
 EnvelopeReadKeyId(const uint8 *buf)
 {
-	return (int32) ReadBE32(buf + EF_OFF_KEY_ID);
+	uint32		be;
+
+	memcpy(&be, buf + EF_OFF_KEY_ID, sizeof(be));
+	return (int32) pg_ntoh32(be);
+}
+
+/* Return the index key id a search term names (its first two bytes) */
+int32
+EnvelopeTermIndexKeyId(const uint8 *term)
+{
+	uint16		be;
+
+	memcpy(&be, term, sizeof(be));
+	return (int32) pg_ntoh16(be);
+}
+
+/* Write the index key id a search term names into its first two bytes */
+void
+EnvelopeTermSetIndexKeyId(uint8 *term, int32 index_key_id)
+{
+	uint16		be = pg_hton16((uint16) index_key_id);
+
+	memcpy(term, &be, sizeof(be));
 }
 
 /*
@@ -107,6 +121,34 @@ EnvelopeParseHead(const uint8 *buf, size_t len, int32 *key_id)
 	*key_id = EnvelopeReadKeyId(buf);
 	if (*key_id <= 0)
 		return ENVELOPE_BAD_KEY_ID;
+	return ENVELOPE_OK;
+}
+
+/*
+ * Check the fixed header of a stored value, of which only the first len
+ * bytes were fetched, and describe it: the term is set only if all of it
+ * was fetched, its index key id if its first two bytes were.  A value whose
+ * flags promise a term shorter than those two bytes is too short.
+ */
+EnvelopeStatus
+EnvelopeReadHead(const uint8 *buf, size_t len, EnvelopeHead *head)
+{
+	EnvelopeStatus status = EnvelopeParseHead(buf, len, &head->key_id);
+
+	if (status != ENVELOPE_OK)
+		return status;
+	head->flags = buf[EF_OFF_FLAGS];
+	head->type_code = buf[EF_OFF_TYPE];
+	head->has_term = (head->flags & EF_FLAG_TERM) != 0;
+	head->term = NULL;
+	head->index_key_id = 0;
+	if (!head->has_term)
+		return ENVELOPE_OK;
+	if (len < EF_OFF_TERM + 2)
+		return ENVELOPE_TOO_SHORT;
+	head->index_key_id = EnvelopeTermIndexKeyId(buf + EF_OFF_TERM);
+	if (len >= EF_OFF_TERM + EF_TERM_LEN)
+		head->term = buf + EF_OFF_TERM;
 	return ENVELOPE_OK;
 }
 
@@ -179,7 +221,7 @@ EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code, uint8 flags,
 	out[EF_OFF_FLAGS] = flags | (term ? EF_FLAG_TERM : 0);
 	out[EF_OFF_TYPE] = type_code;
 	out[EF_OFF_RESERVED] = 0;
-	WriteBE32(out + EF_OFF_KEY_ID, (uint32) key_id);
+	WriteKeyId(out, key_id);
 	if (term)
 		memcpy(out + EF_OFF_TERM, term, EF_TERM_LEN);
 	memcpy(wrapped + EF_WRAPPED_LEN, nonce, EF_NONCE_LEN);
@@ -236,7 +278,7 @@ EnvelopeRewrap(const EnvelopeView *view, const uint8 *old_kek,
 	if (status == EF_CRYPTO_OK)
 	{
 		memcpy(out, view->header, total);
-		WriteBE32(out + EF_OFF_KEY_ID, (uint32) new_key_id);
+		WriteKeyId(out, new_key_id);
 		status = EfKeyWrap(new_kek, dek, EF_KEY_LEN,
 						   out + (view->wrapped - view->header));
 	}

@@ -103,6 +103,20 @@ typedef struct EnvelopeView
 	const uint8 *tag;
 } EnvelopeView;
 
+/*
+ * The fixed header of a stored value, from its first bytes only, so that
+ * metadata, comparisons and ANALYZE read little of a large value
+ */
+typedef struct EnvelopeHead
+{
+	uint8		flags;
+	uint8		type_code;
+	int32		key_id;
+	bool		has_term;
+	int32		index_key_id;	/* the term's index key; 0 without a term */
+	const uint8 *term;			/* EF_TERM_LEN bytes, or NULL if not all read */
+} EnvelopeHead;
+
 /* The caller's optional context; present = false differs from empty */
 typedef struct EnvelopeContext
 {
@@ -115,8 +129,12 @@ extern EnvelopeStatus EnvelopeParse(const uint8 *buf, size_t len,
 									EnvelopeView *view);
 extern EnvelopeStatus EnvelopeParseHead(const uint8 *buf, size_t len,
 										int32 *key_id);
+extern EnvelopeStatus EnvelopeReadHead(const uint8 *buf, size_t len,
+									   EnvelopeHead *head);
 extern const char *EnvelopeStatusDetail(EnvelopeStatus status);
 extern int32 EnvelopeReadKeyId(const uint8 *buf);
+extern int32 EnvelopeTermIndexKeyId(const uint8 *term);
+extern void EnvelopeTermSetIndexKeyId(uint8 *term, int32 index_key_id);
 
 extern EfCryptoStatus EnvelopeSeal(uint8 *out, int32 key_id, uint8 type_code,
 								   uint8 flags, const uint8 *term,

@@ -20,6 +20,7 @@
 
 #include "crypto.h"
 #include "kdf.h"
+#include "port/pg_bswap.h"
 #include "secure.h"
 
 static const char kek_label[] = "encrypted_field v1 key wrap";
@@ -37,12 +38,11 @@ EfDeriveKek(const uint8 *master, int32 key_id, uint8 *kek)
 {
 	uint8		info[sizeof(kek_label) - 1 + 4];
 	size_t		labellen = sizeof(kek_label) - 1;
+	uint32		be_key_id;
 
 	memcpy(info, kek_label, labellen);
-	info[labellen] = (uint8) ((uint32) key_id >> 24);
-	info[labellen + 1] = (uint8) ((uint32) key_id >> 16);
-	info[labellen + 2] = (uint8) ((uint32) key_id >> 8);
-	info[labellen + 3] = (uint8) key_id;
+	be_key_id = pg_hton32((uint32) key_id);
+	memcpy(info + labellen, &be_key_id, 4);
 	return EfHkdfSha256(master, EF_KEY_LEN, NULL, 0, info, sizeof(info),
 						kek, EF_KEY_LEN);
 }
@@ -62,6 +62,7 @@ EfKeyCheckValue(const uint8 *master, int32 key_id, const char *group,
 	uint8		msg[sizeof(check_msg_label) - 1 + 4 + 1 + EF_GROUP_MAX_LEN];
 	uint8		mac[EF_SHA256_LEN];
 	size_t		labellen = sizeof(check_msg_label) - 1;
+	uint32		be_key_id;
 	size_t		msglen = labellen + 4;
 	size_t		grouplen = group ? strlen(group) : 0;
 	EfCryptoStatus status;
@@ -70,10 +71,8 @@ EfKeyCheckValue(const uint8 *master, int32 key_id, const char *group,
 		return EF_CRYPTO_BAD_LENGTH;
 
 	memcpy(msg, check_msg_label, labellen);
-	msg[labellen] = (uint8) ((uint32) key_id >> 24);
-	msg[labellen + 1] = (uint8) ((uint32) key_id >> 16);
-	msg[labellen + 2] = (uint8) ((uint32) key_id >> 8);
-	msg[labellen + 3] = (uint8) key_id;
+	be_key_id = pg_hton32((uint32) key_id);
+	memcpy(msg + labellen, &be_key_id, 4);
 	if (group != NULL && strcmp(group, "default") != 0)
 	{
 		msg[msglen++] = (uint8) grouplen;

@@ -24,7 +24,7 @@
  * The matching parameter is wiped when its portal is dropped: its datum and
  * the string PostgreSQL built of the parameters for error messages.  Other
  * copies PostgreSQL made (the protocol message buffer, a custom plan's
- * folded constant) are its own; the README lists them.
+ * folded constant) are its own; doc/security.md lists them.
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *

@@ -3,10 +3,8 @@
  * keystore.c
  *		Hold master keys in backend memory we control, and forget them
  *
- * The held keys live in one page of anonymous memory mapped for the purpose,
- * not in a palloc context: it is locked against swapping where the limits
- * allow, excluded from core dumps where the kernel offers MADV_DONTDUMP, and
- * never handed to another allocation.  Every slot is wiped when forgotten.
+ * The held keys live in locked pages (lockedmem.c), not in a palloc
+ * context.  Every slot is wiped when forgotten.
  *
  * Unlocking is transactional, like a SET: a key unlocked in a transaction or
  * subtransaction that rolls back is forgotten, and a key unlocked again
@@ -34,14 +32,12 @@
  */
 #include "postgres.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "access/xact.h"
 #include "audit.h"
-#include "generation.h"
 #include "keystore.h"
+#include "lockedmem.h"
 #include "miscadmin.h"
+#include "rotation_count.h"
 #include "secure.h"
 #include "storage/ipc.h"
 #include "utils/acl.h"
@@ -87,17 +83,12 @@ static void KeystoreSubXactCallback(SubXactEvent event,
 static void KeystoreAtExit(int code, Datum arg);
 static void DropPendingRotation(bool rolled_back);
 
-/*
- * Map the key page and register the callbacks that forget keys, once per
- * backend.  Failing to lock or to exclude from dumps is not fatal: those are
- * defences in depth, and unprivileged backends often lack the limits.
- */
+/* Map the key page and register the callbacks that forget keys, once per backend */
 static void
 KeystoreEnsure(void)
 {
 	static bool callbacks_registered = false;
 	void	   *page;
-	long		pagesize;
 
 	if (held != NULL)
 		return;
@@ -111,21 +102,12 @@ KeystoreEnsure(void)
 		callbacks_registered = true;
 	}
 
-	pagesize = sysconf(_SC_PAGESIZE);
-	held_bytes = TYPEALIGN(pagesize > 0 ? pagesize : 4096,
-						   sizeof(HeldKey) * EF_KEY_SLOTS + EF_KEY_LEN +
-						   sizeof(SuppliedKey) * EF_MAX_SUPPLIED_KEYS);
-	page = mmap(NULL, held_bytes, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (page == MAP_FAILED)
+	page = LockedPagesAlloc(sizeof(HeldKey) * EF_KEY_SLOTS + EF_KEY_LEN +
+							sizeof(SuppliedKey) * EF_MAX_SUPPLIED_KEYS, &held_bytes);
+	if (page == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("could not allocate memory for master keys: %m")));
-#ifdef MADV_DONTDUMP
-	(void) madvise(page, held_bytes, MADV_DONTDUMP);
-#endif
-	(void) mlock(page, held_bytes);
-	memset(page, 0, held_bytes);
 
 	pending_key = (uint8 *) page + sizeof(HeldKey) * EF_KEY_SLOTS;
 	supplied = (SuppliedKey *) (pending_key + EF_KEY_LEN);
@@ -260,6 +242,27 @@ KeystoreHeldForOtherRole(int32 key_id)
 			(key_id == 0 || held[i].key_id == key_id) && !Serves(&held[i]))
 			return true;
 	return false;
+}
+
+/*
+ * Raise the error that a held key (key id 0: any) serves another role, if
+ * one does
+ */
+void
+KeystoreRefuseOtherRole(int32 key_id)
+{
+	if (key_id == 0 && KeystoreHeldForOtherRole(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to use the master keys this session holds"),
+				 errdetail("They were unlocked by a role whose privileges the current role does not have."),
+				 errhint("A held key serves the role that unlocked it and the roles with its privileges; code running as another role (SET ROLE, a SECURITY DEFINER function) cannot use it.")));
+	if (key_id != 0 && KeystoreHeldForOtherRole(key_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to use master key %d", key_id),
+				 errdetail("The key was unlocked by a role whose privileges the current role does not have."),
+				 errhint("A held key serves the role that unlocked it and the roles with its privileges; code running as another role (SET ROLE, a SECURITY DEFINER function) cannot use it.")));
 }
 
 /*
@@ -452,12 +455,13 @@ KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max)
 }
 
 /*
- * Return the held key whose index key new terms use, or NULL: the current
+ * Return the held master key whose newest index key new terms use, or
+ * NULL: the current
  * key's (the group of the key that encrypts), else, with only retired keys
  * held, the last unlocked of them
  */
 const HeldKey *
-KeystoreIndexKey(void)
+KeystoreTermKeyHolder(void)
 {
 	const HeldKey *best = KeystoreCurrent();
 
@@ -649,7 +653,7 @@ KeystoreXactCallback(XactEvent event, void *arg)
 	if (pending_id != 0 && event != XACT_EVENT_PREPARE && !undo)
 	{
 		ApplyPendingRotation();
-		GenerationBump();
+		RotationCountBump();
 	}
 	else if (pending_id != 0)
 		DropPendingRotation(true);
@@ -729,9 +733,7 @@ KeystoreAtExit(int code, Datum arg)
 	EfCryptoShutdown();
 	if (held == NULL)
 		return;
-	explicit_bzero(held, held_bytes);
-	(void) munlock(held, held_bytes);
-	(void) munmap(held, held_bytes);
+	LockedPagesFree(held, held_bytes);
 	held = NULL;
 	pending_key = NULL;
 	pending_id = 0;

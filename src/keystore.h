@@ -71,9 +71,10 @@ extern void KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired,
 						Oid role, const char *index_group, const uint8 *kek,
 						const int32 *index_key_ids,
 						const uint8 (*index_keys)[EF_KEY_LEN]);
-extern const HeldKey *KeystoreIndexKey(void);
+extern const HeldKey *KeystoreTermKeyHolder(void);
 extern const HeldKey *KeystoreHolderOf(int32 index_key_id, const char *group);
 extern bool KeystoreHeldForOtherRole(int32 key_id);
+extern void KeystoreRefuseOtherRole(int32 key_id);
 extern void KeystoreSupply(int32 key_id, const uint8 *master, Oid role);
 extern bool KeystoreSupplied(int32 key_id, uint8 *master, Oid *role);
 extern void KeystoreSuppliedIds(char *buf, size_t size);

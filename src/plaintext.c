@@ -59,7 +59,7 @@ typedef struct PlainType
 static const PlainType plain_types[] = {
 	{EF_TYPE_TEXT, TEXTOID, REP_RAW, true},
 	{EF_TYPE_BYTEA, BYTEAOID, REP_RAW, false},
-	{3, VARCHAROID, REP_RAW, true},
+	{EF_TYPE_VARCHAR, VARCHAROID, REP_RAW, true},
 	{4, BOOLOID, REP_BINARY, false},
 	{5, INT2OID, REP_BINARY, false},
 	{6, INT4OID, REP_BINARY, false},
@@ -76,7 +76,7 @@ static const PlainType plain_types[] = {
 	{17, UUIDOID, REP_BINARY, false},
 	{18, JSONOID, REP_RAW, true},
 	{19, JSONBOID, REP_TEXT, true},
-	{20, BPCHAROID, REP_RAW, true},
+	{EF_TYPE_BPCHAR, BPCHAROID, REP_RAW, true},
 	{21, INETOID, REP_BINARY, false},
 	{22, CIDROID, REP_BINARY, false},
 	{23, MACADDROID, REP_BINARY, false},

@@ -13,7 +13,15 @@
 #ifndef EF_PLAINTEXT_H
 #define EF_PLAINTEXT_H
 
+#include "envelope.h"
 #include "fmgr.h"
+
+/*
+ * The text types' codes, which search normalisation applies to, beside
+ * envelope.h's EF_TYPE_TEXT; the other codes are only in plaintext.c's table
+ */
+#define EF_TYPE_VARCHAR			3
+#define EF_TYPE_BPCHAR			20
 
 /*
  * What a call site needs to turn values of one type into bytes and back,

@@ -6,10 +6,10 @@
  * Every encryption needs 44 fresh random bytes (a data key and a nonce).
  * OpenSSL 3.0's RAND_bytes costs about as much per call for 44 bytes as for
  * 4 kB, more than the rest of an encryption together, so the backend draws
- * 4 kB at a time and hands out slices.  The pool is memory like the key
- * store's: mapped for the purpose, locked where allowed, excluded from core
- * dumps, and every slice is wiped as it is handed out.  It belongs to one
- * process: a pool seen from another PID (a fork) is discarded, never reused.
+ * 4 kB at a time and hands out slices.  The pool lives in locked pages
+ * (lockedmem.c), like the key store, and every slice is wiped as it is
+ * handed out.  It belongs to one process: a pool seen from another PID (a
+ * fork) is discarded, never reused.
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *
@@ -20,9 +20,8 @@
  */
 #include "postgres.h"
 
-#include <sys/mman.h>
-
 #include "crypto.h"
+#include "lockedmem.h"
 #include "miscadmin.h"
 #include "randpool.h"
 #include "storage/ipc.h"
@@ -30,6 +29,7 @@
 #define POOL_SIZE	4096
 
 static uint8 *pool = NULL;
+static size_t pool_mapped = 0;
 static size_t pool_left = 0;
 static int	pool_pid = 0;
 
@@ -39,8 +39,7 @@ RandPoolAtExit(int code, Datum arg)
 {
 	if (pool == NULL)
 		return;
-	explicit_bzero(pool, POOL_SIZE);
-	(void) munmap(pool, POOL_SIZE);
+	LockedPagesFree(pool, pool_mapped);
 	pool = NULL;
 }
 
@@ -52,14 +51,9 @@ RandPoolEnsure(void)
 
 	if (pool != NULL)
 		return true;
-	page = mmap(NULL, POOL_SIZE, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (page == MAP_FAILED)
+	page = LockedPagesAlloc(POOL_SIZE, &pool_mapped);
+	if (page == NULL)
 		return false;
-#ifdef MADV_DONTDUMP
-	(void) madvise(page, POOL_SIZE, MADV_DONTDUMP);
-#endif
-	(void) mlock(page, POOL_SIZE);
 	pool = page;
 	pool_left = 0;
 	pool_pid = MyProcPid;

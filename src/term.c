@@ -27,11 +27,13 @@
 
 #include "catalog/pg_collation.h"
 #include "crypto.h"
-#include "ef_keyfuncs.h"
 #include "ef_report.h"
-#include "ef_value.h"
+#include "envelope.h"
+#include "indexkey.h"
 #include "keystore.h"
 #include "mb/pg_wchar.h"
+#include "plaintext.h"
+#include "port/pg_bswap.h"
 #include "secure.h"
 #include "term.h"
 #include "utils/builtins.h"
@@ -46,26 +48,19 @@ static const char *const normalize_names[] = {
 };
 
 /*
- * Read a normalisation name argument; NULL means exact.  Compared in place,
- * as it is read once per row.
+ * Return the normalisation a name (len bytes, not terminated) names.
+ * Compared in place, as it is read once per row.
  */
 TermNormalize
-TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno)
+TermNormalizeByName(const char *name, size_t len)
 {
-	text	   *name;
-	size_t		len;
-
-	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
-		return TERM_EXACT;
-	name = PG_GETARG_TEXT_PP(argno);
-	len = VARSIZE_ANY_EXHDR(name);
 	for (size_t i = 0; i < lengthof(normalize_names); i++)
 		if (strlen(normalize_names[i]) == len &&
-			memcmp(VARDATA_ANY(name), normalize_names[i], len) == 0)
+			memcmp(name, normalize_names[i], len) == 0)
 			return (TermNormalize) i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid search normalization \"%s\"", text_to_cstring(name)),
+			 errmsg("invalid search normalization \"%s\"", pnstrdup(name, len)),
 			 errhint("Use \"exact\", \"lower\", \"lower_trim\" or \"nfkc_lower_trim\".")));
 	return TERM_EXACT;			/* keep compiler quiet */
 }
@@ -74,8 +69,8 @@ TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno)
 static bool
 IsNormalizable(uint8 type_code)
 {
-	/* text, varchar and char(n): see plaintext.c */
-	return type_code == EF_TYPE_TEXT || type_code == 3 || type_code == 20;
+	return type_code == EF_TYPE_TEXT || type_code == EF_TYPE_VARCHAR ||
+		type_code == EF_TYPE_BPCHAR;
 }
 
 /* Replace *t by next, wiping the text it replaces */
@@ -117,37 +112,16 @@ Normalize(TermNormalize how, text *t)
 	return t;
 }
 
-/* Return the held index key, or raise the error that none is held */
-static const HeldKey *
-IndexKeyOrError(void)
-{
-	const HeldKey *key = KeystoreIndexKey();
-
-	if (key == NULL)
-		CheckHeldForOtherRole(0);
-	if (key == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no index key is held in this session"),
-				 errdetail("Search terms are computed with the index key of a master key's group, which unlocking a registered master key provides."),
-				 errhint("Call ef_unlock() with a registered master key first.")));
-	if (key->index_key_id[0] > PG_UINT16_MAX)
-		elog(ERROR, "index key id %d does not fit a search term", key->index_key_id[0]);
-	return key;
-}
-
 /*
  * The message a term authenticates: label, type code, normalisation, the
- * domain (argument domain_arg; NULL: the empty domain) and the normalised
+ * domain (dlen bytes; none: the empty domain) and the normalised
  * plaintext.  The caller wipes and frees it.
  */
 static uint8 *
-TermMessage(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
+TermMessage(const char *domain, uint32 dlen, TermNormalize normalize,
 			uint8 type_code, const char *data, size_t len, size_t *msglen)
 {
-	text	   *domain = (PG_NARGS() > domain_arg && !PG_ARGISNULL(domain_arg)) ?
-	PG_GETARG_TEXT_PP(domain_arg) : NULL;
-	uint32		dlen = domain ? VARSIZE_ANY_EXHDR(domain) : 0;
+	uint32		be_dlen = pg_hton32(dlen);
 	text	   *norm = NULL;
 	size_t		prefix;
 	uint8	   *msg;
@@ -167,12 +141,9 @@ TermMessage(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 	memcpy(msg, term_label, sizeof(term_label) - 1);
 	msg[8] = type_code;
 	msg[9] = (uint8) normalize;
-	msg[10] = (uint8) (dlen >> 24);
-	msg[11] = (uint8) (dlen >> 16);
-	msg[12] = (uint8) (dlen >> 8);
-	msg[13] = (uint8) dlen;
+	memcpy(msg + 10, &be_dlen, sizeof(be_dlen));
 	if (dlen > 0)
-		memcpy(msg + 14, VARDATA_ANY(domain), dlen);
+		memcpy(msg + 14, domain, dlen);
 	memcpy(msg + prefix, data, len);
 	if (norm != NULL)
 		ef_secure_pfree(norm, VARSIZE_ANY(norm));
@@ -190,8 +161,7 @@ TermUnder(int32 index_key_id, const uint8 *index_key, const uint8 *msg,
 	uint8		mac[EF_SHA256_LEN];
 	EfCryptoStatus status = EfHmacSha256(index_key, EF_KEY_LEN, msg, msglen, mac);
 
-	term[0] = (uint8) (index_key_id >> 8);
-	term[1] = (uint8) index_key_id;
+	EnvelopeTermSetIndexKeyId(term, index_key_id);
 	memcpy(term + 2, mac, EF_TERM_LEN - 2);
 	ef_secure_wipe(mac, sizeof(mac));
 	return status;
@@ -206,7 +176,7 @@ void
 TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code)
 {
 	IndexKeysRefresh();
-	(void) IndexKeyOrError();
+	(void) IndexKeyForNewTerms();
 	if (normalize != TERM_EXACT && !IsNormalizable(type_code))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -222,11 +192,11 @@ TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code)
 /*
  * Compute the term of a plaintext (its bytes as plaintext.c makes them) into
  * term, which has EF_TERM_LEN bytes, with the newest index key of holder's
- * index-key group (NULL: of the group new terms use, KeystoreIndexKey's).
- * The domain is the text argument domain_arg (NULL: the empty domain).
+ * index-key group (NULL: of the group new terms use, IndexKeyForNewTerms's),
+ * in the search domain of domain_len bytes.
  */
 void
-TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
+TermCompute(const char *domain, size_t domain_len, TermNormalize normalize,
 			uint8 type_code, const char *data, size_t len, uint8 *term,
 			const HeldKey *holder)
 {
@@ -235,13 +205,13 @@ TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 	EfCryptoStatus status;
 
 	if (holder == NULL)
-		holder = IndexKeyOrError();
+		holder = IndexKeyForNewTerms();
 	else if (holder->index_key_id[0] <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("master key %d holds no index key", holder->key_id),
 				 errdetail("Every registered master key wraps the index key of its group, and none was found for this one.")));
-	msg = TermMessage(fcinfo, domain_arg, normalize, type_code, data, len, &msglen);
+	msg = TermMessage(domain, domain_len, normalize, type_code, data, len, &msglen);
 	status = TermUnder(holder->index_key_id[0], holder->index_key[0], msg, msglen, term);
 	ef_secure_pfree(msg, msglen);
 	if (status != EF_CRYPTO_OK)
@@ -256,13 +226,13 @@ TermCompute(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
  * keys of several index-key groups held, it matches values of each.
  */
 int
-TermComputeAll(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
+TermComputeAll(const char *domain, size_t domain_len, TermNormalize normalize,
 			   uint8 type_code, const char *data, size_t len,
 			   uint8 (*terms)[EF_TERM_LEN], int max)
 {
 	int32		ids[EF_TERMS_MAX + 1];
 	const uint8 *keys[EF_TERMS_MAX + 1];
-	const HeldKey *primary = IndexKeyOrError();
+	const HeldKey *primary = IndexKeyForNewTerms();
 	int			n;
 	int			all;
 	size_t		msglen;
@@ -281,7 +251,7 @@ TermComputeAll(FunctionCallInfo fcinfo, int domain_arg, TermNormalize normalize,
 			keys[n++] = keys[i];
 		}
 	n = Min(n, Min(max, EF_TERMS_MAX));
-	msg = TermMessage(fcinfo, domain_arg, normalize, type_code, data, len, &msglen);
+	msg = TermMessage(domain, domain_len, normalize, type_code, data, len, &msglen);
 	for (int i = 0; i < n && status == EF_CRYPTO_OK; i++)
 		status = TermUnder(ids[i], keys[i], msg, msglen, terms[i]);
 	ef_secure_pfree(msg, msglen);

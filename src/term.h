@@ -14,7 +14,6 @@
 #define EF_TERM_H
 
 #include "envelope.h"
-#include "fmgr.h"
 #include "keystore.h"
 
 /* How text is normalised before its term is computed */
@@ -35,13 +34,13 @@ typedef struct EncryptedFieldTerm
 /* the most terms ef_terms() returns: one per distinct index key held */
 #define EF_TERMS_MAX			(EF_MAX_HELD_KEYS * EF_INDEX_KEYS_HELD)
 
-extern TermNormalize TermNormalizeFromArg(FunctionCallInfo fcinfo, int argno);
+extern TermNormalize TermNormalizeByName(const char *name, size_t len);
 extern void TermCheckBeforeCopy(TermNormalize normalize, uint8 type_code);
-extern void TermCompute(FunctionCallInfo fcinfo, int domain_arg,
+extern void TermCompute(const char *domain, size_t domain_len,
 						TermNormalize normalize, uint8 type_code,
 						const char *data, size_t len, uint8 *term,
 						const HeldKey *holder);
-extern int	TermComputeAll(FunctionCallInfo fcinfo, int domain_arg,
+extern int	TermComputeAll(const char *domain, size_t domain_len,
 						   TermNormalize normalize, uint8 type_code,
 						   const char *data, size_t len,
 						   uint8 (*terms)[EF_TERM_LEN], int max);

@@ -117,16 +117,16 @@ SELECT is((SELECT count(DISTINCT v) || ' ' || count(*) FILTER (WHERE v = (SELECT
 -- ---------------------------------------------------------------------------
 SAVEPOINT keys;
 SELECT ef_unlock(2);
-SELECT throws_ok($$SELECT ef_decrypt(v) FROM e WHERE id = 1$$, '42704', 'master key 1 is not unlocked in this session',
-	'ef_decrypt of a value under a key not held: 42704');
-SELECT throws_ok($$SELECT ef_decrypt_as(v, NULL::text) FROM e WHERE id = 1$$, '42704',
-	'master key 1 is not unlocked in this session', 'ef_decrypt_as of a value under a key not held: 42704');
-SELECT throws_ok($$SELECT ef_rewrap(v, 2) FROM e WHERE id = 1$$, '42704', 'master key 1 is not unlocked in this session',
-	'ef_rewrap from a key not held: 42704');
-SELECT throws_ok($$SELECT ef_rewrap(v, 1) FROM e WHERE id = 4$$, '42704', 'master key 1 is not unlocked in this session',
-	'ef_rewrap to a key not held: 42704');
-SELECT throws_ok($$SELECT ef_encrypt('x', key_id => 1)$$, '42704', 'master key 1 is not unlocked in this session',
-	'ef_encrypt under a key not held: 42704');
+SELECT throws_ok($$SELECT ef_decrypt(v) FROM e WHERE id = 1$$, '55000', 'master key 1 is not unlocked in this session',
+	'ef_decrypt of a value under a key not held: 55000');
+SELECT throws_ok($$SELECT ef_decrypt_as(v, NULL::text) FROM e WHERE id = 1$$, '55000',
+	'master key 1 is not unlocked in this session', 'ef_decrypt_as of a value under a key not held: 55000');
+SELECT throws_ok($$SELECT ef_rewrap(v, 2) FROM e WHERE id = 1$$, '55000', 'master key 1 is not unlocked in this session',
+	'ef_rewrap from a key not held: 55000');
+SELECT throws_ok($$SELECT ef_rewrap(v, 1) FROM e WHERE id = 4$$, '55000', 'master key 1 is not unlocked in this session',
+	'ef_rewrap to a key not held: 55000');
+SELECT throws_ok($$SELECT ef_encrypt('x', key_id => 1)$$, '55000', 'master key 1 is not unlocked in this session',
+	'ef_encrypt under a key not held: 55000');
 SELECT lives_ok($$SELECT ef_encrypt('x', key_id => 2)$$, 'ef_encrypt under a held key succeeds');
 SELECT is((SELECT ef_decrypt(v) FROM e WHERE id = 4), 'four', 'ef_decrypt of a value under a held key succeeds');
 ROLLBACK TO SAVEPOINT keys;

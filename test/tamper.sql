@@ -109,11 +109,11 @@ SELECT is((SELECT array_agg(pos || '.' || bit || ' id ' || new_id || ': ' || out
 	FROM key_id_cases
 	WHERE outcome <> CASE WHEN new_id <= 0 THEN 'input 22P02'
 	                      WHEN new_id IN (SELECT key_id FROM ef_held_keys()) THEN 'decrypt XX001'
-	                      ELSE 'decrypt 42704' END), NULL,
-	'key id bytes 4-7: an id <= 0 is rejected at input, an id not held is 42704, another held key is XX001');
+	                      ELSE 'decrypt 55000' END), NULL,
+	'key id bytes 4-7: an id <= 0 is rejected at input, an id not held is 55000, another held key is XX001');
 SELECT is((SELECT array_agg(new_id) FROM key_id_cases WHERE outcome = 'decrypt XX001'), ARRAY[3],
 	'the flip to held key 3 is covered, and its key cannot unwrap the data key');
-SELECT is((SELECT count(*)::int FROM key_id_cases WHERE outcome = 'decrypt 42704'), 29,
+SELECT is((SELECT count(*)::int FROM key_id_cases WHERE outcome = 'decrypt 55000'), 29,
 	'the other 29 flips to a positive id name keys not held');
 
 -- everything after the key id is authenticated: one error for every bit
@@ -185,7 +185,7 @@ SELECT is((SELECT array_agg(pos || '.' || bit || ' id ' || new_id || ': ' || out
 	FROM skey_id_cases
 	WHERE outcome <> CASE WHEN new_id <= 0 THEN 'input 22P02'
 	                      WHEN new_id IN (SELECT key_id FROM ef_held_keys()) THEN 'decrypt XX001'
-	                      ELSE 'decrypt 42704' END), NULL,
+	                      ELSE 'decrypt 55000' END), NULL,
 	'searchable: key id bytes 4-7 fail as for a value without a term');
 SELECT results_eq(
 	$$SELECT region, array_agg(DISTINCT outcome), count(*)::int FROM ssweep

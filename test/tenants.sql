@@ -67,7 +67,7 @@ SELECT throws_ok($$SELECT ef_register_key(3)$$, '55000',
 SELECT throws_ok($$SELECT ef_rotate_index_key()$$, '55000',
 	'cannot rotate the index key without every master key of its group that is not retired',
 	'nor rotate its index key');
-SELECT throws_ok($$SELECT ef_reterm(email) FROM accounts WHERE tenant = 1$$, '42704',
+SELECT throws_ok($$SELECT ef_reterm(email) FROM accounts WHERE tenant = 1$$, '55000',
 	'master key 1 is not unlocked in this session', 'nor re-term its values');
 SELECT is(ef_rotate_index_key('tenant_b'), 3, 'tenant B rotates its own group''s index key');
 SELECT is((SELECT array_agg(key_id) FROM ef_index_keys WHERE index_key_id = 3), ARRAY[2],

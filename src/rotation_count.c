@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * generation.c
+ * rotation_count.c
  *		A count of index key rotations, shared by every backend
  *
  * A session holds the index keys it read when it unlocked its master keys.
@@ -14,25 +14,25 @@
  * Copyright (c) 2026, The encrypted_field Authors
  *
  * IDENTIFICATION
- *		src/generation.c
+ *		src/rotation_count.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "generation.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
+#include "rotation_count.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
-static pg_atomic_uint64 *generation = NULL;
+static pg_atomic_uint64 *rotation_count = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static void
-GenerationShmemRequest(void)
+RotationCountShmemRequest(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
@@ -40,46 +40,47 @@ GenerationShmemRequest(void)
 }
 
 static void
-GenerationShmemStartup(void)
+RotationCountShmemStartup(void)
 {
 	bool		found;
 
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	generation = ShmemInitStruct("encrypted_field index key generation",
+	/* the segment's name since 0.3.0, as pg_shmem_allocations shows it */
+	rotation_count = ShmemInitStruct("encrypted_field index key generation",
 								 sizeof(pg_atomic_uint64), &found);
 	if (!found)
-		pg_atomic_init_u64(generation, 0);
+		pg_atomic_init_u64(rotation_count, 0);
 	LWLockRelease(AddinShmemInitLock);
 }
 
 /* Ask for the shared count, when loaded by shared_preload_libraries */
 void
-GenerationInstallHooks(void)
+RotationCountInstallHooks(void)
 {
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = GenerationShmemRequest;
+	shmem_request_hook = RotationCountShmemRequest;
 	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = GenerationShmemStartup;
+	shmem_startup_hook = RotationCountShmemStartup;
 }
 
 /* Read the count; false if there is none (the library was not preloaded) */
 bool
-GenerationRead(uint64 *value)
+RotationCountRead(uint64 *value)
 {
-	if (generation == NULL)
+	if (rotation_count == NULL)
 		return false;
-	*value = pg_atomic_read_u64(generation);
+	*value = pg_atomic_read_u64(rotation_count);
 	return true;
 }
 
 /* Count a rotation that has committed */
 void
-GenerationBump(void)
+RotationCountBump(void)
 {
-	if (generation != NULL)
-		pg_atomic_fetch_add_u64(generation, 1);
+	if (rotation_count != NULL)
+		pg_atomic_fetch_add_u64(rotation_count, 1);
 }

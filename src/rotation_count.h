@@ -1,20 +1,20 @@
 /*-------------------------------------------------------------------------
  *
- * generation.h
+ * rotation_count.h
  *		A count of index key rotations, shared by every backend
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *
  * IDENTIFICATION
- *		src/generation.h
+ *		src/rotation_count.h
  *
  *-------------------------------------------------------------------------
  */
-#ifndef EF_GENERATION_H
-#define EF_GENERATION_H
+#ifndef EF_ROTATION_COUNT_H
+#define EF_ROTATION_COUNT_H
 
-extern void GenerationInstallHooks(void);
-extern bool GenerationRead(uint64 *generation);
-extern void GenerationBump(void);
+extern void RotationCountInstallHooks(void);
+extern bool RotationCountRead(uint64 *count);
+extern void RotationCountBump(void);
 
-#endif							/* EF_GENERATION_H */
+#endif							/* EF_ROTATION_COUNT_H */
