@@ -15,13 +15,18 @@ OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/
        src/crypto_openssl.o \
        src/lockedmem.o src/randpool.o src/redact.o src/audit.o
 
-# released versions' scripts are frozen; upgrade scripts lead from them to
-# the current version, whose script is built from $(EXTENSION).sql
-DATA       = $(EXTENSION)--0.1.0.sql $(EXTENSION)--0.2.0.sql $(wildcard $(EXTENSION)--*--*.sql)
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# Released versions' scripts are frozen in sql/. The current version's
+# script is built from sql/$(EXTENSION).sql, and the upgrade to it from the
+# last release from sql/upgrade/, each taking its PL/pgSQL routines from
+# sql/routines/ where a line reads "\i routines/NAME.sql".  A release
+# freezes both built scripts into sql/ (doc/release.md).
+EF_UPGRADES = $(patsubst sql/upgrade/%.sql,sql/$(EXTENSION)--%.sql,$(wildcard sql/upgrade/*.sql))
+DATA       = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.2.0.sql \
+             $(filter-out $(EF_UPGRADES),$(wildcard sql/$(EXTENSION)--*--*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql $(EF_UPGRADES)
 
 REGRESS = setup type_io envelope_kat keystore functions types compression search rotation adoption views errors privileges copy_binary index_rotation opclass
-REGRESS_OPTS = --inputdir=. --outputdir=.
+REGRESS_OPTS = --inputdir=test --outputdir=test
 
 PG_CONFIG ?= pg_config
 
@@ -46,8 +51,15 @@ EF_TEST_OPTIONS = -c session_preload_libraries=encrypted_field -c encrypted_fiel
 installcheck: export PGOPTIONS = $(EF_TEST_OPTIONS)$(shell sh test/keys.sh regress)
 pgtap: export PGOPTIONS = $(EF_TEST_OPTIONS)$(shell sh test/keys.sh tap)
 
-$(EXTENSION)--$(EXTVERSION).sql: $(EXTENSION).sql
-	cp $< $@
+# a script with each "\i routines/NAME.sql" line replaced by that file
+EF_ASSEMBLE = awk '/^\\i routines\/[a-z_]+\.sql$$/ { f = "sql/" $$2; \
+	while ((getline line < f) > 0) print line; close(f); next } { print }'
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(wildcard sql/routines/*.sql)
+	$(EF_ASSEMBLE) $< > $@
+
+sql/$(EXTENSION)--%.sql: sql/upgrade/%.sql $(wildcard sql/routines/*.sql)
+	$(EF_ASSEMBLE) $< > $@
 
 # C unit tests of the crypto and envelope layers; they need no server
 UNIT_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter $(PG_CFLAGS) \
@@ -91,4 +103,4 @@ prove_installcheck: test/hygiene/bind_key
 		$(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
 
 .PHONY: unitcheck pgtap prove_installcheck
-EXTRA_CLEAN = test/unit/test_crypto test/unit/test_envelope test/unit/*.tsv test/hygiene/bind_key tmp_check
+EXTRA_CLEAN = test/results test/regression.diffs test/regression.out test/unit/test_crypto test/unit/test_envelope test/unit/*.tsv test/hygiene/bind_key tmp_check

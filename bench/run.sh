@@ -58,7 +58,7 @@ dpkg-query -W -f='${Status}' postgresql-contrib 2>/dev/null | grep -q "install o
 	[ -f /usr/share/postgresql/15/extension/pgcrypto.control ] || fail "pgcrypto is not installed"
 step "building and installing the extension"
 built_from=$(git -C "$EF_ROOT" rev-parse --short HEAD 2>/dev/null || echo "unknown")
-[ -z "$(git -C "$EF_ROOT" status --porcelain -- src encrypted_field.sql encrypted_field.control Makefile 2>/dev/null)" ] ||
+[ -z "$(git -C "$EF_ROOT" status --porcelain -- src sql encrypted_field.control Makefile 2>/dev/null)" ] ||
 	built_from+="-dirty"
 ef_build
 work=$(mktemp -d /tmp/ef_bench.XXXXXX)

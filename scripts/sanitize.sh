@@ -43,7 +43,7 @@ PGOPTIONS=$tap_options ef_as_owner valgrind --quiet --trace-children=yes --track
 for _ in $(seq 300); do pg_isready -q && break; sleep 1; done
 
 status=0
-make -s PG_CONFIG=$PG_BIN/pg_config installcheck || { status=1; cat regression.diffs || true; }
+make -s PG_CONFIG=$PG_BIN/pg_config installcheck || { status=1; cat test/regression.diffs || true; }
 if [ "${1:-}" != "--regress-only" ]; then
 	psql -q -X -c "CREATE DATABASE ef_tap"
 	psql -q -X -d ef_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink"

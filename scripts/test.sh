@@ -79,8 +79,8 @@ keep_logs() { # name, files...
 }
 regress() {
 	make_as_owner installcheck && return 0
-	[ -f regression.diffs ] && cat regression.diffs
-	keep_logs pg_regress regression.diffs regression.out
+	[ -f test/regression.diffs ] && cat test/regression.diffs
+	keep_logs pg_regress test/regression.diffs test/regression.out
 	return 1
 }
 tap() { # a TAP suite, test/t/NAME.pl

@@ -365,9 +365,12 @@ SKIP:
 {
 	skip("commit $release_commit of $release is not in this clone (set EF_GIT_DIR); the release's own build is not run", 9)
 	  unless have_release();
-	my (undef, $released_script) = git('show', "$release_commit:encrypted_field.sql");
-	ok($released_script ne '' && $released_script eq slurp_file("encrypted_field--$release.sql"),
-		"encrypted_field--$release.sql is the release's script, unchanged");
+	# releases up to 0.2.0 kept their script at the top, later ones freeze
+	# the built one in sql/
+	my (undef, $released_script) = git('show', "$release_commit:sql/encrypted_field--$release.sql");
+	(undef, $released_script) = git('show', "$release_commit:encrypted_field.sql") if $released_script eq '';
+	ok($released_script ne '' && $released_script eq slurp_file("sql/encrypted_field--$release.sql"),
+		"sql/encrypted_field--$release.sql is the release's script, unchanged");
 	$node->stop;
 	# the release's library, loaded as the server starts
 	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'encrypted_field'");

@@ -9,7 +9,7 @@ compares every derived field to the file and exits 1 on a difference; with
 --print it prints the file.  With --crafted it prints, in text form,
 envelopes that authenticate under the vector's key but carry compressed
 plaintext that does not decompress, or bytes their type does not accept:
-sql/envelope_kat.sql holds them, since the extension itself never seals
+test/sql/envelope_kat.sql holds them, since the extension itself never seals
 such a value.
 """
 import base64

@@ -4,13 +4,13 @@ CREATE TABLE src (id int, v encrypted_field);
 INSERT INTO src SELECT g, ef_encrypt(repeat('value ' || g, g), 'src.' || g) FROM generate_series(1, 50) g;
 INSERT INTO src VALUES (51, NULL), (52, ef_encrypt('\xdeadbeef'::bytea));
 
-\copy src TO 'results/ef.bin' WITH (FORMAT binary)
-\copy src TO 'results/ef.txt'
+\copy src TO 'test/results/ef.bin' WITH (FORMAT binary)
+\copy src TO 'test/results/ef.txt'
 
 CREATE TABLE dst_bin (LIKE src);
 CREATE TABLE dst_txt (LIKE src);
-\copy dst_bin FROM 'results/ef.bin' WITH (FORMAT binary)
-\copy dst_txt FROM 'results/ef.txt'
+\copy dst_bin FROM 'test/results/ef.bin' WITH (FORMAT binary)
+\copy dst_txt FROM 'test/results/ef.txt'
 
 -- the bytes survive unchanged and every value still decrypts
 SELECT count(*) AS rows, count(d.v) AS non_null, count(*) FILTER (WHERE ef_send(s.v) = ef_send(d.v)) AS same_bytes
@@ -28,26 +28,26 @@ SELECT ef_decrypt(v) FROM dst_bin WHERE id = 52;
 -- copied out in binary form carries raw bytes, which ef_recv then reads.
 CREATE TABLE raw (v bytea);
 INSERT INTO raw SELECT set_byte(ef_send(v), 3, 1) FROM src WHERE id = 1;
-\copy raw TO 'results/bad_reserved.bin' WITH (FORMAT binary)
-\copy dst_bin (v) FROM 'results/bad_reserved.bin' WITH (FORMAT binary)
+\copy raw TO 'test/results/bad_reserved.bin' WITH (FORMAT binary)
+\copy dst_bin (v) FROM 'test/results/bad_reserved.bin' WITH (FORMAT binary)
 TRUNCATE raw;
 INSERT INTO raw SELECT substring(ef_send(v) FROM 1 FOR 40) FROM src WHERE id = 1;
-\copy raw TO 'results/bad_short.bin' WITH (FORMAT binary)
-\copy dst_bin (v) FROM 'results/bad_short.bin' WITH (FORMAT binary)
+\copy raw TO 'test/results/bad_short.bin' WITH (FORMAT binary)
+\copy dst_bin (v) FROM 'test/results/bad_short.bin' WITH (FORMAT binary)
 TRUNCATE raw;
 INSERT INTO raw SELECT set_byte(ef_send(v), 0, 9) FROM src WHERE id = 1;
-\copy raw TO 'results/bad_version.bin' WITH (FORMAT binary)
-\copy dst_bin (v) FROM 'results/bad_version.bin' WITH (FORMAT binary)
+\copy raw TO 'test/results/bad_version.bin' WITH (FORMAT binary)
+\copy dst_bin (v) FROM 'test/results/bad_version.bin' WITH (FORMAT binary)
 TRUNCATE raw;
 INSERT INTO raw VALUES (''::bytea);
-\copy raw TO 'results/bad_empty.bin' WITH (FORMAT binary)
-\copy dst_bin (v) FROM 'results/bad_empty.bin' WITH (FORMAT binary)
+\copy raw TO 'test/results/bad_empty.bin' WITH (FORMAT binary)
+\copy dst_bin (v) FROM 'test/results/bad_empty.bin' WITH (FORMAT binary)
 -- a well-formed envelope copied in as raw bytes is accepted
 TRUNCATE raw;
 INSERT INTO raw SELECT ef_send(v) FROM src WHERE id = 2;
-\copy raw TO 'results/good.bin' WITH (FORMAT binary)
+\copy raw TO 'test/results/good.bin' WITH (FORMAT binary)
 CREATE TABLE one (v encrypted_field);
-\copy one FROM 'results/good.bin' WITH (FORMAT binary)
+\copy one FROM 'test/results/good.bin' WITH (FORMAT binary)
 SELECT ef_decrypt(v, 'src.2') FROM one;
 SELECT count(*) AS unchanged FROM dst_bin;
 
