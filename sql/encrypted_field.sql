@@ -242,6 +242,10 @@ CREATE FUNCTION ef_index_key_id(value encrypted_field) RETURNS integer
 	AS 'MODULE_PATHNAME', 'ef_index_key_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_index_key_id(encrypted_field) IS 'id of the index key a value''s search term was made with, readable with no key held';
 
+CREATE FUNCTION ef_term_index_key_id() RETURNS integer
+	AS 'MODULE_PATHNAME', 'ef_term_index_key_id' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_term_index_key_id() IS 'the id of the index key new search terms use in this session: the newest of the current key''s index-key group';
+
 CREATE FUNCTION ef_envelope(value encrypted_field) RETURNS encrypted_field_envelope
 	AS 'MODULE_PATHNAME', 'ef_envelope' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_envelope(encrypted_field) IS 'the parts of a value''s envelope, readable with no key held';

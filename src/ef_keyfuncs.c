@@ -389,6 +389,18 @@ ef_rotate_index_key(PG_FUNCTION_ARGS)
 	return RotateIndexKey(fcinfo);
 }
 
+PG_FUNCTION_INFO_V1(ef_term_index_key_id);
+/*
+ * The id of the index key new search terms use in this session: the newest
+ * of the current key's index-key group, read again after a rotation
+ */
+Datum
+ef_term_index_key_id(PG_FUNCTION_ARGS)
+{
+	IndexKeysRefresh();
+	PG_RETURN_INT32(IndexKeyForNewTerms()->index_key_id[0]);
+}
+
 PG_FUNCTION_INFO_V1(ef_held_keys);
 /* List the keys this backend holds: ids and state, never key material */
 Datum

@@ -577,7 +577,7 @@ SELECT set_eq(
 	      'ef_term(character varying,text,text)', 'ef_term(character,text,text)',
 	      'ef_terms(anyelement,text,text)', 'ef_terms(text,text,text)',
 	      'ef_terms(character varying,text,text)', 'ef_terms(character,text,text)',
-	      'ef_rotate_index_key(text)', 'ef_index_key_id(encrypted_field)',
+	      'ef_rotate_index_key(text)', 'ef_index_key_id(encrypted_field)', 'ef_term_index_key_id()',
 	      'ef_reterm(encrypted_field,text,text,text)', 'ef_reterm_column(regclass,name,text,text,text,integer)',
 	      'ef_update_in_batches(text,text,integer,text,text,bigint)', 'ef_term_cmp_term(encrypted_field_term,encrypted_field_term)',
 	      'ef_decrypt(encrypted_field,text)',
@@ -705,6 +705,7 @@ SELECT results_eq(
 	         ('ef_term_hash(encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_hash_extended(encrypted_field_term,bigint)', 'i', 's', true),
 	         ('ef_term_in(cstring)', 'i', 's', true),
+	         ('ef_term_index_key_id()', 's', 'r', false),
 	         ('ef_term_le(encrypted_field_term,encrypted_field)', 'i', 's', true),
 	         ('ef_term_le_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_lt(encrypted_field_term,encrypted_field)', 'i', 's', true),
@@ -742,8 +743,8 @@ SELECT is((SELECT count(*)::int FROM pg_proc
 	              'ef_decrypt_as(encrypted_field,anyelement,text)'::regprocedure,
 	              'ef_rewrap(encrypted_field,integer)'::regprocedure,
 	              'ef_reterm(encrypted_field,text,text,text)'::regprocedure,
-	              'ef_held_keys()'::regprocedure)
-	  AND proparallel = 'r'), 17, 'every function that reads held keys is PARALLEL RESTRICTED');
+	              'ef_held_keys()'::regprocedure, 'ef_term_index_key_id()'::regprocedure)
+	  AND proparallel = 'r'), 18, 'every function that reads held keys is PARALLEL RESTRICTED');
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_unlock(integer,bytea,text)'::regprocedure, 'ef_lock()'::regprocedure,
 	              'ef_register_key(integer,bytea,text,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure,

@@ -41,7 +41,7 @@ BEGIN
 	-- the index key new terms use: the one a fresh searchable value gets,
 	-- which must be the newest of its index-key group, or values would move
 	-- backwards; values under other groups' index keys are left as they are
-	target := @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''::text, NULL, true));
+	target := @extschema@.ef_term_index_key_id();
 	SELECT k.index_group INTO grp FROM @extschema@.ef_keys k
 		JOIN @extschema@.ef_index_keys i ON i.key_id OPERATOR(pg_catalog.=) k.key_id
 		WHERE i.index_key_id OPERATOR(pg_catalog.=) target LIMIT 1;
@@ -68,7 +68,7 @@ BEGIN
 		pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_reterm(%I, %s, %L::text, %L::text) '
 			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
 			'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[]) '
-			'AND (SELECT @extschema@.ef_index_key_id(@extschema@.ef_encrypt(''''::text, NULL, true))) '
+			'AND (SELECT @extschema@.ef_term_index_key_id()) '
 			'OPERATOR(pg_catalog.=) %s',
 			tbl, col, col, COALESCE(context_expr, 'NULL'), search_domain, search_normalize, col, older, target),
 		batch_size, 'ef_reterm_column:', pg_catalog.format('rows of %s moved to index key %s', tbl, target),

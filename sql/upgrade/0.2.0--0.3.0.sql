@@ -256,5 +256,10 @@ $$;
 DROP TABLE pg_temp.ef_kept_grants;
 DROP FUNCTION pg_temp.ef_execute_grants(regprocedure, text);
 
+-- the index key new terms use, which ef_reterm_column moves values to
+CREATE FUNCTION ef_term_index_key_id() RETURNS integer
+	AS 'MODULE_PATHNAME', 'ef_term_index_key_id' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_term_index_key_id() IS 'the id of the index key new search terms use in this session: the newest of the current key''s index-key group';
+
 -- ef_reterm_column moves the values of the session's index-key group only
 \i routines/ef_reterm_column.sql
