@@ -250,6 +250,8 @@ CREATE FUNCTION ef_envelope(value encrypted_field) RETURNS encrypted_field_envel
 	AS 'MODULE_PATHNAME', 'ef_envelope' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_envelope(encrypted_field) IS 'the parts of a value''s envelope, readable with no key held';
 
+\i routines/ef_column_batch_check.sql
+
 \i routines/ef_update_in_batches.sql
 
 \i routines/ef_rewrap_column.sql

@@ -21,14 +21,7 @@ DECLARE
 	plain_rows bigint;
 	encrypted_rows bigint;
 BEGIN
-	IF batch_size IS NULL OR batch_size < 1 THEN
-		RAISE EXCEPTION 'batch size must be positive' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
-		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
-		AND NOT a.attisdropped AND a.attnum > 0) THEN
-		RAISE EXCEPTION 'column "%" of % does not exist', col, tbl USING ERRCODE = 'undefined_column';
-	END IF;
+	PERFORM @extschema@.ef_column_batch_check(tbl, col, batch_size, false);
 	IF NOT EXISTS (SELECT FROM @extschema@.ef_held_keys() h WHERE h.is_current) THEN
 		RAISE EXCEPTION 'no master key is unlocked in this session'
 			USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -23,16 +23,7 @@ DECLARE
 	done bigint := 0;
 	remaining bigint;
 BEGIN
-	IF batch_size IS NULL OR batch_size < 1 THEN
-		RAISE EXCEPTION 'batch size must be positive' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
-		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
-		AND NOT a.attisdropped
-		AND a.atttypid OPERATOR(pg_catalog.=) '@extschema@.encrypted_field'::pg_catalog.regtype) THEN
-		RAISE EXCEPTION 'column "%" of % is not of type encrypted_field', col, tbl
-			USING ERRCODE = 'datatype_mismatch';
-	END IF;
+	PERFORM @extschema@.ef_column_batch_check(tbl, col, batch_size, true);
 	IF NOT EXISTS (SELECT FROM @extschema@.ef_held_keys() h WHERE h.is_current) THEN
 		RAISE EXCEPTION 'no master key is unlocked in this session'
 			USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -256,6 +256,11 @@ $$;
 DROP TABLE pg_temp.ef_kept_grants;
 DROP FUNCTION pg_temp.ef_execute_grants(regprocedure, text);
 
+-- the column procedures share their argument checks
+\i routines/ef_column_batch_check.sql
+\i routines/ef_rewrap_column.sql
+\i routines/ef_encrypt_column.sql
+
 -- the index key new terms use, which ef_reterm_column moves values to
 CREATE FUNCTION ef_term_index_key_id() RETURNS integer
 	AS 'MODULE_PATHNAME', 'ef_term_index_key_id' LANGUAGE C STABLE PARALLEL RESTRICTED;
