@@ -124,6 +124,14 @@ EfB64Decode(const char *src, int len, uint8 *dst, int dstlen)
 #define EF_FETCH_CIPHER(name, legacy)	((EVP_CIPHER *) (legacy)())
 #define EF_FREE_CIPHER(c)				((void) (c))
 #endif
+/*
+ * OpenSSL 3's EVP_MAC keeps a fetched HMAC and a context to re-key per
+ * call; its one-shot HMAC() fetches the MAC and digest by name every call.
+ * 1.1.1 has only the one-shot, which fetches nothing.
+ */
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#define EF_HAVE_EVP_MAC 1
+#endif
 #endif							/* EF_OPENSSL_INCLUDED */
 
 #endif							/* EF_COMPAT_H */

@@ -18,8 +18,8 @@
  * AES-NI, about ten times slower, and every value needs one wrap or unwrap.
  *
  * Key schedules live in OpenSSL's heap, which is not excluded from core
- * dumps.  The key-wrapping context holds a master-derived key, so it is
- * re-keyed with zeros after every use.  The AES-GCM context holds only the
+ * dumps.  The key-wrapping context holds a master-derived key, and the HMAC
+ * context an index key, so each is re-keyed with zeros after every use.  The AES-GCM context holds only the
  * last value's data key; it is overwritten by the next value, and scrubbed
  * at the end of each transaction and when keys are forgotten
  * (EfCryptoScrub), rather than after every row.
@@ -264,22 +264,78 @@ EfKeyUnwrap(const uint8 *kek, const uint8 *in, size_t len, uint8 *out)
 	return KeyWrapOp(kek, in, len, out, 0);
 }
 
+#ifdef EF_HAVE_EVP_MAC
+/* the HMAC-SHA-256 context, its digest set once; keyed per call */
+static EVP_MAC *hmac_mac = NULL;
+static EVP_MAC_CTX *hmac_ctx = NULL;
+
+static bool
+EnsureHmac(void)
+{
+	OSSL_PARAM	params[2];
+
+	if (hmac_ctx != NULL)
+		return true;
+	if (hmac_mac == NULL)
+		hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (hmac_mac == NULL)
+		return false;
+	hmac_ctx = EVP_MAC_CTX_new(hmac_mac);
+	if (hmac_ctx == NULL)
+		return false;
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *) "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(hmac_ctx, params) != 1)
+	{
+		EVP_MAC_CTX_free(hmac_ctx);
+		hmac_ctx = NULL;
+		return false;
+	}
+	return true;
+}
+#endif
+
 /* HMAC-SHA-256 of msg under key; out receives 32 bytes */
 EfCryptoStatus
 EfHmacSha256(const uint8 *key, size_t keylen, const uint8 *msg, size_t len,
 			 uint8 *out)
 {
 	static const uint8 empty = 0;
-	unsigned int outl = 0;
 
 	if (keylen > INT_MAX)
 		return EF_CRYPTO_BAD_LENGTH;
-	/* OpenSSL reads a NULL key as "reuse the previous key": never pass one */
-	if (HMAC(EVP_sha256(), keylen > 0 ? key : &empty, (int) keylen,
-			 len > 0 ? msg : &empty, len, out, &outl) == NULL ||
-		outl != EF_SHA256_LEN)
-		return EF_CRYPTO_INTERNAL;
-	return EF_CRYPTO_OK;
+#ifdef EF_HAVE_EVP_MAC
+	{
+		size_t		outl = 0;
+		bool		ok;
+
+		if (!EnsureHmac())
+			return EF_CRYPTO_INTERNAL;
+		/* a NULL key would mean "keep the previous key": never pass one */
+		ok = EVP_MAC_init(hmac_ctx, keylen > 0 ? key : &empty, keylen, NULL) == 1 &&
+			EVP_MAC_update(hmac_ctx, len > 0 ? msg : &empty, len) == 1 &&
+			EVP_MAC_final(hmac_ctx, out, &outl, EF_SHA256_LEN) == 1 &&
+			outl == EF_SHA256_LEN;
+		/* the keyed state would otherwise stay in OpenSSL's heap */
+		if (EVP_MAC_init(hmac_ctx, zero_key, EF_KEY_LEN, NULL) != 1)
+		{
+			EVP_MAC_CTX_free(hmac_ctx);
+			hmac_ctx = NULL;
+		}
+		return ok ? EF_CRYPTO_OK : EF_CRYPTO_INTERNAL;
+	}
+#else
+	{
+		unsigned int outl = 0;
+
+		/* OpenSSL reads a NULL key as "reuse the previous key": never pass one */
+		if (HMAC(EVP_sha256(), keylen > 0 ? key : &empty, (int) keylen,
+				 len > 0 ? msg : &empty, len, out, &outl) == NULL ||
+			outl != EF_SHA256_LEN)
+			return EF_CRYPTO_INTERNAL;
+		return EF_CRYPTO_OK;
+	}
+#endif
 }
 
 /* HKDF-SHA-256 (RFC 5869), extract then expand, into outlen bytes */
@@ -340,4 +396,10 @@ EfCryptoShutdown(void)
 	EF_FREE_CIPHER(ecb_cipher);
 	gcm_cipher = NULL;
 	ecb_cipher = NULL;
+#ifdef EF_HAVE_EVP_MAC
+	EVP_MAC_CTX_free(hmac_ctx);
+	EVP_MAC_free(hmac_mac);
+	hmac_ctx = NULL;
+	hmac_mac = NULL;
+#endif
 }
