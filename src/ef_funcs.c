@@ -99,14 +99,15 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	PlaintextIO *io;
 	struct varlena *bytes;
 	bool		bytes_copied;
-	bool		searchable = ARG_GIVEN(2) && PG_GETARG_BOOL(2);
+	/* volatile: read after PG_TRY's setjmp (gcc's -Wclobbered) */
+	volatile bool searchable = ARG_GIVEN(2) && PG_GETARG_BOOL(2);
 	TermNormalize normalize = NormalizeArgument(fcinfo, 5);
 	const char *domain;
 	size_t		domain_len;
 	uint8		term[EF_TERM_LEN];
 	EnvelopeContext context;
 	const HeldKey *key;
-	EncryptedField *result;
+	EncryptedField *volatile result = NULL;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -117,13 +118,21 @@ ef_encrypt(PG_FUNCTION_ARGS)
 	if (searchable)
 		TermCheckBeforeCopy(normalize, io->type_code);
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
-	if (searchable)
-		TermCompute(domain, domain_len, normalize, io->type_code, VARDATA_ANY(bytes),
-					VARSIZE_ANY_EXHDR(bytes), term, key);
-	result = SealCompressed(key, io->type_code, searchable ? term : NULL,
-							VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &context);
-	if (bytes_copied)
-		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
+	/* the copy of the plaintext is wiped if the term or the seal fails too */
+	PG_TRY();
+	{
+		if (searchable)
+			TermCompute(domain, domain_len, normalize, io->type_code, VARDATA_ANY(bytes),
+						VARSIZE_ANY_EXHDR(bytes), term, key);
+		result = SealCompressed(key, io->type_code, searchable ? term : NULL,
+								VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), &context);
+	}
+	PG_FINALLY();
+	{
+		if (bytes_copied)
+			ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
+	}
+	PG_END_TRY();
 	PG_RETURN_ENCRYPTED_FIELD_P(result);
 }
 
@@ -147,10 +156,17 @@ ArgumentTerms(FunctionCallInfo fcinfo, uint8 (*terms)[EF_TERM_LEN], int max)
 	DomainArgument(fcinfo, 1, &domain, &domain_len);
 	TermCheckBeforeCopy(normalize, io->type_code);
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
-	n = TermComputeAll(domain, domain_len, normalize, io->type_code, VARDATA_ANY(bytes),
-					   VARSIZE_ANY_EXHDR(bytes), terms, max);
-	if (bytes_copied)
-		ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
+	PG_TRY();
+	{
+		n = TermComputeAll(domain, domain_len, normalize, io->type_code, VARDATA_ANY(bytes),
+						   VARSIZE_ANY_EXHDR(bytes), terms, max);
+	}
+	PG_FINALLY();
+	{
+		if (bytes_copied)
+			ef_secure_pfree(bytes, VARSIZE_ANY(bytes));
+	}
+	PG_END_TRY();
 	return n;
 }
 
@@ -294,8 +310,8 @@ ef_rewrap(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	PG_RETURN_ENCRYPTED_FIELD_P(RewrapValue(PG_GETARG_ENCRYPTED_FIELD_PP(0),
-											KeyForWrappingArgument(1)));
+	PG_RETURN_ENCRYPTED_FIELD_P(RewrapValue(PG_GETARG_ENCRYPTED_FIELD_PP(0), ARG_GIVEN(1),
+											ARG_GIVEN(1) ? PG_GETARG_INT32(1) : 0));
 }
 
 PG_FUNCTION_INFO_V1(ef_reterm);

@@ -221,14 +221,17 @@ OpenValue(const EncryptedField *value, const EnvelopeContext *context,
  * content bytes and the term are unchanged
  */
 EncryptedField *
-RewrapValue(const EncryptedField *value, const HeldKey *to)
+RewrapValue(const EncryptedField *value, bool to_chosen, int32 to_key_id)
 {
 	EnvelopeView view;
 	const HeldKey *from;
+	const HeldKey *to;
 	EncryptedField *result;
 	EfCryptoStatus status;
 
+	/* a damaged value is reported first, whatever the keys */
 	EnvelopeParseStored(value, &view);
+	to = KeyForWrapping(to_chosen, to_key_id);
 	from = KeyForValue(view.key_id);
 
 	/* the term stays: under another group's key it would stay matchable */

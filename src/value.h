@@ -42,7 +42,7 @@ extern struct varlena *OpenValue(const EncryptedField *value,
 								 const EnvelopeContext *context,
 								 uint8 *type_code);
 extern EncryptedField *RewrapValue(const EncryptedField *value,
-								   const HeldKey *to);
+								   bool to_chosen, int32 to_key_id);
 extern EncryptedField *RetermValue(const EncryptedField *value,
 								   const EnvelopeContext *context,
 								   const char *domain, size_t domain_len,
