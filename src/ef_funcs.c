@@ -158,8 +158,16 @@ ArgumentTerms(FunctionCallInfo fcinfo, uint8 (*terms)[EF_TERM_LEN], int max)
 	bytes = PlaintextToBytes(io, PG_GETARG_DATUM(0), &bytes_copied);
 	PG_TRY();
 	{
-		n = TermComputeAll(domain, domain_len, normalize, io->type_code, VARDATA_ANY(bytes),
-						   VARSIZE_ANY_EXHDR(bytes), terms, max);
+		/* one term (ef_term, per probe): no list of every index key held */
+		if (max == 1)
+		{
+			TermCompute(domain, domain_len, normalize, io->type_code, VARDATA_ANY(bytes),
+						VARSIZE_ANY_EXHDR(bytes), terms[0], NULL);
+			n = 1;
+		}
+		else
+			n = TermComputeAll(domain, domain_len, normalize, io->type_code,
+							   VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), terms, max);
 	}
 	PG_FINALLY();
 	{
