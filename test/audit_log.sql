@@ -22,10 +22,8 @@ SELECT plan(61);
 
 CREATE EXTENSION encrypted_field;
 
--- the keys the sessions were given (tap key N = sha256('tap key N')): to
--- write into statements that must be refused, and to look for in the log
-CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
-	AS $$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $$;
+-- the keys the sessions were given, tap_key(n) of lib/dblink.psql: to write
+-- into statements that must be refused, and to look for in the log
 \ir lib/dblink.psql
 -- run a command or a one-column query in another session, for its effect
 CREATE FUNCTION remote_exec(conn text, sql text) RETURNS void LANGUAGE plpgsql AS $$

@@ -140,16 +140,13 @@ SELECT is((SELECT v FROM v234567890123456789012345678901234567890123456789012345
 -- the registry's REPEATABLE READ check (registering, rotating) runs no
 -- operator planted earlier in search_path either: in a transaction of its
 -- own, in a session on a scratch database
-CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
-	AS $$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $$;
 \ir lib/dblink.psql
 DO $$ BEGIN
 	PERFORM dblink_connect('ef_ctl', tap_conninfo(current_database(), 'ef_tap_generated_ctl'));
 	PERFORM dblink_exec('ef_ctl', 'DROP DATABASE IF EXISTS ef_tap_generated WITH (FORCE)');
 	PERFORM dblink_exec('ef_ctl', 'CREATE DATABASE ef_tap_generated');
 	PERFORM dblink_connect('ef_rr', tap_conninfo('ef_tap_generated', 'ef_tap_generated_rr')
-		|| format(' options=%L', '-c session_preload_libraries=encrypted_field -c encrypted_field.keys='
-			|| (SELECT string_agg(format('%s:%s', n, encode(tap_key(n), 'hex')), ',') FROM generate_series(1, 2) n)));
+		|| tap_key_options(ARRAY[1, 2]));
 	PERFORM dblink_exec('ef_rr', $r$CREATE EXTENSION encrypted_field;
 		CREATE SCHEMA evil;
 		CREATE TABLE evil.calls (op text);

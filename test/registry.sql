@@ -22,8 +22,6 @@ CREATE EXTENSION encrypted_field;
 -- the fixed test keys this session was given, tap key N for id N, to look
 -- for them where they must not be: a real key comes from a CSPRNG and never
 -- appears in SQL
-CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
-	AS $$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $$;
 \ir lib/dblink.psql
 
 CREATE ROLE ef_tap_fresh;
@@ -579,7 +577,7 @@ SELECT set_eq(
 	      'ef_terms(character varying,text,text)', 'ef_terms(character,text,text)',
 	      'ef_rotate_index_key(text)', 'ef_index_key_id(encrypted_field)', 'ef_term_index_key_id()',
 	      'ef_reterm(encrypted_field,text,text,text)', 'ef_reterm_column(regclass,name,text,text,text,integer)',
-	      'ef_update_in_batches(text,text,integer,text,text,bigint)', 'ef_column_batch_check(regclass,name,integer,boolean)', 'ef_term_cmp_term(encrypted_field_term,encrypted_field_term)',
+	      'ef_update_in_batches(text,text,integer,text,text,bigint)', 'ef_column_batch_check(regclass,name,integer,boolean,boolean)', 'ef_term_cmp_term(encrypted_field_term,encrypted_field_term)',
 	      'ef_decrypt(encrypted_field,text)',
 	      'ef_decrypt_as(encrypted_field,anyelement,text)', 'ef_rewrap(encrypted_field,integer)',
 	      'ef_key_id(encrypted_field)', 'ef_envelope(encrypted_field)', 'ef_is_searchable(encrypted_field)',
@@ -651,7 +649,7 @@ SELECT results_eq(
 	  ORDER BY p.oid::regprocedure::text COLLATE "C"$$,
 	$$VALUES ('ef_cmp(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_cmp_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
-	         ('ef_column_batch_check(regclass,name,integer,boolean)', 's', 's', false),
+	         ('ef_column_batch_check(regclass,name,integer,boolean,boolean)', 's', 's', false),
 	         ('ef_create_view(regclass,text,name,name[],boolean)', 'v', 'u', false),
 	         ('ef_decrypt(encrypted_field,text)', 's', 'r', false),
 	         ('ef_decrypt_as(encrypted_field,anyelement,text)', 's', 'r', false),

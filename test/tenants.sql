@@ -175,16 +175,13 @@ SELECT throws_ok(format('SELECT ef_register_key(9, index_group => %L)', repeat('
 -- a session holding the keys of 20 groups (more than 16, where a list of
 -- index keys was once cut, the current key's group's with it), on a scratch
 -- database: its keys given at connection start, computed here, never written
-CREATE FUNCTION tap_key(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE
-	AS $$ SELECT sha256(convert_to('tap key ' || n, 'UTF8')) $$;
 \ir lib/dblink.psql
 DO $$ BEGIN
 	PERFORM dblink_connect('ef_ctl', tap_conninfo(current_database(), 'ef_tap_tenants_ctl'));
 	PERFORM dblink_exec('ef_ctl', 'DROP DATABASE IF EXISTS ef_tap_tenants WITH (FORCE)');
 	PERFORM dblink_exec('ef_ctl', 'CREATE DATABASE ef_tap_tenants');
 	PERFORM dblink_connect('ef_many', tap_conninfo('ef_tap_tenants', 'ef_tap_tenants_many')
-		|| format(' options=%L', '-c session_preload_libraries=encrypted_field -c encrypted_field.keys='
-			|| (SELECT string_agg(format('%s:%s', n, encode(tap_key(n), 'hex')), ',') FROM generate_series(101, 120) n)));
+		|| tap_key_options(ARRAY(SELECT generate_series(101, 120))));
 	PERFORM dblink_exec('ef_many', $r$CREATE EXTENSION encrypted_field;
 		SELECT ef_register_key(n, index_group => 'g' || n) FROM generate_series(101, 120) n;
 		SELECT ef_unlock(n) FROM generate_series(120, 101, -1) n;

@@ -21,12 +21,7 @@ DECLARE
 	plain_rows bigint;
 	encrypted_rows bigint;
 BEGIN
-	PERFORM @extschema@.ef_column_batch_check(tbl, col, batch_size, false);
-	IF NOT EXISTS (SELECT FROM @extschema@.ef_held_keys() h WHERE h.is_current) THEN
-		RAISE EXCEPTION 'no master key is unlocked in this session'
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-			HINT = 'Call ef_unlock() with a registered master key first, with session scope.';
-	END IF;
+	PERFORM @extschema@.ef_column_batch_check(tbl, col, batch_size, false, true);
 	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
 		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) target
 		AND NOT a.attisdropped) THEN

@@ -23,12 +23,7 @@ DECLARE
 	done bigint := 0;
 	remaining bigint;
 BEGIN
-	PERFORM @extschema@.ef_column_batch_check(tbl, col, batch_size, true);
-	IF NOT EXISTS (SELECT FROM @extschema@.ef_held_keys() h WHERE h.is_current) THEN
-		RAISE EXCEPTION 'no master key is unlocked in this session'
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-			HINT = 'Call ef_unlock() with a registered master key first, with session scope.';
-	END IF;
+	PERFORM @extschema@.ef_column_batch_check(tbl, col, batch_size, true, true);
 	-- the index key new terms use: the one a fresh searchable value gets,
 	-- which must be the newest of its index-key group, or values would move
 	-- backwards; values under other groups' index keys are left as they are

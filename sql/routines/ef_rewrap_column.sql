@@ -20,7 +20,7 @@ DECLARE
 	done bigint := 0;
 	remaining bigint;
 BEGIN
-	PERFORM @extschema@.ef_column_batch_check(tbl, col, batch_size, true);
+	PERFORM @extschema@.ef_column_batch_check(tbl, col, batch_size, true, false);
 	IF target IS NULL THEN
 		SELECT h.key_id INTO target FROM @extschema@.ef_held_keys() h WHERE h.is_current;
 		IF target IS NULL THEN
