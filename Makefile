@@ -12,7 +12,8 @@ OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/
        src/value.o src/envelope.o src/plaintext.o src/compress.o src/textform.o src/term.o \
        src/indexkey.o src/rotation_count.o src/keystore.o src/registry.o src/kdf.o \
        src/key_channel.o src/key_source.o src/key_plan.o \
-       src/crypto_openssl.o \
+       src/citus_forward.o src/citus_plan.o src/forward_seal.o src/node_key.o src/ef_citus.o \
+       src/crypto_openssl.o src/crypto_x25519.o \
        src/lockedmem.o src/randpool.o src/redact.o src/audit.o
 
 # Released versions' scripts are frozen in sql/. The current version's

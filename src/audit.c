@@ -108,3 +108,11 @@ AuditIndexKeyRotated(int32 index_key_id, int wrapped_under)
 	AUDIT("encrypted_field: index key %d created, wrapped under %d master key(s) (%s)",
 		  index_key_id, wrapped_under, Who());
 }
+
+/* Record keys a Citus coordinator forwarded to this worker backend */
+void
+AuditForwarded(const char *key_ids, int32 initiator, int64 transaction)
+{
+	AUDIT("encrypted_field: master keys %s forwarded by the Citus coordinator (group %d) for distributed transaction " INT64_FORMAT " (%s)",
+		  key_ids, initiator, transaction, Who());
+}

@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "audit.h"
+#include "citus_forward.h"
 #include "crypto.h"
 #include "ef_report.h"
 #include "funcapi.h"
@@ -346,6 +347,8 @@ ef_lock(PG_FUNCTION_ARGS)
 	int			n = KeystoreForgetAll();
 
 	AuditLock(n, "ef_lock()");
+	/* Citus workers serving this transaction forget them too */
+	CitusForwardRevoke();
 	PG_RETURN_INT32(n);
 }
 

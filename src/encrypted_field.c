@@ -15,12 +15,15 @@
 #include <limits.h>
 
 #include "audit.h"
+#include "citus_forward.h"
+#include "citus_plan.h"
 #include "compress.h"
 #include "compat.h"
 #include "crypto.h"
 #include "key_channel.h"
 #include "key_plan.h"
 #include "key_source.h"
+#include "node_key.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
 #include "redact.h"
@@ -114,12 +117,16 @@ _PG_init(void)
 {
 	RedactInstallHooks();
 	KeyPlanInstallHook();
+	/* after: it runs first, with the parameters' values */
+	CitusPlanInstallHook();
 	KeySourceInstallHooks();
 	DefineSettings();
 	KeyChannelDefine(RedactLoadedByStatement());
+	CitusForwardInstallHooks();
 	/* last: it drops placeholders, and the key channel reads its own */
 	MarkGUCPrefixReserved("encrypted_field");
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = EfProcessUtility;
 	RotationCountInstallHooks();
+	NodeKeyInstallHooks();
 }

@@ -26,6 +26,7 @@
 
 #include "access/xact.h"
 #include "audit.h"
+#include "citus_forward.h"
 #include "crypto.h"
 #include "ef_report.h"
 #include "indexkey.h"
@@ -54,7 +55,7 @@ IndexKeyForNewTerms(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no index key is held in this session"),
 				 errdetail("Search terms are computed with the index key of a master key's group, which unlocking a registered master key provides."),
-				 errhint("Call ef_unlock() with a registered master key first.")));
+				 errhint("%s", CitusForwardHint("Call ef_unlock() with a registered master key first."))));
 	if (key->index_key_id[0] > PG_UINT16_MAX)
 		elog(ERROR, "index key id %d does not fit a search term", key->index_key_id[0]);
 	return key;

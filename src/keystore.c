@@ -55,6 +55,8 @@ static HeldKey *held = NULL;
 static SuppliedKey *supplied = NULL;
 static size_t held_bytes = 0;
 static uint64 unlock_seq = 0;
+/* changes whenever a key is held or forgotten (citus_forward.c) */
+static uint64 generation = 0;
 
 /*
  * An index key this session created with ef_rotate_index_key() in a
@@ -118,6 +120,8 @@ KeystoreEnsure(void)
 static void
 Forget(HeldKey *key)
 {
+	if (key->in_use)
+		generation++;
 	explicit_bzero(key, sizeof(HeldKey));
 }
 
@@ -211,6 +215,7 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, Oid role,
 				 errhint("Call ef_lock() to forget the keys this session no longer needs.")));
 
 	Forget(slot);
+	generation++;
 	slot->in_use = true;
 	slot->retired = retired;
 	slot->role = role;
@@ -582,6 +587,41 @@ KeystoreForgetAll(void)
 	return n;
 }
 
+/* Mark the newest slot of a key id as forwarded by a Citus coordinator */
+void
+KeystoreMarkForwarded(int32 key_id)
+{
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (held[i].in_use && !held[i].shadowed && held[i].key_id == key_id)
+			held[i].forwarded = true;
+}
+
+/*
+ * Forget the keys a Citus coordinator forwarded, bringing back what they
+ * shadowed; return how many there were.  Called from a setting's assign
+ * hook: it must not fail.
+ */
+int
+KeystoreForgetForwarded(void)
+{
+	int			n = 0;
+
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (held[i].in_use && held[i].forwarded)
+		{
+			n++;
+			ForgetSlot(&held[i]);
+		}
+	return n;
+}
+
+/* A number that changes whenever a key is held or forgotten */
+uint64
+KeystoreGeneration(void)
+{
+	return generation;
+}
+
 /* Name a scope as ef_unlock() spells it */
 const char *
 KeystoreScopeName(EfKeyScope scope)
@@ -598,7 +638,7 @@ EndSlot(HeldKey *key, const char *why)
 {
 	int32		key_id = key->key_id;
 	const char *scope = KeystoreScopeName(key->scope);
-	bool		shadowing = !key->shadowed;
+	bool		shadowing = !key->shadowed && !key->forwarded;
 
 	ForgetSlot(key);
 	if (shadowing)

@@ -51,6 +51,8 @@ typedef struct HeldKey
 	bool		shadowed;		/* unlocked again since, in a transaction
 								 * still open */
 	bool		retired;		/* registry mark at unlock: decrypt only */
+	bool		forwarded;		/* sent by a Citus coordinator for this
+								 * transaction (citus_forward.c) */
 	Oid			role;			/* the role that unlocked it: the key serves
 								 * roles with its privileges */
 	EfKeyScope	scope;
@@ -92,5 +94,8 @@ extern const HeldKey *KeystoreGet(int index);
 extern const HeldKey *KeystoreGetAny(int index);
 extern int	KeystoreForgetAll(void);
 extern const char *KeystoreScopeName(EfKeyScope scope);
+extern void KeystoreMarkForwarded(int32 key_id);
+extern int	KeystoreForgetForwarded(void);
+extern uint64 KeystoreGeneration(void);
 
 #endif							/* EF_KEYSTORE_H */

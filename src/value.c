@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include "citus_forward.h"
 #include "compat.h"
 #include "compress.h"
 #include "ef_report.h"
@@ -50,7 +51,7 @@ NotUnlocked(int32 key_id)
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("master key %d is not unlocked in this session", key_id),
-			 errhint("Call ef_unlock() with that key first.")));
+			 errhint("%s", CitusForwardHint("Call ef_unlock() with that key first."))));
 }
 
 /* Return the held key a value is wrapped under, or raise an error */
@@ -67,7 +68,7 @@ KeyForValue(int32 key_id)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no master key is unlocked in this session"),
 				 errdetail("The value is encrypted under master key %d.", key_id),
-				 errhint("Call ef_unlock() with that key first.")));
+				 errhint("%s", CitusForwardHint("Call ef_unlock() with that key first."))));
 	NotUnlocked(key_id);
 }
 
@@ -109,7 +110,7 @@ KeyForWrapping(bool chosen, int32 key_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no master key is unlocked in this session"),
-				 errhint("Call ef_unlock() with a registered master key first.")));
+				 errhint("%s", CitusForwardHint("Call ef_unlock() with a registered master key first."))));
 	return key;
 }
 

@@ -603,7 +603,12 @@ SELECT set_eq(
 	      'ef_term_lt_term(encrypted_field_term,encrypted_field_term)',
 	      'ef_term_le_term(encrypted_field_term,encrypted_field_term)',
 	      'ef_term_gt_term(encrypted_field_term,encrypted_field_term)',
-	      'ef_term_ge_term(encrypted_field_term,encrypted_field_term)'],
+	      'ef_term_ge_term(encrypted_field_term,encrypted_field_term)',
+	      'ef_node_public_key()',
+	      'ef_encrypt_on_coordinator(anyelement,text,boolean,integer,text,text)',
+	      'ef_encrypt_on_shard(anyelement,text,boolean,integer,text,text)',
+	      'ef_rewrap_on_shard(encrypted_field,integer)',
+	      'ef_reterm_on_shard(encrypted_field,text,text,text)'],
 	'the extension holds exactly the documented functions and procedures');
 
 SELECT function_returns('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text'], 'encrypted_field',
@@ -658,6 +663,8 @@ SELECT results_eq(
 	         ('ef_encrypt(character,text,boolean,integer,text,text)', 'v', 'r', false),
 	         ('ef_encrypt(text,text,boolean,integer,text,text)', 'v', 'r', false),
 	         ('ef_encrypt_column(regclass,name,name,text,boolean,text,integer)', 'v', 'u', false),
+	         ('ef_encrypt_on_coordinator(anyelement,text,boolean,integer,text,text)', 's', 'r', false),
+	         ('ef_encrypt_on_shard(anyelement,text,boolean,integer,text,text)', 'i', 'r', false),
 	         ('ef_envelope(encrypted_field)', 'i', 's', true),
 	         ('ef_eq(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_eq_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
@@ -679,14 +686,17 @@ SELECT results_eq(
 	         ('ef_lt_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_ne(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_ne_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
+	         ('ef_node_public_key()', 'v', 's', true),
 	         ('ef_out(encrypted_field)', 'i', 's', true),
 	         ('ef_recv(internal)', 'i', 's', true),
 	         ('ef_register_key(integer,bytea,text,text)', 'v', 'u', false),
 	         ('ef_reterm(encrypted_field,text,text,text)', 'v', 'r', false),
 	         ('ef_reterm_column(regclass,name,text,text,text,integer)', 'v', 'u', false),
+	         ('ef_reterm_on_shard(encrypted_field,text,text,text)', 'i', 'r', false),
 	         ('ef_retire_key(integer)', 'v', 'u', true),
 	         ('ef_rewrap(encrypted_field,integer)', 's', 'r', false),
 	         ('ef_rewrap_column(regclass,name,integer,integer)', 'v', 'u', false),
+	         ('ef_rewrap_on_shard(encrypted_field,integer)', 'i', 'r', false),
 	         ('ef_rotate_index_key(text)', 'v', 'u', false),
 	         ('ef_send(encrypted_field)', 'i', 's', true),
 	         ('ef_term(anyelement,text,text)', 's', 'r', false),
@@ -742,8 +752,12 @@ SELECT is((SELECT count(*)::int FROM pg_proc
 	              'ef_decrypt_as(encrypted_field,anyelement,text)'::regprocedure,
 	              'ef_rewrap(encrypted_field,integer)'::regprocedure,
 	              'ef_reterm(encrypted_field,text,text,text)'::regprocedure,
-	              'ef_held_keys()'::regprocedure, 'ef_term_index_key_id()'::regprocedure)
-	  AND proparallel = 'r'), 18, 'every function that reads held keys is PARALLEL RESTRICTED');
+	              'ef_held_keys()'::regprocedure, 'ef_term_index_key_id()'::regprocedure,
+	              'ef_encrypt_on_coordinator(anyelement,text,boolean,integer,text,text)'::regprocedure,
+	              'ef_encrypt_on_shard(anyelement,text,boolean,integer,text,text)'::regprocedure,
+	              'ef_rewrap_on_shard(encrypted_field,integer)'::regprocedure,
+	              'ef_reterm_on_shard(encrypted_field,text,text,text)'::regprocedure)
+	  AND proparallel = 'r'), 22, 'every function that reads held keys is PARALLEL RESTRICTED');
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_unlock(integer,bytea,text)'::regprocedure, 'ef_lock()'::regprocedure,
 	              'ef_register_key(integer,bytea,text,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure,

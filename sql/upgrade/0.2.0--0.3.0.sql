@@ -268,3 +268,37 @@ COMMENT ON FUNCTION ef_term_index_key_id() IS 'the id of the index key new searc
 
 -- ef_reterm_column moves the values of the session's index-key group only
 \i routines/ef_reterm_column.sql
+
+-- Citus (doc/citus.md).  This server's public key, to which a coordinator
+-- seals the keys it forwards to the workers of one transaction
+CREATE FUNCTION ef_node_public_key() RETURNS text
+	AS 'MODULE_PATHNAME', 'ef_node_public_key' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ef_node_public_key() IS 'this server''s public key for keys forwarded by a Citus coordinator (needs shared_preload_libraries)';
+
+-- In an UPDATE of a Citus table, the planner calls these in place of
+-- ef_encrypt, ef_rewrap and ef_reterm: Citus lets only IMMUTABLE functions
+-- over columns run on the workers, and evaluates STABLE ones over constants
+-- on the coordinator.  The markings say where they run, not what they
+-- compute; call the functions they stand for instead.
+CREATE FUNCTION ef_encrypt_on_coordinator(value anyelement, context text,
+	searchable boolean, key_id integer, search_domain text, search_normalize text)
+	RETURNS encrypted_field
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_encrypt_on_coordinator(anyelement, text, boolean, integer, text, text) IS 'ef_encrypt for an UPDATE of a Citus table, over constants: evaluated once on the coordinator; internal';
+
+CREATE FUNCTION ef_encrypt_on_shard(value anyelement, context text,
+	searchable boolean, key_id integer, search_domain text, search_normalize text)
+	RETURNS encrypted_field
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_encrypt_on_shard(anyelement, text, boolean, integer, text, text) IS 'ef_encrypt for an UPDATE of a Citus table, over columns: runs on the workers; internal';
+
+CREATE FUNCTION ef_rewrap_on_shard(value encrypted_field, key_id integer)
+	RETURNS encrypted_field
+	AS 'MODULE_PATHNAME', 'ef_rewrap' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_rewrap_on_shard(encrypted_field, integer) IS 'ef_rewrap for an UPDATE of a Citus table: runs on the workers; internal';
+
+CREATE FUNCTION ef_reterm_on_shard(value encrypted_field, context text,
+	search_domain text, search_normalize text)
+	RETURNS encrypted_field
+	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ef_reterm_on_shard(encrypted_field, text, text, text) IS 'ef_reterm for an UPDATE of a Citus table: runs on the workers; internal';

@@ -1,0 +1,682 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_forward.c
+ *		Held keys forwarded to the Citus worker backends of one transaction
+ *
+ * On Citus, a statement on a distributed table runs in worker backends,
+ * which hold no keys.  Inside a transaction block, a procedure or a
+ * function, before each statement whose keys the workers have not yet
+ * received in this transaction, the coordinator seals every key it holds
+ * to each worker's public key (forward_seal.c, node_key.c) and sets the
+ * result with SET LOCAL encrypted_field.forwarded_keys, with Citus's
+ * citus.propagate_set_commands = 'local' for just that command.  Citus
+ * sends the command to the worker connections already in the transaction
+ * and puts it at the start of every connection it opens later in the
+ * transaction, as it does for the user's own SET LOCAL.  When the keys
+ * change (ef_unlock, ef_lock, a rollback to a savepoint), the next
+ * statement, or ef_lock() itself, sends the new set, the empty one when no
+ * key is left.
+ *
+ * A worker backend opens its entry of the set before its next statement
+ * once Citus has given it the coordinator's distributed transaction id,
+ * and holds the keys as transaction-scoped keys of the roles that unlocked
+ * them.  They go when its transaction ends (commit, rollback, PREPARE
+ * TRANSACTION), when the setting changes, and with the backend.  The
+ * first worker backend to end a transaction that used a set records its id
+ * on that server (node_key.c), which from then on refuses the set: a copy
+ * taken from a log is useless once its transaction is over.
+ *
+ * Outside a transaction block, Citus sends no SET LOCAL, so keys are not
+ * forwarded and a worker that needs one says how to get it there.
+ *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
+ * IDENTIFICATION
+ *		src/citus_forward.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "audit.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "citus_forward.h"
+#include "compat.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "forward_seal.h"
+#include "keystore.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "node_key.h"
+#include "storage/proc.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#if PG_VERSION_NUM >= 170000
+#define MY_LXID		(MyProc->vxid.lxid)
+#else
+#define MY_LXID		(MyProc->lxid)
+#endif
+
+#define NO_NODE_KEY_HINT \
+	"This server cannot receive keys from the Citus coordinator: " \
+	"add encrypted_field to shared_preload_libraries, after citus, and restart it."
+
+/* encrypted_field.forwarded_keys */
+static char *forwarded_keys = NULL;
+
+/* this backend is setting its own forwarded set */
+static bool forwarding = false;
+
+/* coordinator: what was sent in this transaction */
+static LocalTransactionId sent_lxid = InvalidLocalTransactionId;
+static uint64 sent_generation = 0;
+static bool sent_keys = false;
+
+/* coordinator: the workers' public keys, and the node list they are for */
+static char *nodes_seen = NULL;
+static uint8 (*node_pubs)[EF_NODE_KEY_LEN] = NULL;
+static int	node_count = 0;
+
+/* CALL and DO statements under way: Citus coordinates their transactions */
+static int	routine_depth = 0;
+/* statements under way in this backend's executor */
+static int	executor_depth = 0;
+
+/* worker: the set in the setting is this backend's own (the coordinator) */
+static bool own_set = false;
+/* worker: the set has been opened and its keys are held */
+static bool opened = false;
+static SubTransactionId opened_subid = InvalidSubTransactionId;
+/* worker: the set this transaction used, to record when it ends */
+static bool used = false;
+static ForwardHeader used_header;
+/* worker: why a set in the setting could not be opened */
+static const char *not_opened = NULL;
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* Is Citus loaded in this backend?  Its settings exist once it is */
+bool
+CitusLoaded(void)
+{
+	return GetConfigOption("citus.propagate_set_commands", true, false) != NULL;
+}
+
+/* The schema of this extension */
+Oid
+ExtensionSchema(void)
+{
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			schema = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("encrypted_field"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		schema = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(schema))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"encrypted_field\" is not installed in this database")));
+	return schema;
+}
+
+/* Citus coordinates this transaction's statements across connections? */
+static bool
+CoordinatedTransaction(void)
+{
+	return IsTransactionBlock() || routine_depth > 0 || executor_depth > 0;
+}
+
+/* Run a query that returns one row of text values, or none */
+static bool
+QueryRow(const char *sql, int nargs, Oid *types, Datum *values, char **out, int nout)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, true, 1);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %d", rc);
+	if (SPI_processed == 0)
+		return false;
+	for (int i = 0; i < nout; i++)
+		out[i] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
+	return true;
+}
+
+/*
+ * Read the workers' public keys, again when the node list changed.  A
+ * worker that has none (not preloaded) is left out; its backends say so
+ * when they need a key.
+ */
+static void
+RefreshNodeKeys(void)
+{
+	char	   *seen[1];
+	char	   *schema;
+	char	   *command;
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	uint8		(*pubs)[EF_NODE_KEY_LEN];
+	int			n = 0;
+
+	if (!QueryRow("SELECT pg_catalog.string_agg(n.nodeid::pg_catalog.text OPERATOR(pg_catalog.||) '/' "
+				  "OPERATOR(pg_catalog.||) n.nodename OPERATOR(pg_catalog.||) ':' "
+				  "OPERATOR(pg_catalog.||) n.nodeport::pg_catalog.text, ',' ORDER BY n.nodeid) "
+				  "FROM pg_catalog.pg_dist_node n WHERE n.isactive AND n.groupid OPERATOR(pg_catalog.<>) 0 "
+				  "AND n.noderole OPERATOR(pg_catalog.=) 'primary'",
+				  0, NULL, NULL, seen, 1) || seen[0] == NULL)
+		seen[0] = "";
+	if (nodes_seen != NULL && node_pubs != NULL && strcmp(nodes_seen, seen[0]) == 0)
+		return;
+
+	schema = get_namespace_name(ExtensionSchema());
+	command = psprintf("SELECT %s.ef_node_public_key()", quote_identifier(schema));
+	args[0] = CStringGetTextDatum(command);
+	if (SPI_execute_with_args("SELECT r.result FROM pg_catalog.run_command_on_workers($1) r WHERE r.success",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the Citus workers' public keys");
+
+	pubs = MemoryContextAlloc(TopMemoryContext,
+							  sizeof(*pubs) * Max(1, Min(SPI_processed, EF_FORWARD_MAX_NODES)));
+	for (uint64 i = 0; i < SPI_processed && n < EF_FORWARD_MAX_NODES; i++)
+	{
+		char	   *hex = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		if (hex != NULL && strlen(hex) == 2 * EF_NODE_KEY_LEN &&
+			strspn(hex, "0123456789abcdef") == 2 * EF_NODE_KEY_LEN)
+			hex_decode(hex, 2 * EF_NODE_KEY_LEN, (char *) pubs[n++]);
+	}
+	if (node_pubs != NULL)
+		pfree(node_pubs);
+	if (nodes_seen != NULL)
+		pfree(nodes_seen);
+	node_pubs = pubs;
+	node_count = n;
+	nodes_seen = MemoryContextStrdup(TopMemoryContext, seen[0]);
+}
+
+/* Forget the workers' keys: one may have restarted with a new one */
+static void
+ForgetNodeKeys(void)
+{
+	if (node_pubs != NULL)
+		pfree(node_pubs);
+	if (nodes_seen != NULL)
+		pfree(nodes_seen);
+	node_pubs = NULL;
+	nodes_seen = NULL;
+	node_count = 0;
+}
+
+/* This node's Citus group id, which worker backends see as the initiator */
+static int32
+LocalGroup(void)
+{
+	char	   *group[1];
+
+	if (!QueryRow("SELECT groupid::pg_catalog.text FROM pg_catalog.pg_dist_local_group",
+				  0, NULL, NULL, group, 1) || group[0] == NULL)
+		return 0;
+	return pg_strtoint32(group[0]);
+}
+
+/* Collect the keys this backend holds of its own; return how many */
+static int
+CollectKeys(ForwardKey *keys)
+{
+	int			n = 0;
+	const HeldKey *key;
+
+	for (int i = 0; (key = KeystoreGetAny(i)) != NULL; i++)
+	{
+		const char *role;
+
+		if (key->forwarded || n >= EF_FORWARD_MAX_KEYS)
+			continue;
+		role = GetUserNameFromId(key->role, true);
+		if (role == NULL)
+			continue;
+		keys[n].key_id = key->key_id;
+		keys[n].retired = key->retired;
+		strlcpy(keys[n].role, role, NAMEDATALEN);
+		strlcpy(keys[n].index_group, key->index_group, NAMEDATALEN);
+		memcpy(keys[n].kek, key->kek, EF_KEY_LEN);
+		for (int j = 0; j < EF_INDEX_KEYS_HELD; j++)
+		{
+			keys[n].index_key_id[j] = key->index_key_id[j];
+			if (key->index_key_id[j] > 0)
+				memcpy(keys[n].index_key[j], key->index_key[j], EF_KEY_LEN);
+		}
+		n++;
+	}
+	return n;
+}
+
+/* How many keys of its own this backend holds */
+static int
+OwnKeyCount(void)
+{
+	int			n = 0;
+	const HeldKey *key;
+
+	for (int i = 0; (key = KeystoreGetAny(i)) != NULL; i++)
+		if (!key->forwarded)
+			n++;
+	return n;
+}
+
+/*
+ * Seal the keys held now to every worker and hand the set to Citus, or the
+ * empty set when none is held
+ */
+static void
+SendKeys(void)
+{
+	ForwardKey *keys = NULL;
+	int			nkeys;
+	char	   *volatile set = "";
+	int			nest;
+
+	keys = palloc0(sizeof(ForwardKey) * EF_FORWARD_MAX_KEYS);
+	forwarding = true;
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		nkeys = CollectKeys(keys);
+		if (nkeys > 0)
+		{
+			ForwardHeader header;
+
+			RefreshNodeKeys();
+			if (EfRandomBytes(header.id, EF_FORWARD_ID_LEN) != EF_CRYPTO_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("could not generate random bytes")));
+			header.created = GetCurrentTimestamp();
+			header.initiator = LocalGroup();
+			set = ForwardSeal(&header, keys, nkeys,
+							  (const uint8 (*)[EF_NODE_KEY_LEN]) node_pubs, node_count);
+		}
+		explicit_bzero(keys, sizeof(ForwardKey) * EF_FORWARD_MAX_KEYS);
+
+		/* Citus propagates this one SET LOCAL, whatever the session's choice */
+		nest = NewGUCNestLevel();
+		(void) set_config_option("citus.propagate_set_commands", "local",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+		if (SPI_execute(psprintf("SET LOCAL encrypted_field.forwarded_keys = %s",
+								 quote_literal_cstr(set)), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not forward the keys to the Citus workers");
+		AtEOXact_GUC(true, nest);
+		SPI_finish();
+		sent_keys = nkeys > 0;
+	}
+	PG_FINALLY();
+	{
+		forwarding = false;
+		explicit_bzero(keys, sizeof(ForwardKey) * EF_FORWARD_MAX_KEYS);
+		pfree(keys);
+	}
+	PG_END_TRY();
+	sent_lxid = MY_LXID;
+	sent_generation = KeystoreGeneration();
+}
+
+/* Must the workers get the keys (or learn they are gone) before this statement? */
+static bool
+MustSend(void)
+{
+	bool		sent_now = sent_lxid == MY_LXID;
+
+	if (IsParallelWorker() || !CitusLoaded() || !CoordinatedTransaction())
+		return false;
+	if (sent_now && sent_generation == KeystoreGeneration())
+		return false;
+	if (OwnKeyCount() == 0 && !(sent_now && sent_keys))
+		return false;
+	return OidIsValid(get_extension_oid("citus", true));
+}
+
+/* Why a worker might hold no key, for the hint of a "not unlocked" error */
+const char *
+CitusForwardHint(const char *usual)
+{
+	if (not_opened != NULL)
+		return not_opened;
+	if (forwarded_keys != NULL && forwarded_keys[0] != '\0' && !own_set &&
+		!NodeKeyAvailable())
+		return NO_NODE_KEY_HINT;
+	if (CitusLoaded() && application_name != NULL &&
+		strncmp(application_name, "citus_internal", 14) == 0)
+		return "On Citus, the coordinator forwards its keys to the workers only inside a transaction block: "
+			"BEGIN, then ef_unlock(), then the statements, then COMMIT.";
+	return usual;
+}
+
+/* Citus's distributed transaction id of this backend: initiator and number */
+static bool
+DistributedTransaction(int32 *initiator, int64 *number)
+{
+	char	   *row[2];
+
+	if (!QueryRow("SELECT initiator_node_identifier::pg_catalog.text, transaction_number::pg_catalog.text "
+				  "FROM pg_catalog.get_current_transaction_id()", 0, NULL, NULL, row, 2) ||
+		row[0] == NULL || row[1] == NULL)
+		return false;
+	*initiator = pg_strtoint32(row[0]);
+	*number = pg_strtoint64(row[1]);
+	return *number != 0;
+}
+
+EF_NORETURN static void RefuseSet(const char *detail);
+
+static void
+RefuseSet(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("keys forwarded by a Citus coordinator were refused"),
+			 errdetail_internal("%s", detail)));
+}
+
+/*
+ * Open the set in the setting and hold its keys, once this backend serves
+ * the coordinator's distributed transaction
+ */
+static void
+OpenSet(void)
+{
+	ForwardKey *keys;
+	ForwardHeader header;
+	ForwardOpenStatus status;
+	int			nkeys = 0;
+	int32		initiator;
+	int64		number;
+	StringInfoData ids;
+
+	if (!CitusLoaded())
+		RefuseSet("Citus is not loaded in this session.");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (!DistributedTransaction(&initiator, &number))
+	{
+		/* Citus gives the id just after the SET; the next statement opens it */
+		SPI_finish();
+		return;
+	}
+	SPI_finish();
+
+	keys = palloc0(sizeof(ForwardKey) * EF_FORWARD_MAX_KEYS);
+	PG_TRY();
+	{
+		status = ForwardOpen(forwarded_keys, &header, keys, &nkeys);
+		switch (status)
+		{
+			case FORWARD_OPENED:
+				break;
+			case FORWARD_MALFORMED:
+				RefuseSet("The setting does not hold a set of sealed keys.");
+				break;
+			case FORWARD_AUTH_FAILED:
+				RefuseSet("The set was altered, or sealed to a key this server no longer has.");
+				break;
+			case FORWARD_NO_NODE_KEY:
+				not_opened = NO_NODE_KEY_HINT;
+				break;
+			case FORWARD_NOT_FOR_THIS_NODE:
+				not_opened = "The Citus coordinator sealed its keys to other servers' keys: "
+					"this server restarted or was added after the coordinator's session read the workers' keys. "
+					"The next transaction reads them again.";
+				break;
+		}
+		if (status == FORWARD_OPENED)
+		{
+			if (NodeKeyForwardEnded(header.id, header.created))
+				RefuseSet("The transaction they were sent for has ended.");
+			if (header.initiator != initiator)
+				RefuseSet("They were sent for another coordinator's transaction.");
+			initStringInfo(&ids);
+			for (int i = 0; i < nkeys; i++)
+			{
+				Oid			role = get_role_oid(keys[i].role, true);
+
+				if (!OidIsValid(role))
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_OBJECT),
+							 errmsg("role \"%s\" of a key forwarded by the Citus coordinator does not exist on this server",
+									keys[i].role)));
+				KeystoreAdd(keys[i].key_id, EF_SCOPE_TRANSACTION, keys[i].retired,
+							role, keys[i].index_group, keys[i].kek,
+							keys[i].index_key_id,
+							(const uint8 (*)[EF_KEY_LEN]) keys[i].index_key);
+				KeystoreMarkForwarded(keys[i].key_id);
+				appendStringInfo(&ids, "%s%d", i > 0 ? "," : "", keys[i].key_id);
+			}
+			used = true;
+			used_header = header;
+			opened = true;
+			opened_subid = GetCurrentSubTransactionId();
+			not_opened = NULL;
+			AuditForwarded(ids.data, initiator, number);
+		}
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(keys, sizeof(ForwardKey) * EF_FORWARD_MAX_KEYS);
+		pfree(keys);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Before each statement: on a coordinator, send the keys if the workers
+ * lack them; on a worker, open the set the coordinator sent
+ */
+static void
+EfCitusExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (!forwarding)
+	{
+		if (forwarded_keys != NULL && forwarded_keys[0] != '\0' && !own_set)
+		{
+			if (!opened && not_opened == NULL)
+				OpenSet();
+		}
+		else if (MustSend())
+			SendKeys();
+	}
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static void
+EfCitusExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+				   uint64 count EF_EXECUTE_ONCE_PARAM)
+{
+	executor_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
+		else
+			standard_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
+	}
+	PG_FINALLY();
+	{
+		executor_depth--;
+	}
+	PG_END_TRY();
+}
+
+static void
+EfCitusProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					  bool readOnlyTree, ProcessUtilityContext context,
+					  ParamListInfo params, QueryEnvironment *queryEnv,
+					  DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		routine = IsA(pstmt->utilityStmt, CallStmt) ||
+		IsA(pstmt->utilityStmt, DoStmt);
+
+	if (routine)
+		routine_depth++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (routine)
+			routine_depth--;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ef_lock() mid-transaction: the workers forget at once, not at the next
+ * statement
+ */
+void
+CitusForwardRevoke(void)
+{
+	if (sent_lxid == MY_LXID && sent_keys && !forwarding && IsTransactionState())
+		SendKeys();
+}
+
+/* The end of a transaction ends what was sent and what was received */
+static void
+CitusForwardXactCallback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			break;
+		default:
+			return;
+	}
+	if (used)
+		NodeKeyForwardEnd(used_header.id, used_header.created);
+	used = false;
+	opened = false;
+	not_opened = NULL;
+	sent_lxid = InvalidLocalTransactionId;
+	sent_keys = false;
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		ForgetNodeKeys();
+}
+
+/*
+ * A rolled-back savepoint takes back the SET LOCAL sent in it, and the keys
+ * opened in it
+ */
+static void
+CitusForwardSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+							SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		sent_lxid = InvalidLocalTransactionId;
+		if (opened && opened_subid == mySubid)
+			opened = false;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB && opened && opened_subid == mySubid)
+		opened_subid = parentSubid;
+}
+
+/* Only a sealed set, or nothing; never from a file, a role or a database */
+static bool
+CheckForwardedKeys(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (source != PGC_S_SESSION)
+	{
+		GUC_check_errcode(ERRCODE_CANT_CHANGE_RUNTIME_PARAM);
+		GUC_check_errmsg("encrypted_field.forwarded_keys can only be set by a Citus coordinator, with SET LOCAL");
+		return false;
+	}
+	if (!ForwardWellFormed(*newval))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("encrypted_field.forwarded_keys is not a set of keys sealed by a Citus coordinator");
+		return false;
+	}
+	return true;
+}
+
+/* A new set (or none): the keys of the last one go */
+static void
+AssignForwardedKeys(const char *newval, void *extra)
+{
+	own_set = forwarding;
+	if (opened)
+		(void) KeystoreForgetForwarded();
+	opened = false;
+	not_opened = NULL;
+}
+
+/* Never show the set itself */
+static const char *
+ShowForwardedKeys(void)
+{
+	return (forwarded_keys != NULL && forwarded_keys[0] != '\0') ? "(sealed)" : "";
+}
+
+/* Define the setting and install the hooks */
+void
+CitusForwardInstallHooks(void)
+{
+	DefineCustomStringVariable("encrypted_field.forwarded_keys",
+							   gettext_noop("Keys a Citus coordinator forwards to this worker for one transaction, sealed to this server's key."),
+							   gettext_noop("Set by the coordinator with SET LOCAL; never set it yourself."),
+							   &forwarded_keys,
+							   "",
+							   PGC_USERSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
+							   GUC_NO_RESET_ALL,
+							   CheckForwardedKeys, AssignForwardedKeys, ShowForwardedKeys);
+	RegisterXactCallback(CitusForwardXactCallback, NULL);
+	RegisterSubXactCallback(CitusForwardSubXactCallback, NULL);
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = EfCitusExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = EfCitusExecutorRun;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = EfCitusProcessUtility;
+}

@@ -1,0 +1,451 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_plan.c
+ *		Statements on Citus tables: what runs on the coordinator, what on
+ *		the workers
+ *
+ * Citus ships each statement on a distributed table to the workers as
+ * text, with bind parameters replaced by their values; in a SELECT it
+ * evaluates nothing else on the coordinator, and in an UPDATE it refuses
+ * VOLATILE functions, and STABLE ones over columns.  Before Citus plans a
+ * statement that reads or writes a Citus table, this hook:
+ *
+ *	- computes ef_term() and ef_terms() over constants and bind parameters
+ *	  here, on the coordinator, so that the plaintext searched for never
+ *	  reaches a worker, its log or Citus's log_remote_commands, and the
+ *	  workers need no index key to search;
+ *	- in an UPDATE of a Citus table, calls ef_encrypt() over constants and
+ *	  bind parameters through a STABLE twin, which Citus evaluates on the
+ *	  coordinator (the plaintext stays here; every row the statement
+ *	  updates gets that one value), and ef_encrypt(), ef_rewrap() and
+ *	  ef_reterm() over columns through IMMUTABLE twins, which Citus lets
+ *	  run on the workers with the keys the coordinator forwarded
+ *	  (citus_forward.c).  On a reference table, whose placements Citus
+ *	  updates one by one, only ef_rewrap() may run there: it gives the
+ *	  same bytes on every placement, while a fresh encryption would not.
+ *
+ * A term over a bind parameter can only be computed in a plan made for
+ * the parameter's value (a custom plan), so a generic plan of such a
+ * statement is given a prohibitive cost, and plan_cache_mode =
+ * force_generic_plan is refused.  Plans holding a computed term are
+ * transient: they are made again in the next transaction, with the index
+ * keys then held.
+ *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
+ * IDENTIFICATION
+ *		src/citus_plan.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "citus_forward.h"
+#include "citus_plan.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/planner.h"
+#include "parser/parse_func.h"
+#include "parser/parse_relation.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/plancache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+typedef enum FuncKind
+{
+	FN_OTHER = 0,
+	FN_TERM,
+	FN_TERMS,
+	FN_ENCRYPT,
+	FN_REWRAP,
+	FN_RETERM
+} FuncKind;
+
+#define FUNC_CACHE_SIZE 64
+
+typedef struct FuncCacheEntry
+{
+	Oid			funcid;
+	FuncKind	kind;
+} FuncCacheEntry;
+
+/* The twins the hook calls instead, by kind */
+typedef struct Twins
+{
+	bool		valid;
+	Oid			encrypt_on_coordinator;
+	Oid			encrypt_on_shard;
+	Oid			rewrap_on_shard;
+	Oid			reterm_on_shard;
+} Twins;
+
+typedef struct RewriteContext
+{
+	ParamListInfo params;
+	bool		folded;			/* a term was computed into the plan */
+	bool		unresolved;		/* a term waits for a parameter's value */
+} RewriteContext;
+
+static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
+static Twins twins;
+static planner_hook_type prev_planner_hook = NULL;
+
+static void
+InvalidateCaches(Datum arg, int cacheid, uint32 hashvalue)
+{
+	memset(func_cache, 0, sizeof(func_cache));
+	twins.valid = false;
+}
+
+/* Which of this library's functions is this, by its C symbol? */
+static FuncKind
+LookupKind(Oid funcid)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	FuncKind	kind = FN_OTHER;
+
+	if (!HeapTupleIsValid(tuple))
+		return FN_OTHER;
+	if (((Form_pg_proc) GETSTRUCT(tuple))->prolang == ClanguageId)
+	{
+		bool		isnull;
+		Datum		src = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull);
+		Datum		bin = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_probin, &isnull);
+
+		if (!isnull)
+		{
+			char	   *symbol = TextDatumGetCString(src);
+			char	   *library = TextDatumGetCString(bin);
+
+			if (strstr(library, "encrypted_field") != NULL)
+			{
+				if (strcmp(symbol, "ef_term") == 0)
+					kind = FN_TERM;
+				else if (strcmp(symbol, "ef_terms") == 0)
+					kind = FN_TERMS;
+				else if (strcmp(symbol, "ef_encrypt") == 0)
+					kind = FN_ENCRYPT;
+				else if (strcmp(symbol, "ef_rewrap") == 0)
+					kind = FN_REWRAP;
+				else if (strcmp(symbol, "ef_reterm") == 0)
+					kind = FN_RETERM;
+			}
+			pfree(symbol);
+			pfree(library);
+		}
+	}
+	ReleaseSysCache(tuple);
+	return kind;
+}
+
+static FuncKind
+Kind(Oid funcid)
+{
+	FuncCacheEntry *entry = &func_cache[funcid % FUNC_CACHE_SIZE];
+
+	if (entry->funcid != funcid)
+	{
+		entry->kind = LookupKind(funcid);
+		entry->funcid = funcid;
+	}
+	return entry->kind;
+}
+
+/* Does a query call one of the functions this hook moves? */
+static bool
+CallsMovable(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr) && Kind(((FuncExpr *) node)->funcid) != FN_OTHER)
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, CallsMovable, context, 0);
+	return expression_tree_walker(node, CallsMovable, context);
+}
+
+/* Is a relation a Citus table?  Its kind in *reference */
+static bool
+IsCitusTable(Oid relid, bool *reference)
+{
+	Oid			catalog = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	Oid			index = get_relname_relid("pg_dist_partition_logical_relid_index",
+										  PG_CATALOG_NAMESPACE);
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	*reference = false;
+	if (!OidIsValid(catalog) || !OidIsValid(index))
+		return false;
+	rel = table_open(catalog, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, index, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		AttrNumber	method_att = attnameAttNum(rel, "partmethod", false);
+		AttrNumber	repmodel_att = attnameAttNum(rel, "repmodel", false);
+		bool		isnull;
+		char		method = DatumGetChar(heap_getattr(tuple, method_att,
+													   RelationGetDescr(rel), &isnull));
+		char		repmodel = DatumGetChar(heap_getattr(tuple, repmodel_att,
+														 RelationGetDescr(rel), &isnull));
+
+		found = true;
+		*reference = method == 'n' && repmodel == 't';
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Does a query read or write a Citus table, at any depth? */
+static bool
+TouchesCitus(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+		bool		reference;
+
+		return rte->rtekind == RTE_RELATION && IsCitusTable(rte->relid, &reference);
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, TouchesCitus, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, TouchesCitus, context);
+}
+
+/* Find one twin by name, with the argument types of the function it stands for */
+static Oid
+TwinOid(Oid schema, const char *name, int nargs, const Oid *argtypes)
+{
+	List	   *qualified = list_make2(makeString(get_namespace_name(schema)),
+									   makeString(pstrdup(name)));
+
+	return LookupFuncName(qualified, nargs, argtypes, false);
+}
+
+static void
+EnsureTwins(void)
+{
+	Oid			schema;
+	Oid			encrypt_args[6] = {ANYELEMENTOID, TEXTOID, BOOLOID, INT4OID, TEXTOID, TEXTOID};
+	Oid			rewrap_args[2];
+	Oid			reterm_args[4];
+
+	if (twins.valid)
+		return;
+	schema = ExtensionSchema();
+	rewrap_args[0] = reterm_args[0] =
+		GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+						CStringGetDatum("encrypted_field"), ObjectIdGetDatum(schema));
+	rewrap_args[1] = INT4OID;
+	reterm_args[1] = reterm_args[2] = reterm_args[3] = TEXTOID;
+	twins.encrypt_on_coordinator = TwinOid(schema, "ef_encrypt_on_coordinator", 6, encrypt_args);
+	twins.encrypt_on_shard = TwinOid(schema, "ef_encrypt_on_shard", 6, encrypt_args);
+	twins.rewrap_on_shard = TwinOid(schema, "ef_rewrap_on_shard", 2, rewrap_args);
+	twins.reterm_on_shard = TwinOid(schema, "ef_reterm_on_shard", 4, reterm_args);
+	twins.valid = true;
+}
+
+/* Can an expression be computed before the scan: no columns, no subqueries? */
+static bool
+NotConstantWalker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) || IsA(node, Aggref) || IsA(node, WindowFunc) ||
+		IsA(node, SubLink) || IsA(node, SubPlan) || IsA(node, GroupingFunc) ||
+		IsA(node, CurrentOfExpr) || IsA(node, NextValueExpr))
+		return true;
+	if (IsA(node, Param) && ((Param *) node)->paramkind != PARAM_EXTERN)
+		return true;
+	return expression_tree_walker(node, NotConstantWalker, context);
+}
+
+/* Does an expression hold a bind parameter without a value here? */
+static bool
+UnboundParamWalker(Node *node, void *context)
+{
+	ParamListInfo params = (ParamListInfo) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param))
+	{
+		Param	   *param = (Param *) node;
+
+		return params == NULL || param->paramid <= 0 ||
+			param->paramid > params->numParams;
+	}
+	return expression_tree_walker(node, UnboundParamWalker, context);
+}
+
+/* Compute an expression now, into a constant of the planner's memory */
+static Const *
+Evaluate(Expr *expr, ParamListInfo params)
+{
+	EState	   *estate = CreateExecutorState();
+	MemoryContext old;
+	ExprState  *state;
+	Datum		value;
+	bool		isnull;
+	Oid			type = exprType((Node *) expr);
+	int16		typlen;
+	bool		typbyval;
+
+	estate->es_param_list_info = params;
+	old = MemoryContextSwitchTo(estate->es_query_cxt);
+	state = ExecInitExpr(expr, NULL);
+	value = ExecEvalExprSwitchContext(state, GetPerTupleExprContext(estate), &isnull);
+	MemoryContextSwitchTo(old);
+	get_typlenbyval(type, &typlen, &typbyval);
+	if (!isnull)
+		value = datumCopy(value, typbyval, typlen);
+	FreeExecutorState(estate);
+	return makeConst(type, exprTypmod((Node *) expr), exprCollation((Node *) expr),
+					 typlen, value, isnull, typbyval);
+}
+
+/* Compute the search terms over constants and parameters */
+static Node *
+FoldTerms(Node *node, RewriteContext *context)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Query))
+		return (Node *) query_tree_mutator((Query *) node, FoldTerms, context, 0);
+	if (IsA(node, FuncExpr))
+	{
+		FuncExpr   *func = (FuncExpr *) node;
+		FuncKind	kind = Kind(func->funcid);
+
+		if ((kind == FN_TERM || kind == FN_TERMS) && !func->funcretset &&
+			!NotConstantWalker((Node *) func->args, NULL) &&
+			!contain_volatile_functions((Node *) func->args))
+		{
+			if (UnboundParamWalker((Node *) func->args, context->params))
+			{
+				context->unresolved = true;
+				return node;
+			}
+			context->folded = true;
+			return (Node *) Evaluate((Expr *) func, context->params);
+		}
+	}
+	return expression_tree_mutator(node, FoldTerms, context);
+}
+
+/* Put the twin Citus accepts in place of each call in an UPDATE's SET list */
+static Node *
+UseTwins(Node *node, void *context)
+{
+	bool		reference = *(bool *) context;
+
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, FuncExpr))
+	{
+		FuncExpr   *func = (FuncExpr *) copyObject(node);
+		FuncKind	kind = Kind(func->funcid);
+		bool		over_columns = NotConstantWalker((Node *) func->args, NULL);
+
+		func->args = (List *) expression_tree_mutator((Node *) func->args, UseTwins, context);
+		if (kind == FN_ENCRYPT || kind == FN_REWRAP || kind == FN_RETERM)
+			EnsureTwins();
+		if (kind == FN_ENCRYPT && !over_columns)
+			func->funcid = twins.encrypt_on_coordinator;
+		else if (kind == FN_REWRAP && over_columns)
+			func->funcid = twins.rewrap_on_shard;
+		else if ((kind == FN_ENCRYPT || kind == FN_RETERM) && over_columns)
+		{
+			if (reference)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("%s over a column cannot update a Citus reference table",
+								kind == FN_ENCRYPT ? "ef_encrypt()" : "ef_reterm()"),
+						 errdetail("Citus updates each placement of a reference table on its own, and each would get a different encryption of the same value."),
+						 errhint("Encrypt on the coordinator: compute the values with a SELECT and write them with UPDATE ... SET c = $1.")));
+			func->funcid = kind == FN_ENCRYPT ? twins.encrypt_on_shard : twins.reterm_on_shard;
+		}
+		return (Node *) func;
+	}
+	return expression_tree_mutator(node, UseTwins, context);
+}
+
+static PlannedStmt *
+CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
+			 ParamListInfo boundParams)
+{
+	RewriteContext context = {boundParams, false, false};
+	PlannedStmt *result;
+
+	if (CitusLoaded() && CallsMovable((Node *) parse, NULL) &&
+		TouchesCitus((Node *) parse, NULL))
+	{
+		if (parse->commandType == CMD_UPDATE && parse->resultRelation > 0)
+		{
+			RangeTblEntry *target = rt_fetch(parse->resultRelation, parse->rtable);
+			bool		reference;
+
+			if (target->rtekind == RTE_RELATION &&
+				IsCitusTable(target->relid, &reference))
+				parse->targetList = (List *) UseTwins((Node *) parse->targetList, &reference);
+		}
+		parse = (Query *) FoldTerms((Node *) parse, &context);
+		if (context.unresolved && plan_cache_mode == PLAN_CACHE_MODE_FORCE_GENERIC_PLAN)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a search term over a bind parameter needs a custom plan on a Citus table"),
+					 errdetail("The term is computed on the coordinator from the parameter's value, so that the value never reaches a worker."),
+					 errhint("Set plan_cache_mode to auto or force_custom_plan.")));
+	}
+
+	if (prev_planner_hook)
+		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+
+	if (context.unresolved && result->planTree != NULL)
+	{
+		/* never chosen over a custom plan, which computes the term */
+		result->planTree->startup_cost = 1.0e30;
+		result->planTree->total_cost = 1.0e30;
+	}
+	if (context.folded)
+		result->transientPlan = true;
+	return result;
+}
+
+/* Install the planner hook */
+void
+CitusPlanInstallHook(void)
+{
+	prev_planner_hook = planner_hook;
+	planner_hook = CitusPlanner;
+	CacheRegisterSyscacheCallback(PROCOID, InvalidateCaches, (Datum) 0);
+}
