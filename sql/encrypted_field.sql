@@ -274,26 +274,30 @@ COMMENT ON FUNCTION ef_node_public_key() IS 'this server''s public key for keys 
 -- ef_encrypt, ef_rewrap and ef_reterm: Citus lets only IMMUTABLE functions
 -- over columns run on the workers, and evaluates STABLE ones over constants
 -- on the coordinator.  The markings say where they run, not what they
--- compute; call the functions they stand for instead.
-CREATE FUNCTION ef_encrypt_on_coordinator(value anyelement, context text,
-	searchable boolean, key_id integer, search_domain text, search_normalize text)
+-- compute; call the functions they stand for instead.  Their arguments and
+-- defaults are those of the functions they stand for, which the planner
+-- fills in after the hook.
+CREATE FUNCTION ef_encrypt_on_coordinator(value anyelement, context text DEFAULT NULL,
+	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
+	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ef_encrypt_on_coordinator(anyelement, text, boolean, integer, text, text) IS 'ef_encrypt for an UPDATE of a Citus table, over constants: evaluated once on the coordinator; internal';
 
-CREATE FUNCTION ef_encrypt_on_shard(value anyelement, context text,
-	searchable boolean, key_id integer, search_domain text, search_normalize text)
+CREATE FUNCTION ef_encrypt_on_shard(value anyelement, context text DEFAULT NULL,
+	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
+	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ef_encrypt_on_shard(anyelement, text, boolean, integer, text, text) IS 'ef_encrypt for an UPDATE of a Citus table, over columns: runs on the workers; internal';
 
-CREATE FUNCTION ef_rewrap_on_shard(value encrypted_field, key_id integer)
+CREATE FUNCTION ef_rewrap_on_shard(value encrypted_field, key_id integer DEFAULT NULL)
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_rewrap' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ef_rewrap_on_shard(encrypted_field, integer) IS 'ef_rewrap for an UPDATE of a Citus table: runs on the workers; internal';
 
-CREATE FUNCTION ef_reterm_on_shard(value encrypted_field, context text,
-	search_domain text, search_normalize text)
+CREATE FUNCTION ef_reterm_on_shard(value encrypted_field, context text DEFAULT NULL,
+	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ef_reterm_on_shard(encrypted_field, text, text, text) IS 'ef_reterm for an UPDATE of a Citus table: runs on the workers; internal';

@@ -99,8 +99,15 @@ static int	routine_depth = 0;
 /* statements under way in this backend's executor */
 static int	executor_depth = 0;
 
-/* worker: the set in the setting is this backend's own (the coordinator) */
-static bool own_set = false;
+/*
+ * coordinator: the id of the last set this backend sent, as the setting
+ * spells it, so that it never opens its own
+ */
+#define SET_ID_OFFSET	8		/* hex of the magic */
+#define SET_ID_HEX		(2 * EF_FORWARD_ID_LEN)
+static char sent_id[SET_ID_HEX + 1] = "";
+/* a set is being opened: the statements that does so open nothing */
+static bool opening = false;
 /* worker: the set has been opened and its keys are held */
 static bool opened = false;
 static SubTransactionId opened_subid = InvalidSubTransactionId;
@@ -322,6 +329,8 @@ SendKeys(void)
 			header.initiator = LocalGroup();
 			set = ForwardSeal(&header, keys, nkeys,
 							  (const uint8 (*)[EF_NODE_KEY_LEN]) node_pubs, node_count);
+			memcpy(sent_id, set + SET_ID_OFFSET, SET_ID_HEX);
+			sent_id[SET_ID_HEX] = '\0';
 		}
 		explicit_bzero(keys, sizeof(ForwardKey) * EF_FORWARD_MAX_KEYS);
 
@@ -363,14 +372,24 @@ MustSend(void)
 	return OidIsValid(get_extension_oid("citus", true));
 }
 
+/* Does the setting hold a set that another backend sent? */
+static bool
+ForeignSet(void)
+{
+	return forwarded_keys != NULL && forwarded_keys[0] != '\0' &&
+		!(sent_id[0] != '\0' && strlen(forwarded_keys) > SET_ID_OFFSET + SET_ID_HEX &&
+		  strncmp(forwarded_keys + SET_ID_OFFSET, sent_id, SET_ID_HEX) == 0);
+}
+
 /* Why a worker might hold no key, for the hint of a "not unlocked" error */
 const char *
 CitusForwardHint(const char *usual)
 {
 	if (not_opened != NULL)
 		return not_opened;
-	if (forwarded_keys != NULL && forwarded_keys[0] != '\0' && !own_set &&
-		!NodeKeyAvailable())
+	if (opened)
+		return usual;
+	if (ForeignSet() && !NodeKeyAvailable())
 		return NO_NODE_KEY_HINT;
 	if (CitusLoaded() && application_name != NULL &&
 		strncmp(application_name, "citus_internal", 14) == 0)
@@ -501,12 +520,23 @@ OpenSet(void)
 static void
 EfCitusExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	if (!forwarding)
+	if (!forwarding && !opening)
 	{
-		if (forwarded_keys != NULL && forwarded_keys[0] != '\0' && !own_set)
+		if (ForeignSet())
 		{
 			if (!opened && not_opened == NULL)
-				OpenSet();
+			{
+				opening = true;
+				PG_TRY();
+				{
+					OpenSet();
+				}
+				PG_FINALLY();
+				{
+					opening = false;
+				}
+				PG_END_TRY();
+			}
 		}
 		else if (MustSend())
 			SendKeys();
@@ -644,7 +674,6 @@ CheckForwardedKeys(char **newval, void **extra, GucSource source)
 static void
 AssignForwardedKeys(const char *newval, void *extra)
 {
-	own_set = forwarding;
 	if (opened)
 		(void) KeystoreForgetForwarded();
 	opened = false;

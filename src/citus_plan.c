@@ -24,6 +24,11 @@
  *	  updates one by one, only ef_rewrap() may run there: it gives the
  *	  same bytes on every placement, while a fresh encryption would not.
  *
+ * Citus does not run the INSTEAD OF triggers of a view over its tables
+ * for UPDATE or DELETE (it ships the statement to the workers, where the
+ * view has no trigger), so those are refused here with an error that says
+ * so; SELECT and INSERT through views from ef_create_view work.
+ *
  * A term over a bind parameter can only be computed in a plan made for
  * the parameter's value (a custom plan), so a generic plan of such a
  * statement is given a prohibitive cost, and plan_cache_mode =
@@ -47,6 +52,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "citus_forward.h"
@@ -76,7 +82,8 @@ typedef enum FuncKind
 	FN_TERMS,
 	FN_ENCRYPT,
 	FN_REWRAP,
-	FN_RETERM
+	FN_RETERM,
+	FN_DECRYPT					/* not moved: marks a view ef_create_view made */
 } FuncKind;
 
 #define FUNC_CACHE_SIZE 64
@@ -147,6 +154,9 @@ LookupKind(Oid funcid)
 					kind = FN_REWRAP;
 				else if (strcmp(symbol, "ef_reterm") == 0)
 					kind = FN_RETERM;
+				else if (strcmp(symbol, "ef_decrypt") == 0 ||
+						 strcmp(symbol, "ef_decrypt_as") == 0)
+					kind = FN_DECRYPT;
 			}
 			pfree(symbol);
 			pfree(library);
@@ -407,6 +417,16 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 	if (CitusLoaded() && CallsMovable((Node *) parse, NULL) &&
 		TouchesCitus((Node *) parse, NULL))
 	{
+		if ((parse->commandType == CMD_UPDATE || parse->commandType == CMD_DELETE) &&
+			parse->resultRelation > 0 &&
+			rt_fetch(parse->resultRelation, parse->rtable)->relkind == RELKIND_VIEW)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot %s through view \"%s\", which reads a Citus table",
+							parse->commandType == CMD_UPDATE ? "update" : "delete",
+							get_rel_name(rt_fetch(parse->resultRelation, parse->rtable)->relid)),
+					 errdetail("Citus does not run the INSTEAD OF triggers of views over its tables for UPDATE and DELETE."),
+					 errhint("Update or delete in the table itself, encrypting with the context the view's trigger uses; INSERT and SELECT through the view work.")));
 		if (parse->commandType == CMD_UPDATE && parse->resultRelation > 0)
 		{
 			RangeTblEntry *target = rt_fetch(parse->resultRelation, parse->rtable);

@@ -116,8 +116,13 @@ IndexKeysRefresh(void)
 		KeystoreRotationPending() || IsInParallelMode())
 		return;
 	for (int i = 0; (held = KeystoreGetAny(i)) != NULL; i++)
+	{
+		/* a Citus coordinator's keys come with their index keys */
+		if (held->forwarded)
+			continue;
 		UnwrapIndexKeys(held->key_id, held->kek, true, held->scope, held->retired,
 						held->index_group);
+	}
 	seen_rotation_count = now;
 }
 

@@ -1,0 +1,377 @@
+# Citus: a coordinator and two workers on loopback (a third added later),
+# with citus first in shared_preload_libraries.  The application's SQL is
+# the same as on one node: decrypting SELECTs (router and multi-shard,
+# prepared and not), searches, UPDATEs that encrypt and rewrap, the column
+# procedures, views, and a reference table.  Keys reach the worker backends
+# only for one transaction: nothing is left after COMMIT, ROLLBACK, a
+# rolled-back savepoint, ef_lock() or DISCARD ALL, and another session on
+# the same node holds nothing.  No node's log holds a key or a plaintext
+# (log_statement = all, citus.log_remote_commands = on), and a sealed set
+# copied from a worker's log is refused once its transaction has ended.
+# Keys go as bind parameters (test/citus/citus_client.py, psycopg 3).
+# Runs where Citus is installed in the PostgreSQL under test
+# (scripts/citus.sh installs Citus 13.2.2 into Debian's 15); skipped
+# otherwise.
+# Copyright (c) 2026, The encrypted_field Authors
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use EFTest;
+
+plan skip_all => 'Citus is not installed in this PostgreSQL (scripts/citus.sh installs it into PostgreSQL 15)'
+  unless have_extension('citus');
+
+my ($k1, $k2) = (random_key(), random_key());
+# plaintexts that must never reach a log: values encrypted, and values
+# searched for (the nick column, plain text until ef_encrypt_column, is not
+# among them: Citus ships plain columns' values in its statements)
+my @plaintexts = ('ada.lovelace@example.org', 'grace.hopper@example.org',
+	'katherine.johnson@example.org', 'dorothy.vaughan@example.org',
+	'mary.jackson@example.org', 'AdaLogin', 'GraceLogin', 'motto-liberte',
+	'patient-alice', 'patient-bob', 'adalogin', 'NICK-DOROTHY');
+
+sub citus_node
+{
+	my ($name, $preload) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = '$preload'
+listen_addresses = '127.0.0.1'
+log_statement = all
+log_min_messages = notice
+citus.log_remote_commands = on
+max_prepared_transactions = 10
+});
+	$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION citus');
+	return $node;
+}
+
+# Run statements on one connection to a node; returns label => result
+sub client
+{
+	my ($node, %o) = @_;
+	my ($status, $out, $err) = run_cmd(
+		[ $EFTest::python, 'test/citus/citus_client.py',
+			'host=127.0.0.1 port=' . $node->port . ' dbname=postgres', @{ $o{sql} } ],
+		env => { EF_KEY1 => $k1, EF_KEY2 => $k2, %{ $o{env} // {} } });
+	die "citus_client.py failed: $err" if $status;
+	my %r;
+	for (split /\n/, $out)
+	{
+		my ($label, $value) = split /\|/, $_, 2;
+		$r{$label} = $value;
+	}
+	return \%r;
+}
+
+my $coord = citus_node('coordinator', 'citus,encrypted_field');
+my $w1 = citus_node('worker1', 'citus,encrypted_field');
+my $w2 = citus_node('worker2', 'citus,encrypted_field');
+$coord->safe_psql('postgres', 'SELECT citus_set_coordinator_host(\'127.0.0.1\', ' . $coord->port . ')');
+$coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', $_)") for ($w1->port, $w2->port);
+$coord->safe_psql('postgres', 'CREATE EXTENSION encrypted_field');
+
+is($w1->safe_psql('postgres', "SELECT count(*) FROM pg_extension WHERE extname = 'encrypted_field'"),
+	'1', 'CREATE EXTENSION on the coordinator creates the extension on the workers');
+my $pub1 = $w1->safe_psql('postgres', 'SELECT ef_node_public_key()');
+my $pub2 = $w2->safe_psql('postgres', 'SELECT ef_node_public_key()');
+like($pub1, qr/^[0-9a-f]{64}$/, 'a worker has a public key for forwarded keys');
+isnt($pub1, $pub2, 'each worker has a key of its own');
+
+# the registry, the tables and rows, written with transaction-scoped keys;
+# every plaintext goes as a bind parameter, as keys do
+my %plain = (EF_P1 => 'ada.lovelace@example.org', EF_P2 => 'grace.hopper@example.org',
+	EF_P3 => 'katherine.johnson@example.org', EF_P4 => 'dorothy.vaughan@example.org',
+	EF_P5 => 'AdaLogin', EF_P6 => 'GraceLogin', EF_P7 => 'nick-ada', EF_P8 => 'nick-grace',
+	EF_P9 => 'nick-katherine', EF_P10 => 'nick-dorothy', EF_P11 => 'motto-liberte');
+my $searchable = "searchable => true, search_domain => 'customers.login', search_normalize => 'lower'";
+my $r = client($coord, env => \%plain, sql => [
+	'reg1::SELECT ef_register_key(1, %(k1)s)',
+	'u1::SELECT ef_unlock(1, %(k1)s)',
+	'reg2::SELECT ef_register_key(2, %(k2)s)',
+	'lock::SELECT ef_lock()',
+	'create::CREATE TABLE customers (tenant_id int, id int, email encrypted_field, login encrypted_field, '
+	  . 'nick text, PRIMARY KEY (tenant_id, id))',
+	'dist::SELECT create_distributed_table(\'customers\', \'tenant_id\')',
+	'ref::CREATE TABLE countries (code text PRIMARY KEY, motto encrypted_field)',
+	'refdist::SELECT create_reference_table(\'countries\')',
+	'BEGIN',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	"ins::INSERT INTO customers VALUES "
+	  . "(1, 1, ef_encrypt(%(p1)s::text), ef_encrypt(%(p5)s::text, $searchable), %(p7)s), "
+	  . "(1, 2, ef_encrypt(%(p2)s::text), ef_encrypt(%(p6)s::text, $searchable), %(p8)s), "
+	  . "(2, 1, ef_encrypt(%(p3)s::text), NULL, %(p9)s), "
+	  . "(3, 1, ef_encrypt(%(p4)s::text), NULL, %(p10)s)",
+	"insref::INSERT INTO countries VALUES ('fr', ef_encrypt(%(p11)s::text))",
+	'COMMIT',
+]);
+is($r->{ins}, 'INSERT 0 4', 'rows are written with ef_encrypt in a transaction') or diag(explain $r);
+
+# every statement shape, in a transaction with transaction-scoped keys
+my @prepared_term = map { "pterm$_\::prepared:SELECT count(*) FROM customers WHERE login = ef_term(%(p1)s::text, 'customers.login', 'lower')" } 1 .. 8;
+my @prepared_router = map { "prouter$_\::prepared:SELECT ef_decrypt(email) FROM customers WHERE tenant_id = 1 AND id = 2" } 1 .. 7;
+$r = client($coord, env => { EF_P1 => 'adalogin', EF_P2 => 'mary.jackson@example.org', EF_P3 => 'NICK-DOROTHY' }, sql => [
+	'BEGIN',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'router::SELECT id, ef_decrypt(email) FROM customers WHERE tenant_id = 1 ORDER BY id',
+	'multi::SELECT string_agg(ef_decrypt(email), \',\' ORDER BY tenant_id, id) FROM customers',
+	'term::SELECT count(*) FROM customers WHERE login = ef_term(%(p1)s::text, \'customers.login\', \'lower\')',
+	'terms::SELECT count(*) FROM customers WHERE login = ANY(ef_terms(%(p1)s::text, \'customers.login\', \'lower\'))',
+	@prepared_term, @prepared_router,
+	'upd_const::UPDATE customers SET email = ef_encrypt(%(p2)s::text) WHERE tenant_id = 2 AND id = 1',
+	'read_const::SELECT ef_decrypt(email) FROM customers WHERE tenant_id = 2 AND id = 1',
+	'rewrap_router::UPDATE customers SET email = ef_rewrap(email, 2) WHERE tenant_id = 1',
+	'rewrap_multi::UPDATE customers SET email = ef_rewrap(email, 2)',
+	'key_ids::SELECT ef_key_id(email), count(*) FROM customers GROUP BY 1',
+	'enc_col::UPDATE customers SET login = ef_encrypt(nick, searchable => true, search_domain => \'customers.login\', search_normalize => \'lower\') WHERE tenant_id = 3',
+	'term_col::SELECT tenant_id FROM customers WHERE login = ef_term(%(p3)s::text, \'customers.login\', \'lower\')',
+	'after_rewrap::SELECT string_agg(ef_decrypt(email), \',\' ORDER BY tenant_id, id) FROM customers',
+	'ref_read::SELECT ef_decrypt(motto) FROM countries',
+	'ref_rewrap::UPDATE countries SET motto = ef_rewrap(motto, 2)',
+	'ref_key::SELECT ef_key_id(motto) FROM countries',
+	'COMMIT',
+	'BEGIN',
+	'tu1b::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'ref_enc_col::UPDATE countries SET motto = ef_encrypt(code)',
+	'ROLLBACK',
+	'BEGIN',
+	'tu1c::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'SET LOCAL plan_cache_mode = force_generic_plan',
+	'generic::prepared:SELECT count(*) FROM customers WHERE login = ef_term(%(p1)s::text, \'customers.login\', \'lower\')',
+	'ROLLBACK',
+]);
+is($r->{router}, '1,ada.lovelace@example.org;2,grace.hopper@example.org', 'a router SELECT decrypts on its worker');
+is($r->{multi}, 'ada.lovelace@example.org,grace.hopper@example.org,katherine.johnson@example.org,dorothy.vaughan@example.org',
+	'a multi-shard SELECT decrypts on every worker');
+is($r->{term}, '1', 'a search term over a parameter finds its row');
+is($r->{terms}, '1', 'ef_terms over a parameter finds its row');
+is(scalar(grep { $r->{"pterm$_"} eq '1' } 1 .. 8), 8, 'a prepared search finds its row in 8 executions (custom plans throughout)');
+is(scalar(grep { $r->{"prouter$_"} eq 'grace.hopper@example.org' } 1 .. 7), 7, 'a prepared router SELECT decrypts in 7 executions');
+is($r->{upd_const}, 'UPDATE 1', 'UPDATE ... SET c = ef_encrypt($1) runs');
+is($r->{read_const}, 'mary.jackson@example.org', 'and writes the value');
+is($r->{rewrap_router}, 'UPDATE 2', 'UPDATE ... SET c = ef_rewrap(c, 2) runs on one shard');
+is($r->{rewrap_multi}, 'UPDATE 4', 'and on every shard');
+is($r->{key_ids}, '2,4', 'every value is then under key 2');
+is($r->{enc_col}, 'UPDATE 1', 'UPDATE ... SET c = ef_encrypt(other column) runs on the workers');
+is($r->{term_col}, '3', 'and writes a searchable value with its term');
+is($r->{after_rewrap}, 'ada.lovelace@example.org,grace.hopper@example.org,mary.jackson@example.org,dorothy.vaughan@example.org',
+	'rewrapped values decrypt to the same plaintext');
+is($r->{ref_read}, 'motto-liberte', 'a reference table decrypts');
+is($r->{ref_rewrap}, 'UPDATE 1', 'a reference table rewraps on every placement');
+is($r->{ref_key}, '2', 'to key 2');
+like($r->{ref_enc_col}, qr/^ERROR 0A000: ef_encrypt\(\) over a column cannot update a Citus reference table \| Encrypt on the coordinator/,
+	'ef_encrypt over a column in an UPDATE of a reference table is refused: each placement would differ');
+like($r->{generic}, qr/^ERROR 0A000: a search term over a bind parameter needs a custom plan on a Citus table \| Set plan_cache_mode/,
+	'a generic plan for a search over a parameter is refused');
+
+# keys last for one transaction on the workers
+$r = client($coord, sql => [
+	'su1::SELECT ef_unlock(1, %(k1)s)',
+	'su2::SELECT ef_unlock(2, %(k2)s)',
+	'autocommit::SELECT count(ef_decrypt(email)) FROM customers',
+	'BEGIN',
+	'session_in_block::SELECT count(ef_decrypt(email)) FROM customers',
+	'COMMIT',
+	'BEGIN',
+	'session_again::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1',
+	'COMMIT',
+	'lock1::SELECT ef_lock()',
+	'BEGIN',
+	'after_commit::SELECT count(ef_decrypt(email)) FROM customers',
+	'ROLLBACK',
+	'BEGIN',
+	'tu2a::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'before_lock::SELECT count(ef_decrypt(email)) FROM customers',
+	'lock2::SELECT ef_lock()',
+	'after_lock::SELECT count(ef_decrypt(email)) FROM customers',
+	'ROLLBACK',
+	'BEGIN',
+	'tu2b::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'before_rollback::SELECT count(ef_decrypt(email)) FROM customers',
+	'ROLLBACK',
+	'BEGIN',
+	'after_rollback::SELECT count(ef_decrypt(email)) FROM customers',
+	'ROLLBACK',
+	'BEGIN',
+	'SAVEPOINT a',
+	'tu2c::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'in_savepoint::SELECT count(ef_decrypt(email)) FROM customers',
+	'ROLLBACK TO SAVEPOINT a',
+	'after_savepoint::SELECT count(ef_decrypt(email)) FROM customers',
+	'ROLLBACK',
+	'su2d::SELECT ef_unlock(2, %(k2)s)',
+	'DISCARD ALL',
+	'BEGIN',
+	'after_discard::SELECT count(ef_decrypt(email)) FROM customers',
+	'ROLLBACK',
+]);
+like($r->{autocommit}, qr/^ERROR 55000: no master key is unlocked in this session \| On Citus, the coordinator forwards its keys to the workers only inside a transaction block/,
+	'outside a transaction block, a worker says keys are forwarded only inside one');
+is($r->{session_in_block}, '4', 'session-scoped keys reach the workers inside a transaction block');
+is($r->{session_again}, '2', 'and again in the next one');
+like($r->{after_commit}, qr/^ERROR 55000: no master key is unlocked/, 'after ef_lock and COMMIT, the cached worker connections hold nothing');
+is($r->{before_lock}, '4', 'a transaction-scoped key decrypts on the workers');
+like($r->{after_lock}, qr/^ERROR 55000: no master key is unlocked/, 'ef_lock() in the transaction takes effect on the workers at once');
+is($r->{before_rollback}, '4', 'keys forwarded in a transaction that rolls back');
+like($r->{after_rollback}, qr/^ERROR 55000: no master key is unlocked/, 'are gone from the workers after ROLLBACK');
+is($r->{in_savepoint}, '4', 'keys forwarded in a savepoint');
+like($r->{after_savepoint}, qr/^ERROR 55000: no master key is unlocked/, 'are gone after ROLLBACK TO SAVEPOINT');
+like($r->{after_discard}, qr/^ERROR 55000: no master key is unlocked/, 'DISCARD ALL on the coordinator leaves the workers nothing');
+
+# another session, meanwhile, never decrypts with this one's keys
+$r = client($coord, sql => [ 'BEGIN', 'other::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK' ]);
+like($r->{other}, qr/^ERROR 55000: no master key is unlocked/, 'another coordinator session holds nothing on the workers');
+
+# the column procedures, with session-scoped keys, batch by batch
+$r = client($coord, sql => [
+	'su1::SELECT ef_unlock(1, %(k1)s)',
+	'su2::SELECT ef_unlock(2, %(k2)s)',
+	'rewrap_column::CALL ef_rewrap_column(\'customers\', \'email\', 1, 2)',
+	'key_ids::SELECT ef_key_id(email), count(*) FROM customers GROUP BY 1',
+	'encrypt_column::CALL ef_encrypt_column(\'customers\', \'nick\', \'nick_enc\')',
+	'BEGIN',
+	'nicks::SELECT string_agg(ef_decrypt(nick_enc), \',\' ORDER BY tenant_id, id) FROM customers',
+	'COMMIT',
+	'reterm_column::CALL ef_reterm_column(\'customers\', \'login\', \'customers.login\', \'lower\')',
+]);
+is($r->{rewrap_column}, 'CALL', 'CALL ef_rewrap_column runs on a distributed table') or diag(explain $r);
+is($r->{key_ids}, '1,4', 'and moves every value to key 1');
+is($r->{encrypt_column}, 'CALL', 'CALL ef_encrypt_column runs on a distributed table') or diag(explain $r);
+is($r->{nicks}, 'nick-ada,nick-grace,nick-katherine,nick-dorothy', 'and encrypts every value');
+is($r->{reterm_column}, 'CALL', 'CALL ef_reterm_column runs on a distributed table') or diag(explain $r);
+
+# views from ef_create_view: SELECT and INSERT work, UPDATE and DELETE are refused
+$r = client($coord, env => { EF_P1 => 'patient-alice', EF_P2 => 'patient-bob' }, sql => [
+	'create::CREATE TABLE patients (clinic int, id int, name encrypted_field, PRIMARY KEY (clinic, id))',
+	'dist::SELECT create_distributed_table(\'patients\', \'clinic\')',
+	'view::SELECT ef_create_view(\'patients\', \'patients_clear\', \'id\', ARRAY[\'name\'])',
+	'BEGIN',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'insert::INSERT INTO patients_clear (clinic, id, name) VALUES (1, 1, %(p1)s), (2, 2, %(p2)s)',
+	'select::SELECT string_agg(name, \',\' ORDER BY id) FROM patients_clear',
+	'COMMIT',
+	'BEGIN',
+	'tu1b::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'update::UPDATE patients_clear SET name = %(p3)s WHERE clinic = 1',
+	'ROLLBACK',
+	'BEGIN',
+	'tu1c::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'delete::DELETE FROM patients_clear WHERE clinic = 1',
+	'ROLLBACK',
+]);
+is($r->{insert}, 'INSERT 0 2', 'INSERT through a view on a distributed table encrypts on the coordinator');
+is($r->{select}, 'patient-alice,patient-bob', 'SELECT through the view decrypts on the workers');
+like($r->{update}, qr/^ERROR 0A000: cannot update through view "patients_clear", which reads a Citus table/,
+	'UPDATE through the view is refused with a clear error');
+like($r->{delete}, qr/^ERROR 0A000: cannot delete through view "patients_clear", which reads a Citus table/,
+	'DELETE through the view is refused with a clear error');
+
+# a worker restarted mid-session has a new key: one transaction fails with a
+# hint, the next reads the new key
+my $w2ctl = 'pg_ctl -w -D ' . $w2->data_dir . ' -l ' . $w2->logfile . ' restart';
+$r = client($coord, sql => [
+	'BEGIN', 'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'before::SELECT count(ef_decrypt(email)) FROM customers', 'COMMIT',
+	"restart::shell:$w2ctl",
+	'BEGIN', 'tu1b::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'stale::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK',
+	'BEGIN', 'tu1c::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'fresh::SELECT count(ef_decrypt(email)) FROM customers', 'COMMIT',
+]);
+is($r->{before}, '4', 'before a worker restarts, its backends decrypt');
+like($r->{stale}, qr/^ERROR 55000: .* \| The Citus coordinator sealed its keys to other servers' keys: this server restarted/,
+	'after it restarts, a set sealed to its old key says why it holds no key');
+is($r->{fresh}, '4', 'the next transaction seals to its new key');
+
+# a worker added later gets the extension, a key, and forwarded keys
+my $w3 = citus_node('worker3', 'citus,encrypted_field');
+$coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $w3->port . ')');
+like($w3->safe_psql('postgres', 'SELECT ef_node_public_key()'), qr/^[0-9a-f]{64}$/,
+	'a worker added later has the extension and a key');
+$r = client($coord, sql => [
+	'create::CREATE TABLE orders (tenant_id int, id int, note encrypted_field)',
+	'dist::SELECT create_distributed_table(\'orders\', \'tenant_id\', shard_count => 6)',
+	'placed::SELECT count(DISTINCT nodeport) FROM citus_shards WHERE table_name = \'orders\'::regclass',
+	'BEGIN', 'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'insert::INSERT INTO orders SELECT g, g, ef_encrypt(\'order \' || g) FROM generate_series(1, 30) g',
+	'read::SELECT count(*) FROM orders WHERE ef_decrypt(note) = \'order \' || id',
+	'COMMIT',
+]);
+is($r->{placed}, '3', 'a new table has shards on all three workers');
+is($r->{read}, '30', 'values decrypt on every worker, the new one too');
+
+# no key and no plaintext in any node's log; the checks read what they must
+for my $node ($coord, $w1, $w2, $w3)
+{
+	my $log = slurp_file($node->logfile);
+	ok(leaks($k1, $node->logfile) && leaks($k2, $node->logfile), $node->name . "'s log holds no form of either key");
+	is(scalar(grep { index($log, $_) >= 0 } @plaintexts), 0, $node->name . "'s log holds no plaintext");
+}
+like(slurp_file($w1->logfile), qr/SET LOCAL encrypted_field\.forwarded_keys = '[0-9a-f]+'/,
+	"a worker's log holds the sealed sets (log_statement = all), so the checks above read them");
+like(slurp_file($coord->logfile), qr/issuing .*encrypted_field\.forwarded_keys/,
+	"the coordinator's log holds what Citus sent (citus.log_remote_commands)");
+
+# a set copied from a worker's log opens nothing once its transaction ended
+my $w1log = slurp_file($w1->logfile);
+my @sets = $w1log =~ /forwarded_keys = '([0-9a-f]+)'/g;
+my @ids = $w1log =~ /assign_distributed_transaction_id\((\d+), (\d+), '([^']+)'\)/g;
+my $set = $sets[-1];
+my ($group, $number, $stamp) = @ids[-3 .. -1];
+my $shard = $w1->safe_psql('postgres', q{SET citus.override_table_visibility = off;
+	SELECT c.relname FROM pg_class c WHERE c.relname LIKE 'customers\_%' AND c.relkind = 'r'
+	ORDER BY c.relname LIMIT 1});
+my $tampered = $set;
+substr($tampered, 200, 1) = substr($set, 200, 1) eq '0' ? '1' : '0';
+$r = client($w1, sql => [
+	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$set'",
+	"SELECT assign_distributed_transaction_id($group, $number, '$stamp')",
+	"replay::SELECT count(ef_decrypt(email)) FROM $shard", 'ROLLBACK',
+	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$set'",
+	"SELECT assign_distributed_transaction_id($group, 999999, now())",
+	"replay_new::SELECT count(ef_decrypt(email)) FROM $shard", 'ROLLBACK',
+	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$tampered'",
+	"SELECT assign_distributed_transaction_id($group, 999998, now())",
+	"tampered::SELECT count(ef_decrypt(email)) FROM $shard", 'ROLLBACK',
+	"garbage::SET encrypted_field.forwarded_keys = 'not a set'",
+	"role::ALTER ROLE CURRENT_USER SET encrypted_field.forwarded_keys = '$set'",
+	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$set'",
+	'show::SHOW encrypted_field.forwarded_keys', 'ROLLBACK',
+]);
+like($r->{replay}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
+	'a sealed set replayed from the log with its own transaction id is refused');
+like($r->{replay_new}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
+	'and with a new transaction id');
+like($r->{tampered}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/, 'an altered set is refused');
+like($r->{garbage}, qr/^ERROR 22023: encrypted_field.forwarded_keys is not a set of keys sealed by a Citus coordinator/,
+	'a value that is not a sealed set is refused');
+like($r->{role}, qr/^ERROR 55P02: encrypted_field.forwarded_keys can only be set by a Citus coordinator, with SET LOCAL/,
+	'a set cannot be made a role default');
+is($r->{show}, '(sealed)', 'SHOW never shows a set');
+
+# a worker without the library preloaded cannot receive keys, and says so
+my $w4 = citus_node('worker4', 'citus');
+$coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $w4->port . ')');
+my ($status, $out, $err) = $w4->psql('postgres', 'SELECT ef_node_public_key()');
+like($err, qr/this server has no key to receive forwarded keys.*\n.*HINT:  Add encrypted_field to shared_preload_libraries, after citus/,
+	'without the preload, a worker has no key, and the error says what to add');
+$r = client($coord, sql => [
+	'create::CREATE TABLE notes (tenant_id int, id int, body encrypted_field)',
+	'dist::SELECT create_distributed_table(\'notes\', \'tenant_id\', shard_count => 8)',
+	'BEGIN', 'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'insert::INSERT INTO notes SELECT g, g, ef_encrypt(\'note \' || g) FROM generate_series(1, 40) g',
+	'read::SELECT count(ef_decrypt(body)) FROM notes',
+	'ROLLBACK',
+]);
+like($r->{read}, qr/^ERROR 55000: no master key is unlocked in this session \| This server cannot receive keys from the Citus coordinator: add encrypted_field to shared_preload_libraries/,
+	'a statement that needs a key there fails with a hint that names the preload');
+
+$_->stop for ($coord, $w1, $w2, $w3, $w4);
+done_testing();
