@@ -3,7 +3,7 @@
 # fuzz corpus replay, pg_regress, and the TAP suites under test/t (pgTAP,
 # key hygiene, dump and restore, streaming and logical replication,
 # PgBouncer, the upgrades from 0.1.0 and 0.2.0, a killed backend and a
-# crashed server).
+# crashed server, Citus: a coordinator and workers).
 # Installs the packages it needs, builds a copy of the tree with warnings as
 # errors, installs it into PG_CONFIG's PostgreSQL (default Debian's 15), and
 # runs the make targets as the unprivileged postgres user (the caller, when
@@ -12,7 +12,8 @@
 # Without PG_CONFIG, it runs them all for each supported major version this
 # machine can test: Debian's PostgreSQL 15, then 18.6, built from
 # ../shared/vendor (or $EF_VENDOR_DIR) by scripts/pg18.sh into a cache
-# outside the repository and reused from there.
+# outside the repository and reused from there; on 15, Citus 13.2.2, built
+# the same way by scripts/citus.sh.
 # Usage, from the project root, as root on Debian 12:
 #   bash scripts/test.sh                                   # 15 and 18
 #   PG_CONFIG=/path/to/bin/pg_config bash scripts/test.sh  # that one
@@ -104,6 +105,15 @@ suite "operations: dump, restore, replication" tap 020_dump_replication
 suite "operations: PgBouncer" tap 021_pgbouncer
 suite "upgrade from 0.1.0 and 0.2.0" tap 030_upgrade
 suite "faults: kill, crash" tap 040_faults
+# Citus 13 supports PostgreSQL 15 to 17: there, as root, build it from
+# ../shared/vendor (or reuse the build) and install it, so that the Citus
+# suite runs; elsewhere the suite skips itself
+major=$("$PG_CONFIG" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+if [ "$(id -u)" -eq 0 ] && [ "$major" -ge 15 ] && [ "$major" -le 17 ]; then
+	suite "Citus 13.2.2: build or reuse, install" \
+		env EF_CITUS_PG_CONFIG="$PG_CONFIG" bash "$EF_ROOT/scripts/citus.sh"
+fi
+suite "Citus: a coordinator and workers" tap 050_citus
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
