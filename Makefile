@@ -64,7 +64,7 @@ sql/$(EXTENSION)--%.sql: sql/upgrade/%.sql $(wildcard sql/routines/*.sql)
 # C unit tests of the crypto and envelope layers; they need no server
 UNIT_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter $(PG_CFLAGS) \
               -I$(shell $(PG_CONFIG) --includedir-server) -Isrc
-UNIT_SRCS = src/crypto_openssl.c src/envelope.c src/kdf.c
+UNIT_SRCS = src/crypto_openssl.c src/envelope.c src/kdf.c src/lockedmem.c
 
 test/unit/test_crypto: test/unit/test_crypto.c test/unit/unit.h $(UNIT_SRCS) src/crypto.h
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_crypto.c $(UNIT_SRCS) -lcrypto
