@@ -11,7 +11,7 @@ OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/
        src/ef_analyze.o src/ef_report.o \
        src/value.o src/envelope.o src/plaintext.o src/compress.o src/textform.o src/term.o \
        src/indexkey.o src/rotation_count.o src/keystore.o src/registry.o src/kdf.o \
-       src/key_channel.o src/key_source.o src/key_plan.o \
+       src/key_channel.o src/key_source.o src/key_plan.o src/parallel_keys.o \
        src/crypto_openssl.o \
        src/lockedmem.o src/randpool.o src/redact.o src/audit.o
 

@@ -23,6 +23,7 @@
 #include "key_source.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
+#include "parallel_keys.h"
 #include "redact.h"
 #include "rotation_count.h"
 #include "tcop/utility.h"
@@ -117,6 +118,7 @@ _PG_init(void)
 	KeySourceInstallHooks();
 	DefineSettings();
 	KeyChannelDefine(RedactLoadedByStatement());
+	ParallelKeysInstall();
 	/* last: it drops placeholders, and the key channel reads its own */
 	MarkGUCPrefixReserved("encrypted_field");
 	prev_ProcessUtility = ProcessUtility_hook;

@@ -268,3 +268,24 @@ COMMENT ON FUNCTION ef_term_index_key_id() IS 'the id of the index key new searc
 
 -- ef_reterm_column moves the values of the session's index-key group only
 \i routines/ef_reterm_column.sql
+
+-- 0.3.0 hands the leader's keys to the parallel workers of its query
+-- (src/parallel_keys.c): the functions that read held keys become PARALLEL
+-- SAFE, so that a scan that decrypts runs in every worker.
+ALTER FUNCTION ef_encrypt(anyelement, text, boolean, integer, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_encrypt(text, text, boolean, integer, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_encrypt(character varying, text, boolean, integer, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_encrypt(character, text, boolean, integer, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term(anyelement, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term(text, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term(character varying, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term(character, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_terms(anyelement, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_terms(text, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_terms(character varying, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_terms(character, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_decrypt(encrypted_field, text) PARALLEL SAFE;
+ALTER FUNCTION ef_decrypt_as(encrypted_field, anyelement, text) PARALLEL SAFE;
+ALTER FUNCTION ef_rewrap(encrypted_field, integer) PARALLEL SAFE;
+ALTER FUNCTION ef_reterm(encrypted_field, text, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term_index_key_id() PARALLEL SAFE;
