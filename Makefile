@@ -11,7 +11,7 @@ OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/
        src/ef_analyze.o src/ef_report.o \
        src/value.o src/envelope.o src/plaintext.o src/compress.o src/textform.o src/term.o \
        src/indexkey.o src/rotation_count.o src/keystore.o src/registry.o src/kdf.o \
-       src/key_channel.o src/key_source.o src/key_plan.o \
+       src/key_channel.o src/key_source.o src/key_plan.o src/parallel_keys.o \
        src/citus_forward.o src/citus_plan.o src/forward_seal.o src/node_key.o src/ef_citus.o \
        src/crypto_openssl.o src/crypto_x25519.o \
        src/lockedmem.o src/randpool.o src/redact.o src/audit.o
@@ -65,7 +65,7 @@ sql/$(EXTENSION)--%.sql: sql/upgrade/%.sql $(wildcard sql/routines/*.sql)
 # C unit tests of the crypto and envelope layers; they need no server
 UNIT_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter $(PG_CFLAGS) \
               -I$(shell $(PG_CONFIG) --includedir-server) -Isrc
-UNIT_SRCS = src/crypto_openssl.c src/envelope.c src/kdf.c
+UNIT_SRCS = src/crypto_openssl.c src/envelope.c src/kdf.c src/lockedmem.c
 
 test/unit/test_crypto: test/unit/test_crypto.c test/unit/unit.h $(UNIT_SRCS) src/crypto.h
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_crypto.c $(UNIT_SRCS) -lcrypto

@@ -139,14 +139,14 @@ CREATE FUNCTION ef_held_keys(OUT key_id integer, OUT scope text, OUT is_current 
 	AS 'MODULE_PATHNAME', 'ef_held_keys' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ef_held_keys() IS 'the master key ids this session holds, never the keys';
 
--- Functions that read the keys held by this backend are PARALLEL RESTRICTED:
--- parallel workers are separate processes that never receive the keys, so
--- these must run in the leader.
+-- Functions that read the keys held by this backend are PARALLEL SAFE: a
+-- query that may run in parallel hands the leader's keys to its own workers,
+-- sealed, for that query only (src/parallel_keys.c, doc/security.md).
 CREATE FUNCTION ef_encrypt(value anyelement, context text DEFAULT NULL,
 	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_encrypt(anyelement, text, boolean, integer, text, text) IS 'encrypt a value under a fresh data key wrapped by a held master key';
 
 -- an untyped literal resolves to this overload, as text
@@ -154,7 +154,7 @@ CREATE FUNCTION ef_encrypt(value text, context text DEFAULT NULL,
 	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_encrypt(text, text, boolean, integer, text, text) IS 'encrypt text under a fresh data key wrapped by a held master key';
 
 -- varchar and char would otherwise resolve to the text overload and be
@@ -163,71 +163,71 @@ CREATE FUNCTION ef_encrypt(value varchar, context text DEFAULT NULL,
 	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_encrypt(varchar, text, boolean, integer, text, text) IS 'encrypt varchar under a fresh data key wrapped by a held master key';
 
 CREATE FUNCTION ef_encrypt(value character, context text DEFAULT NULL,
 	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_encrypt(character, text, boolean, integer, text, text) IS 'encrypt char(n) under a fresh data key wrapped by a held master key';
 
 -- the search term of a value: what = compares with searchable values
 CREATE FUNCTION ef_term(value anyelement, search_domain text DEFAULT NULL,
 	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term
-	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term(anyelement, text, text) IS 'the blind-index search term of a value, to find searchable values equal to it';
 
 CREATE FUNCTION ef_term(value text, search_domain text DEFAULT NULL,
 	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term
-	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term(text, text, text) IS 'the blind-index search term of a text value';
 
 CREATE FUNCTION ef_term(value varchar, search_domain text DEFAULT NULL,
 	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term
-	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term(varchar, text, text) IS 'the blind-index search term of a varchar value';
 
 CREATE FUNCTION ef_term(value character, search_domain text DEFAULT NULL,
 	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term
-	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_term' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term(character, text, text) IS 'the blind-index search term of a char(n) value';
 
 -- the terms of a value under every index key held, newest first: while
 -- values move to a rotated index key, c = ANY(ef_terms(x)) finds them all
 CREATE FUNCTION ef_terms(value anyelement, search_domain text DEFAULT NULL,
 	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term[]
-	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_terms(anyelement, text, text) IS 'the search terms of a value under every index key held, newest first';
 
 CREATE FUNCTION ef_terms(value text, search_domain text DEFAULT NULL,
 	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term[]
-	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_terms(text, text, text) IS 'the search terms of a text value under every index key held';
 
 CREATE FUNCTION ef_terms(value varchar, search_domain text DEFAULT NULL,
 	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term[]
-	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_terms(varchar, text, text) IS 'the search terms of a varchar value under every index key held';
 
 CREATE FUNCTION ef_terms(value character, search_domain text DEFAULT NULL,
 	search_normalize text DEFAULT 'exact') RETURNS encrypted_field_term[]
-	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_terms' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_terms(character, text, text) IS 'the search terms of a char(n) value under every index key held';
 
 CREATE FUNCTION ef_decrypt(value encrypted_field, context text DEFAULT NULL) RETURNS text
-	AS 'MODULE_PATHNAME', 'ef_decrypt' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_decrypt' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_decrypt(encrypted_field, text) IS 'decrypt a value to text with a held master key';
 
 CREATE FUNCTION ef_decrypt_as(value encrypted_field, as_type anyelement, context text DEFAULT NULL)
 	RETURNS anyelement
-	AS 'MODULE_PATHNAME', 'ef_decrypt_as' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_decrypt_as' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_decrypt_as(encrypted_field, anyelement, text) IS 'decrypt a value to the type of as_type, which must be the type it was encrypted from';
 
 CREATE FUNCTION ef_rewrap(value encrypted_field, key_id integer DEFAULT NULL)
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_rewrap' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_rewrap' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_rewrap(encrypted_field, integer) IS 're-wrap a value''s data key under another held master key; content bytes unchanged';
 
 CREATE FUNCTION ef_key_id(value encrypted_field) RETURNS integer
@@ -243,7 +243,7 @@ CREATE FUNCTION ef_index_key_id(value encrypted_field) RETURNS integer
 COMMENT ON FUNCTION ef_index_key_id(encrypted_field) IS 'id of the index key a value''s search term was made with, readable with no key held';
 
 CREATE FUNCTION ef_term_index_key_id() RETURNS integer
-	AS 'MODULE_PATHNAME', 'ef_term_index_key_id' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_term_index_key_id' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_term_index_key_id() IS 'the id of the index key new search terms use in this session: the newest of the current key''s index-key group';
 
 CREATE FUNCTION ef_envelope(value encrypted_field) RETURNS encrypted_field_envelope
@@ -259,7 +259,7 @@ COMMENT ON FUNCTION ef_envelope(encrypted_field) IS 'the parts of a value''s env
 CREATE FUNCTION ef_reterm(value encrypted_field, context text DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_reterm(encrypted_field, text, text, text) IS 'encrypt a searchable value again with a term of the newest index key held; plaintext, type, context and master key unchanged';
 
 \i routines/ef_reterm_column.sql
@@ -281,25 +281,25 @@ CREATE FUNCTION ef_encrypt_on_coordinator(value anyelement, context text DEFAULT
 	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_encrypt_on_coordinator(anyelement, text, boolean, integer, text, text) IS 'ef_encrypt for an UPDATE of a Citus table, over constants: evaluated once on the coordinator; internal';
 
 CREATE FUNCTION ef_encrypt_on_shard(value anyelement, context text DEFAULT NULL,
 	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_encrypt_on_shard(anyelement, text, boolean, integer, text, text) IS 'ef_encrypt for an UPDATE of a Citus table, over columns: runs on the workers; internal';
 
 CREATE FUNCTION ef_rewrap_on_shard(value encrypted_field, key_id integer DEFAULT NULL)
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_rewrap' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_rewrap' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_rewrap_on_shard(encrypted_field, integer) IS 'ef_rewrap for an UPDATE of a Citus table: runs on the workers; internal';
 
 CREATE FUNCTION ef_reterm_on_shard(value encrypted_field, context text DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_reterm_on_shard(encrypted_field, text, text, text) IS 'ef_reterm for an UPDATE of a Citus table: runs on the workers; internal';
 
 \i routines/ef_encrypt_column.sql

@@ -16,13 +16,21 @@
  * OpenSSL's AES-256 through an ECB context, one block per call.  OpenSSL 3.0's
  * own "AES-256-WRAP" cipher runs the same mode on a table-based AES without
  * AES-NI, about ten times slower, and every value needs one wrap or unwrap.
+ * Its 24 dependent blocks go through EVP_Cipher(), which calls the cipher
+ * directly, rather than EVP_CipherUpdate(), whose checks and buffering cost
+ * several times the AES-NI block itself; the AES-GCM calls go the same way.
  *
- * Key schedules live in OpenSSL's heap, which is not excluded from core
- * dumps.  The key-wrapping context holds a master-derived key, and the HMAC
- * context an index key, so each is re-keyed with zeros after every use.  The AES-GCM context holds only the
- * last value's data key; it is overwritten by the next value, and scrubbed
- * at the end of each transaction and when keys are forgotten
- * (EfCryptoScrub), rather than after every row.
+ * Keys used for many values stay keyed for the rest of the transaction: a
+ * key-wrapping key (KEK) in an ECB context per direction, an index key in an
+ * HMAC context ("kept" keys).  Keying a context costs as much as wrapping a
+ * data key, and re-keying OpenSSL 3's contexts looks its parameters up by
+ * name (OSSL_PARAM_locate, strcmp) every time.  The copies that find a kept
+ * context live in locked pages left out of core dumps (lockedmem.c); the
+ * key schedules and HMAC states themselves live in OpenSSL's heap, which is
+ * not, until EfCryptoScrub() re-keys them with zeros at the end of each
+ * transaction and when keys are forgotten.  doc/security.md weighs that.
+ * The AES-GCM context holds only the last value's data key; it is
+ * overwritten by the next value, and scrubbed at the same times.
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *
@@ -45,14 +53,59 @@
 #define EF_OPENSSL_INCLUDED
 #include "compat.h"
 #include "crypto.h"
+#include "lockedmem.h"
+
+/* How many KEKs and index keys stay keyed at once */
+#define EF_KEPT_KEKS	4
+#define EF_KEPT_MACS	4
 
 static EVP_CIPHER *gcm_cipher = NULL;
 static EVP_CIPHER *ecb_cipher = NULL;
 static EVP_CIPHER_CTX *gcm_ctx = NULL;
-static EVP_CIPHER_CTX *ecb_enc_ctx = NULL;	/* wraps */
-static EVP_CIPHER_CTX *ecb_dec_ctx = NULL;	/* unwraps */
+
+/* The copies of the kept keys, in locked pages: what finds their contexts */
+typedef struct KeptCopies
+{
+	uint8		kek[EF_KEPT_KEKS][EF_KEY_LEN];
+	uint8		mac_key[EF_KEPT_MACS][EF_KEY_LEN];
+} KeptCopies;
+
+static KeptCopies *kept = NULL;
+static size_t kept_mapped = 0;
+
+/* A kept KEK's contexts: [0] unwraps, [1] wraps, each keyed on first use */
+typedef struct KeptKek
+{
+	bool		used;
+	bool		keyed[2];
+	EVP_CIPHER_CTX *ctx[2];
+} KeptKek;
+
+static KeptKek kept_kek[EF_KEPT_KEKS];
+static int	kek_victim = 0;		/* the slot a new KEK takes when all are used */
 
 static const uint8 zero_key[EF_KEY_LEN] = {0};
+
+/*
+ * Are two 32-byte keys equal?  In constant time, as CRYPTO_memcmp, but a
+ * word at a time: it runs once per value.
+ */
+static inline bool
+SameKey(const uint8 *a, const uint8 *b)
+{
+	uint64		diff = 0;
+
+	for (int i = 0; i < EF_KEY_LEN; i += 8)
+	{
+		uint64		x,
+					y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		diff |= x ^ y;
+	}
+	return diff == 0;
+}
 
 /*
  * Create a context bound to its cipher once, so that each later call passes
@@ -74,11 +127,14 @@ NewBoundContext(const EVP_CIPHER *cipher, int enc)
 	return ctx;
 }
 
-/* Create the cached contexts on first use */
+/*
+ * Fetch the ciphers, create the GCM context and map the kept keys' page on
+ * first use
+ */
 static bool
 EnsureContexts(void)
 {
-	if (gcm_ctx != NULL && ecb_enc_ctx != NULL && ecb_dec_ctx != NULL)
+	if (gcm_ctx != NULL && kept != NULL)
 		return true;
 
 	if (gcm_cipher == NULL)
@@ -90,11 +146,9 @@ EnsureContexts(void)
 
 	if (gcm_ctx == NULL)
 		gcm_ctx = NewBoundContext(gcm_cipher, 1);
-	if (ecb_enc_ctx == NULL)
-		ecb_enc_ctx = NewBoundContext(ecb_cipher, 1);
-	if (ecb_dec_ctx == NULL)
-		ecb_dec_ctx = NewBoundContext(ecb_cipher, 0);
-	return gcm_ctx != NULL && ecb_enc_ctx != NULL && ecb_dec_ctx != NULL;
+	if (kept == NULL)
+		kept = LockedPagesAlloc(sizeof(KeptCopies), &kept_mapped);
+	return gcm_ctx != NULL && kept != NULL;
 }
 
 /*
@@ -123,39 +177,51 @@ EfRandomBytes(uint8 *buf, size_t len)
 	return EF_CRYPTO_OK;
 }
 
-/* Feed the associated data pieces to an initialised GCM context */
-static bool
-FeedAad(const EfBuf *aad, int naad)
-{
-	int			outl;
-
-	for (int i = 0; i < naad; i++)
-	{
-		if (aad[i].len == 0)
-			continue;
-		if (aad[i].len > INT_MAX ||
-			EVP_CipherUpdate(gcm_ctx, NULL, &outl, aad[i].data, (int) aad[i].len) != 1)
-			return false;
-	}
-	return true;
-}
-
 /*
  * Key the GCM context for one value, feed the associated data, and run the
  * cipher over len bytes: the part sealing and opening share.
+ *
+ * EVP_Cipher() on an AEAD cipher takes associated data when out is NULL,
+ * cipher text otherwise, and finishes (computes or checks the tag) when in
+ * is NULL; it returns -1 on failure.  That is the call OpenSSL's own TLS
+ * record layer makes, without EVP_CipherUpdate()'s checks per call.  The
+ * associated data pieces are short (a header, a term, a context), so they
+ * are joined and fed in one call unless they are long.
  */
 static bool
 GcmRun(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 	   const uint8 *in, size_t len, uint8 *out, int enc)
 {
-	int			outl;
+	uint8		joined[256];
+	size_t		total = 0;
 
-	if (EVP_CipherInit_ex(gcm_ctx, NULL, NULL, key, nonce, enc) != 1 ||
-		!FeedAad(aad, naad))
+	if (EVP_CipherInit_ex(gcm_ctx, NULL, NULL, key, nonce, enc) != 1)
 		return false;
-	return len == 0 ||
-		(EVP_CipherUpdate(gcm_ctx, out, &outl, in, (int) len) == 1 &&
-		 (size_t) outl == len);
+	for (int i = 0; i < naad; i++)
+	{
+		if (aad[i].len > sizeof(joined) - total)
+		{
+			total = SIZE_MAX;
+			break;
+		}
+		if (aad[i].len > 0)
+			memcpy(joined + total, aad[i].data, aad[i].len);
+		total += aad[i].len;
+	}
+	if (total != SIZE_MAX)
+	{
+		if (total > 0 && EVP_Cipher(gcm_ctx, NULL, joined, (unsigned int) total) < 0)
+			return false;
+	}
+	else
+	{
+		for (int i = 0; i < naad; i++)
+			if (aad[i].len > 0 &&
+				(aad[i].len > INT_MAX ||
+				 EVP_Cipher(gcm_ctx, NULL, aad[i].data, (unsigned int) aad[i].len) < 0))
+				return false;
+	}
+	return len == 0 || EVP_Cipher(gcm_ctx, out, in, (unsigned int) len) >= 0;
 }
 
 /* Encrypt len bytes with AES-256-GCM; out receives len bytes, tag 16 */
@@ -163,13 +229,11 @@ EfCryptoStatus
 EfAeadSeal(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 		   const uint8 *in, size_t len, uint8 *out, uint8 *tag)
 {
-	int			outl;
-
 	if (len > INT_MAX)
 		return EF_CRYPTO_BAD_LENGTH;
 	if (!EnsureContexts() ||
 		!GcmRun(key, nonce, aad, naad, in, len, out, 1) ||
-		EVP_CipherFinal_ex(gcm_ctx, out + len, &outl) != 1 || outl != 0 ||
+		EVP_Cipher(gcm_ctx, NULL, NULL, 0) < 0 ||
 		EVP_CIPHER_CTX_ctrl(gcm_ctx, EVP_CTRL_GCM_GET_TAG, EF_TAG_LEN, tag) != 1)
 		return EF_CRYPTO_INTERNAL;
 	return EF_CRYPTO_OK;
@@ -183,8 +247,6 @@ EfCryptoStatus
 EfAeadOpen(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 		   const uint8 *in, size_t len, const uint8 *tag, uint8 *out)
 {
-	int			outl;
-
 	if (len > INT_MAX)
 		return EF_CRYPTO_BAD_LENGTH;
 	if (!EnsureContexts() ||
@@ -193,7 +255,7 @@ EfAeadOpen(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 							(void *) tag) != 1)
 		return EF_CRYPTO_INTERNAL;
 	/* only the tag check can fail here, so a failure is an authentication one */
-	if (EVP_CipherFinal_ex(gcm_ctx, out + len, &outl) != 1)
+	if (EVP_Cipher(gcm_ctx, NULL, NULL, 0) < 0)
 		return EF_CRYPTO_AUTH_FAILED;
 	return EF_CRYPTO_OK;
 }
@@ -202,42 +264,92 @@ EfAeadOpen(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 static void
 EcbBlock(const unsigned char in[16], unsigned char out[16], const void *ctx)
 {
-	int			outl;
-
 	/*
-	 * An ECB update of one block without padding cannot fail once the
-	 * context is keyed; were it to, the output is wrong, and an unwrap fails
-	 * its integrity check rather than yield a key.
+	 * One block of a keyed ECB context cannot fail (EVP_Cipher returns the
+	 * bytes done, 1 on OpenSSL 1.1.1); were it to, the output is wrong, and
+	 * an unwrap fails its integrity check rather than yield a key.
 	 */
-	if (EVP_CipherUpdate((EVP_CIPHER_CTX *) ctx, out, &outl, in, 16) != 1)
+	if (EVP_Cipher((EVP_CIPHER_CTX *) ctx, out, in, 16) <= 0)
 		memset(out, 0, 16);
+}
+
+/* Forget a kept KEK: re-key its contexts with zeros, wipe its copy */
+static void
+DropKek(int i)
+{
+	for (int enc = 0; enc < 2; enc++)
+		if (kept_kek[i].keyed[enc])
+		{
+			ScrubContext(&kept_kek[i].ctx[enc]);
+			kept_kek[i].keyed[enc] = false;
+		}
+	explicit_bzero(kept->kek[i], EF_KEY_LEN);
+	kept_kek[i].used = false;
+}
+
+/*
+ * Return an ECB context keyed with kek in one direction (enc = 1 encrypts),
+ * keying it if this transaction has not used kek that way yet, or NULL
+ */
+static EVP_CIPHER_CTX *
+KekContext(const uint8 *kek, int enc)
+{
+	int			i;
+	KeptKek    *slot;
+
+	for (i = 0; i < EF_KEPT_KEKS; i++)
+		if (kept_kek[i].used && SameKey(kept->kek[i], kek))
+			break;
+	if (i == EF_KEPT_KEKS)
+	{
+		for (i = 0; i < EF_KEPT_KEKS && kept_kek[i].used; i++)
+			;
+		if (i == EF_KEPT_KEKS)
+		{
+			i = kek_victim;
+			kek_victim = (kek_victim + 1) % EF_KEPT_KEKS;
+			DropKek(i);
+		}
+		memcpy(kept->kek[i], kek, EF_KEY_LEN);
+		kept_kek[i].used = true;
+	}
+
+	slot = &kept_kek[i];
+	if (!slot->keyed[enc])
+	{
+		if (slot->ctx[enc] == NULL)
+			slot->ctx[enc] = NewBoundContext(ecb_cipher, enc);
+		if (slot->ctx[enc] == NULL)
+			return NULL;
+		if (EVP_CipherInit_ex(slot->ctx[enc], NULL, NULL, kek, NULL, enc) != 1)
+		{
+			ScrubContext(&slot->ctx[enc]);
+			return NULL;
+		}
+		slot->keyed[enc] = true;
+	}
+	return slot->ctx[enc];
 }
 
 /* Run one key-wrap operation: enc = 1 wraps, enc = 0 unwraps */
 static EfCryptoStatus
 KeyWrapOp(const uint8 *kek, const uint8 *in, size_t len, uint8 *out, int enc)
 {
-	EVP_CIPHER_CTX **ctx = enc ? &ecb_enc_ctx : &ecb_dec_ctx;
+	EVP_CIPHER_CTX *ctx;
 	size_t		expect = enc ? len + EF_WRAP_OVERHEAD : len - EF_WRAP_OVERHEAD;
 	size_t		got;
 
 	/* RFC 3394 takes whole 64-bit blocks, at least two of them */
 	if (len % 8 != 0 || len < (enc ? 16 : 24) || len > INT_MAX - EF_WRAP_OVERHEAD)
 		return EF_CRYPTO_BAD_LENGTH;
-	if (!EnsureContexts())
+	if (!EnsureContexts() || (ctx = KekContext(kek, enc)) == NULL)
 		return EF_CRYPTO_INTERNAL;
-	if (EVP_CipherInit_ex(*ctx, NULL, NULL, kek, NULL, enc) != 1)
-	{
-		ScrubContext(ctx);
-		return EF_CRYPTO_INTERNAL;
-	}
 
 	/* a NULL IV is RFC 3394's default initial value, checked on unwrap */
 	if (enc)
-		got = CRYPTO_128_wrap(*ctx, NULL, out, in, len, EcbBlock);
+		got = CRYPTO_128_wrap(ctx, NULL, out, in, len, EcbBlock);
 	else
-		got = CRYPTO_128_unwrap(*ctx, NULL, out, in, len, EcbBlock);
-	ScrubContext(ctx);
+		got = CRYPTO_128_unwrap(ctx, NULL, out, in, len, EcbBlock);
 
 	if (got == expect)
 		return EF_CRYPTO_OK;
@@ -338,6 +450,93 @@ EfHmacSha256(const uint8 *key, size_t keylen, const uint8 *msg, size_t len,
 #endif
 }
 
+#ifdef EF_HAVE_EVP_MAC
+/* A kept index key's HMAC context, keyed once, restarted per message */
+typedef struct KeptMac
+{
+	bool		used;
+	EVP_MAC_CTX *ctx;
+} KeptMac;
+
+static KeptMac kept_mac[EF_KEPT_MACS];
+static int	mac_victim = 0;
+
+/* Forget a kept index key: re-key its context with zeros, wipe its copy */
+static void
+DropMac(int i)
+{
+	if (kept_mac[i].ctx != NULL &&
+		EVP_MAC_init(kept_mac[i].ctx, zero_key, EF_KEY_LEN, NULL) != 1)
+	{
+		/* freeing cleanses; the next use duplicates a new context */
+		EVP_MAC_CTX_free(kept_mac[i].ctx);
+		kept_mac[i].ctx = NULL;
+	}
+	explicit_bzero(kept->mac_key[i], EF_KEY_LEN);
+	kept_mac[i].used = false;
+}
+
+/*
+ * Return an HMAC-SHA-256 context keyed with a 32-byte key and ready for a
+ * message, or NULL.  A context keyed earlier in the transaction restarts
+ * from its keyed state (EVP_MAC_init with no key: HMAC copies its inner
+ * digest state); a new one is duplicated from the template, whose digest is
+ * set, and keyed.
+ */
+static EVP_MAC_CTX *
+MacContext(const uint8 *key)
+{
+	int			i;
+
+	for (i = 0; i < EF_KEPT_MACS; i++)
+		if (kept_mac[i].used && SameKey(kept->mac_key[i], key))
+			return EVP_MAC_init(kept_mac[i].ctx, NULL, 0, NULL) == 1 ?
+				kept_mac[i].ctx : NULL;
+
+	for (i = 0; i < EF_KEPT_MACS && kept_mac[i].used; i++)
+		;
+	if (i == EF_KEPT_MACS)
+	{
+		i = mac_victim;
+		mac_victim = (mac_victim + 1) % EF_KEPT_MACS;
+		DropMac(i);
+	}
+	if (kept_mac[i].ctx == NULL)
+		kept_mac[i].ctx = EVP_MAC_CTX_dup(hmac_ctx);
+	if (kept_mac[i].ctx == NULL ||
+		EVP_MAC_init(kept_mac[i].ctx, key, EF_KEY_LEN, NULL) != 1)
+		return NULL;
+	memcpy(kept->mac_key[i], key, EF_KEY_LEN);
+	kept_mac[i].used = true;
+	return kept_mac[i].ctx;
+}
+#endif
+
+/*
+ * HMAC-SHA-256 of msg under a 32-byte key used for many messages (an index
+ * key), whose keyed state stays in a kept context until EfCryptoScrub();
+ * out receives 32 bytes
+ */
+EfCryptoStatus
+EfHmacSha256Kept(const uint8 *key, const uint8 *msg, size_t len, uint8 *out)
+{
+#ifdef EF_HAVE_EVP_MAC
+	static const uint8 empty = 0;
+	EVP_MAC_CTX *ctx;
+	size_t		outl = 0;
+
+	if (!EnsureContexts() || !EnsureHmac() || (ctx = MacContext(key)) == NULL)
+		return EF_CRYPTO_INTERNAL;
+	if (EVP_MAC_update(ctx, len > 0 ? msg : &empty, len) != 1 ||
+		EVP_MAC_final(ctx, out, &outl, EF_SHA256_LEN) != 1 ||
+		outl != EF_SHA256_LEN)
+		return EF_CRYPTO_INTERNAL;
+	return EF_CRYPTO_OK;
+#else
+	return EfHmacSha256(key, EF_KEY_LEN, msg, len, out);
+#endif
+}
+
 /* HKDF-SHA-256 (RFC 5869), extract then expand, into outlen bytes */
 EfCryptoStatus
 EfHkdfSha256(const uint8 *ikm, size_t ikmlen, const uint8 *salt, size_t saltlen,
@@ -374,32 +573,57 @@ EfCryptoMemEqual(const void *a, const void *b, size_t len)
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-/* Overwrite the data key schedule the AES-GCM context may still hold */
+/*
+ * Overwrite the key schedules and keyed states the contexts hold: the last
+ * data key's, the kept KEKs' and index keys'; wipe the copies of the kept
+ * keys
+ */
 void
 EfCryptoScrub(void)
 {
 	if (gcm_ctx != NULL)
 		ScrubContext(&gcm_ctx);
+	if (kept == NULL)
+		return;
+	for (int i = 0; i < EF_KEPT_KEKS; i++)
+		if (kept_kek[i].used)
+			DropKek(i);
+#ifdef EF_HAVE_EVP_MAC
+	for (int i = 0; i < EF_KEPT_MACS; i++)
+		if (kept_mac[i].used)
+			DropMac(i);
+#endif
 }
 
 /* Free the cached contexts; OpenSSL cleanses them as it frees */
 void
 EfCryptoShutdown(void)
 {
+	EfCryptoScrub();
 	EVP_CIPHER_CTX_free(gcm_ctx);
-	EVP_CIPHER_CTX_free(ecb_enc_ctx);
-	EVP_CIPHER_CTX_free(ecb_dec_ctx);
 	gcm_ctx = NULL;
-	ecb_enc_ctx = NULL;
-	ecb_dec_ctx = NULL;
+	for (int i = 0; i < EF_KEPT_KEKS; i++)
+		for (int enc = 0; enc < 2; enc++)
+		{
+			EVP_CIPHER_CTX_free(kept_kek[i].ctx[enc]);
+			kept_kek[i].ctx[enc] = NULL;
+		}
 	EF_FREE_CIPHER(gcm_cipher);
 	EF_FREE_CIPHER(ecb_cipher);
 	gcm_cipher = NULL;
 	ecb_cipher = NULL;
 #ifdef EF_HAVE_EVP_MAC
+	for (int i = 0; i < EF_KEPT_MACS; i++)
+	{
+		EVP_MAC_CTX_free(kept_mac[i].ctx);
+		kept_mac[i].ctx = NULL;
+	}
 	EVP_MAC_CTX_free(hmac_ctx);
 	EVP_MAC_free(hmac_mac);
 	hmac_ctx = NULL;
 	hmac_mac = NULL;
 #endif
+	if (kept != NULL)
+		LockedPagesFree(kept, kept_mapped);
+	kept = NULL;
 }

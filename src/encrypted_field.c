@@ -26,6 +26,7 @@
 #include "node_key.h"
 #include "keystore.h"
 #include "nodes/parsenodes.h"
+#include "parallel_keys.h"
 #include "redact.h"
 #include "rotation_count.h"
 #include "tcop/utility.h"
@@ -123,6 +124,7 @@ _PG_init(void)
 	DefineSettings();
 	KeyChannelDefine(RedactLoadedByStatement());
 	CitusForwardInstallHooks();
+	ParallelKeysInstall();
 	/* last: it drops placeholders, and the key channel reads its own */
 	MarkGUCPrefixReserved("encrypted_field");
 	prev_ProcessUtility = ProcessUtility_hook;

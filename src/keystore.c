@@ -59,6 +59,12 @@ static uint64 unlock_seq = 0;
 static uint64 generation = 0;
 
 /*
+ * Every slot from held_top on is free: the lookups each value makes scan
+ * only the slots ever used since the keys were last all forgotten
+ */
+static int	held_top = 0;
+
+/*
  * An index key this session created with ef_rotate_index_key() in a
  * transaction still open, and the (sub)transaction that did.  The held keys
  * take it when that transaction commits; if it rolls back, the key never
@@ -216,6 +222,7 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, Oid role,
 
 	Forget(slot);
 	generation++;
+	held_top = Max(held_top, (int) (slot - held) + 1);
 	slot->in_use = true;
 	slot->retired = retired;
 	slot->role = role;
@@ -443,7 +450,7 @@ KeystoreIndexKeys(int32 *ids, const uint8 **keys, int max)
 		int32		best = 0;
 		const uint8 *best_key = NULL;
 
-		for (int i = 0; i < EF_KEY_SLOTS; i++)
+		for (int i = 0; i < held_top; i++)
 			for (int j = 0; Usable(&held[i]) && j < EF_INDEX_KEYS_HELD; j++)
 				if (held[i].index_key_id[j] > best && held[i].index_key_id[j] < floor)
 				{
@@ -475,7 +482,7 @@ KeystoreTermKeyHolder(void)
 	if (best != NULL && best->index_key_id[0] > 0)
 		return best;
 	best = NULL;
-	for (int i = 0; i < EF_KEY_SLOTS; i++)
+	for (int i = 0; i < held_top; i++)
 		if (Usable(&held[i]) && held[i].index_key_id[0] > 0 &&
 			(best == NULL || held[i].seq > best->seq))
 			best = &held[i];
@@ -491,7 +498,7 @@ KeystoreTermKeyHolder(void)
 const HeldKey *
 KeystoreHolderOf(int32 index_key_id, const char *group)
 {
-	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+	for (int i = 0; held != NULL && i < held_top; i++)
 		if (Usable(&held[i]) && held[i].index_key_id[0] == index_key_id &&
 			strcmp(held[i].index_group, group) == 0)
 			return &held[i];
@@ -504,7 +511,7 @@ KeystoreFind(int32 key_id)
 {
 	if (held == NULL)
 		return NULL;
-	for (int i = 0; i < EF_KEY_SLOTS; i++)
+	for (int i = 0; i < held_top; i++)
 		if (held[i].in_use && !held[i].shadowed && held[i].key_id == key_id)
 			return Serves(&held[i]) ? &held[i] : NULL;
 	return NULL;
@@ -518,7 +525,7 @@ KeystoreCurrent(void)
 
 	if (held == NULL)
 		return NULL;
-	for (int i = 0; i < EF_KEY_SLOTS; i++)
+	for (int i = 0; i < held_top; i++)
 		if (Usable(&held[i]) && !held[i].retired &&
 			(best == NULL || held[i].seq > best->seq))
 			best = &held[i];
@@ -531,7 +538,7 @@ KeystoreCount(void)
 {
 	int			n = 0;
 
-	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+	for (int i = 0; held != NULL && i < held_top; i++)
 		if (Usable(&held[i]))
 			n++;
 	return n;
@@ -544,7 +551,7 @@ KeystoreCount(void)
 const HeldKey *
 KeystoreGet(int index)
 {
-	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+	for (int i = 0; held != NULL && i < held_top; i++)
 		if (Usable(&held[i]) && index-- == 0)
 			return &held[i];
 	return NULL;
@@ -578,6 +585,7 @@ KeystoreForgetAll(void)
 			n++;
 		Forget(&held[i]);
 	}
+	held_top = 0;
 	explicit_bzero(supplied, sizeof(SuppliedKey) * EF_MAX_SUPPLIED_KEYS);
 	/*
 	 * Keys unlocked from here on read a rotation from the registry; its id

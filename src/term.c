@@ -159,7 +159,7 @@ TermUnder(int32 index_key_id, const uint8 *index_key, const uint8 *msg,
 		  size_t msglen, uint8 *term)
 {
 	uint8		mac[EF_SHA256_LEN];
-	EfCryptoStatus status = EfHmacSha256(index_key, EF_KEY_LEN, msg, msglen, mac);
+	EfCryptoStatus status = EfHmacSha256Kept(index_key, msg, msglen, mac);
 
 	EnvelopeTermSetIndexKeyId(term, index_key_id);
 	memcpy(term + 2, mac, EF_TERM_LEN - 2);

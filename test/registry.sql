@@ -15,7 +15,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(302);
+SELECT plan(303);
 
 CREATE EXTENSION encrypted_field;
 
@@ -656,15 +656,15 @@ SELECT results_eq(
 	         ('ef_cmp_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_column_batch_check(regclass,name,integer,boolean,boolean)', 's', 's', false),
 	         ('ef_create_view(regclass,text,name,name[],boolean)', 'v', 'u', false),
-	         ('ef_decrypt(encrypted_field,text)', 's', 'r', false),
-	         ('ef_decrypt_as(encrypted_field,anyelement,text)', 's', 'r', false),
-	         ('ef_encrypt(anyelement,text,boolean,integer,text,text)', 'v', 'r', false),
-	         ('ef_encrypt(character varying,text,boolean,integer,text,text)', 'v', 'r', false),
-	         ('ef_encrypt(character,text,boolean,integer,text,text)', 'v', 'r', false),
-	         ('ef_encrypt(text,text,boolean,integer,text,text)', 'v', 'r', false),
+	         ('ef_decrypt(encrypted_field,text)', 's', 's', false),
+	         ('ef_decrypt_as(encrypted_field,anyelement,text)', 's', 's', false),
+	         ('ef_encrypt(anyelement,text,boolean,integer,text,text)', 'v', 's', false),
+	         ('ef_encrypt(character varying,text,boolean,integer,text,text)', 'v', 's', false),
+	         ('ef_encrypt(character,text,boolean,integer,text,text)', 'v', 's', false),
+	         ('ef_encrypt(text,text,boolean,integer,text,text)', 'v', 's', false),
 	         ('ef_encrypt_column(regclass,name,name,text,boolean,text,integer)', 'v', 'u', false),
-	         ('ef_encrypt_on_coordinator(anyelement,text,boolean,integer,text,text)', 's', 'r', false),
-	         ('ef_encrypt_on_shard(anyelement,text,boolean,integer,text,text)', 'i', 'r', false),
+	         ('ef_encrypt_on_coordinator(anyelement,text,boolean,integer,text,text)', 's', 's', false),
+	         ('ef_encrypt_on_shard(anyelement,text,boolean,integer,text,text)', 'i', 's', false),
 	         ('ef_envelope(encrypted_field)', 'i', 's', true),
 	         ('ef_eq(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_eq_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
@@ -690,19 +690,19 @@ SELECT results_eq(
 	         ('ef_out(encrypted_field)', 'i', 's', true),
 	         ('ef_recv(internal)', 'i', 's', true),
 	         ('ef_register_key(integer,bytea,text,text)', 'v', 'u', false),
-	         ('ef_reterm(encrypted_field,text,text,text)', 'v', 'r', false),
+	         ('ef_reterm(encrypted_field,text,text,text)', 'v', 's', false),
 	         ('ef_reterm_column(regclass,name,text,text,text,integer)', 'v', 'u', false),
-	         ('ef_reterm_on_shard(encrypted_field,text,text,text)', 'i', 'r', false),
+	         ('ef_reterm_on_shard(encrypted_field,text,text,text)', 'i', 's', false),
 	         ('ef_retire_key(integer)', 'v', 'u', true),
-	         ('ef_rewrap(encrypted_field,integer)', 's', 'r', false),
+	         ('ef_rewrap(encrypted_field,integer)', 's', 's', false),
 	         ('ef_rewrap_column(regclass,name,integer,integer)', 'v', 'u', false),
-	         ('ef_rewrap_on_shard(encrypted_field,integer)', 'i', 'r', false),
+	         ('ef_rewrap_on_shard(encrypted_field,integer)', 'i', 's', false),
 	         ('ef_rotate_index_key(text)', 'v', 'u', false),
 	         ('ef_send(encrypted_field)', 'i', 's', true),
-	         ('ef_term(anyelement,text,text)', 's', 'r', false),
-	         ('ef_term(character varying,text,text)', 's', 'r', false),
-	         ('ef_term(character,text,text)', 's', 'r', false),
-	         ('ef_term(text,text,text)', 's', 'r', false),
+	         ('ef_term(anyelement,text,text)', 's', 's', false),
+	         ('ef_term(character varying,text,text)', 's', 's', false),
+	         ('ef_term(character,text,text)', 's', 's', false),
+	         ('ef_term(text,text,text)', 's', 's', false),
 	         ('ef_term_cmp(encrypted_field_term,encrypted_field)', 'i', 's', true),
 	         ('ef_term_cmp_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_eq(encrypted_field_term,encrypted_field)', 'i', 's', true),
@@ -714,7 +714,7 @@ SELECT results_eq(
 	         ('ef_term_hash(encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_hash_extended(encrypted_field_term,bigint)', 'i', 's', true),
 	         ('ef_term_in(cstring)', 'i', 's', true),
-	         ('ef_term_index_key_id()', 's', 'r', false),
+	         ('ef_term_index_key_id()', 's', 's', false),
 	         ('ef_term_le(encrypted_field_term,encrypted_field)', 'i', 's', true),
 	         ('ef_term_le_term(encrypted_field_term,encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_lt(encrypted_field_term,encrypted_field)', 'i', 's', true),
@@ -724,17 +724,18 @@ SELECT results_eq(
 	         ('ef_term_out(encrypted_field_term)', 'i', 's', true),
 	         ('ef_term_recv(internal)', 'i', 's', true),
 	         ('ef_term_send(encrypted_field_term)', 'i', 's', true),
-	         ('ef_terms(anyelement,text,text)', 's', 'r', false),
-	         ('ef_terms(character varying,text,text)', 's', 'r', false),
-	         ('ef_terms(character,text,text)', 's', 'r', false),
-	         ('ef_terms(text,text,text)', 's', 'r', false),
+	         ('ef_terms(anyelement,text,text)', 's', 's', false),
+	         ('ef_terms(character varying,text,text)', 's', 's', false),
+	         ('ef_terms(character,text,text)', 's', 's', false),
+	         ('ef_terms(text,text,text)', 's', 's', false),
 	         ('ef_typanalyze(internal)', 's', 's', true),
 	         ('ef_unlock(integer,bytea,text)', 'v', 'u', false),
 	         ('ef_update_in_batches(text,text,integer,text,text,bigint)', 'v', 'u', false)$$,
 	'every function and procedure has the volatility, parallel marking and strictness of the install script');
--- the invariant behind the parallel markings: no function that reads the
+-- the invariant behind the parallel markings: every function that reads the
 -- backend's keys (a master key or the index key) may run in a parallel
--- worker, which never holds them
+-- worker, which the leader hands its keys to for the query; listing the
+-- keys held stays in the leader
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_encrypt(anyelement,text,boolean,integer,text,text)'::regprocedure,
 	              'ef_encrypt(text,text,boolean,integer,text,text)'::regprocedure,
@@ -752,12 +753,14 @@ SELECT is((SELECT count(*)::int FROM pg_proc
 	              'ef_decrypt_as(encrypted_field,anyelement,text)'::regprocedure,
 	              'ef_rewrap(encrypted_field,integer)'::regprocedure,
 	              'ef_reterm(encrypted_field,text,text,text)'::regprocedure,
-	              'ef_held_keys()'::regprocedure, 'ef_term_index_key_id()'::regprocedure,
+	              'ef_term_index_key_id()'::regprocedure,
 	              'ef_encrypt_on_coordinator(anyelement,text,boolean,integer,text,text)'::regprocedure,
 	              'ef_encrypt_on_shard(anyelement,text,boolean,integer,text,text)'::regprocedure,
 	              'ef_rewrap_on_shard(encrypted_field,integer)'::regprocedure,
 	              'ef_reterm_on_shard(encrypted_field,text,text,text)'::regprocedure)
-	  AND proparallel = 'r'), 22, 'every function that reads held keys is PARALLEL RESTRICTED');
+	  AND proparallel = 's'), 21, 'every function that reads held keys is PARALLEL SAFE');
+SELECT is((SELECT proparallel::text FROM pg_proc WHERE oid = 'ef_held_keys()'::regprocedure), 'r',
+	'ef_held_keys() lists the leader''s keys: PARALLEL RESTRICTED');
 SELECT is((SELECT count(*)::int FROM pg_proc
 	WHERE oid IN ('ef_unlock(integer,bytea,text)'::regprocedure, 'ef_lock()'::regprocedure,
 	              'ef_register_key(integer,bytea,text,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure,

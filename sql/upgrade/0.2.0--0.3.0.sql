@@ -286,23 +286,43 @@ CREATE FUNCTION ef_encrypt_on_coordinator(value anyelement, context text DEFAULT
 	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C STABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_encrypt_on_coordinator(anyelement, text, boolean, integer, text, text) IS 'ef_encrypt for an UPDATE of a Citus table, over constants: evaluated once on the coordinator; internal';
 
 CREATE FUNCTION ef_encrypt_on_shard(value anyelement, context text DEFAULT NULL,
 	searchable boolean DEFAULT false, key_id integer DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_encrypt' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_encrypt_on_shard(anyelement, text, boolean, integer, text, text) IS 'ef_encrypt for an UPDATE of a Citus table, over columns: runs on the workers; internal';
 
 CREATE FUNCTION ef_rewrap_on_shard(value encrypted_field, key_id integer DEFAULT NULL)
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_rewrap' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_rewrap' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_rewrap_on_shard(encrypted_field, integer) IS 'ef_rewrap for an UPDATE of a Citus table: runs on the workers; internal';
 
 CREATE FUNCTION ef_reterm_on_shard(value encrypted_field, context text DEFAULT NULL,
 	search_domain text DEFAULT NULL, search_normalize text DEFAULT 'exact')
 	RETURNS encrypted_field
-	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C IMMUTABLE PARALLEL RESTRICTED;
+	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_reterm_on_shard(encrypted_field, text, text, text) IS 'ef_reterm for an UPDATE of a Citus table: runs on the workers; internal';
+-- 0.3.0 hands the leader's keys to the parallel workers of its query
+-- (src/parallel_keys.c): the functions that read held keys become PARALLEL
+-- SAFE, so that a scan that decrypts runs in every worker.
+ALTER FUNCTION ef_encrypt(anyelement, text, boolean, integer, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_encrypt(text, text, boolean, integer, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_encrypt(character varying, text, boolean, integer, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_encrypt(character, text, boolean, integer, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term(anyelement, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term(text, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term(character varying, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term(character, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_terms(anyelement, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_terms(text, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_terms(character varying, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_terms(character, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_decrypt(encrypted_field, text) PARALLEL SAFE;
+ALTER FUNCTION ef_decrypt_as(encrypted_field, anyelement, text) PARALLEL SAFE;
+ALTER FUNCTION ef_rewrap(encrypted_field, integer) PARALLEL SAFE;
+ALTER FUNCTION ef_reterm(encrypted_field, text, text, text) PARALLEL SAFE;
+ALTER FUNCTION ef_term_index_key_id() PARALLEL SAFE;

@@ -661,6 +661,57 @@ check_shutdown(void)
 	unit_case_end();
 }
 
+/*
+ * Kept keys: more KEKs and index keys than stay keyed at once, used in turn
+ * and again after a scrub, give what keying per call gives
+ */
+static void
+check_kept(void)
+{
+	uint8		keys[6][EF_KEY_LEN];
+	uint8		dek[EF_KEY_LEN] = {7};
+	uint8		wrapped[6][EF_KEY_LEN + EF_WRAP_OVERHEAD];
+	uint8		out[EF_KEY_LEN];
+	uint8		mac[EF_SHA256_LEN];
+	uint8		kept_mac[EF_SHA256_LEN];
+	const uint8 msg[] = "ef1-term message";
+	EfCryptoStatus st;
+
+	unit_case_begin("direct: kept KEKs and index keys, evicted and scrubbed");
+	for (int i = 0; i < 6; i++)
+		memset(keys[i], 0x11 * (i + 1), EF_KEY_LEN);
+	for (int round = 0; round < 3; round++)
+	{
+		for (int i = 0; i < 6; i++)
+		{
+			st = EfKeyWrap(keys[i], dek, sizeof(dek), wrapped[i]);
+			UNIT_CHECK(st == EF_CRYPTO_OK, "wrap returned %s", status_name(st));
+			st = EfHmacSha256(keys[i], EF_KEY_LEN, msg, sizeof(msg), mac);
+			UNIT_CHECK(st == EF_CRYPTO_OK, "hmac returned %s", status_name(st));
+			st = EfHmacSha256Kept(keys[i], msg, sizeof(msg), kept_mac);
+			UNIT_CHECK(st == EF_CRYPTO_OK, "kept hmac returned %s", status_name(st));
+			check_bytes("kept hmac", kept_mac, sizeof(kept_mac), mac, sizeof(mac));
+			/* twice: the second restarts the kept state */
+			st = EfHmacSha256Kept(keys[i], msg, sizeof(msg), kept_mac);
+			UNIT_CHECK(st == EF_CRYPTO_OK, "kept hmac returned %s", status_name(st));
+			check_bytes("kept hmac again", kept_mac, sizeof(kept_mac), mac, sizeof(mac));
+		}
+		for (int i = 5; i >= 0; i--)
+		{
+			st = EfKeyUnwrap(keys[i], wrapped[i], sizeof(wrapped[i]), out);
+			if (UNIT_CHECK(st == EF_CRYPTO_OK, "unwrap returned %s", status_name(st)))
+				check_bytes("unwrapped", out, sizeof(out), dek, sizeof(dek));
+			/* under another key it must fail, kept or not */
+			st = EfKeyUnwrap(keys[(i + 1) % 6], wrapped[i], sizeof(wrapped[i]), out);
+			UNIT_CHECK(st == EF_CRYPTO_AUTH_FAILED, "unwrap under another key returned %s",
+					   status_name(st));
+		}
+		if (round == 1)
+			EfCryptoScrub();
+	}
+	unit_case_end();
+}
+
 /* Print the counts of one part of the program as a comment line */
 static void
 report_part(const char *name, UnitCounts before)
@@ -705,6 +756,7 @@ main(int argc, char **argv)
 	check_gcm_empty();
 	check_gcm_tamper();
 	check_wrap();
+	check_kept();
 	check_shutdown();
 	report_part("direct", before);
 
