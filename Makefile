@@ -6,14 +6,15 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 MODULE_big = $(EXTENSION)
 # SQL-facing (fmgr wrappers only): ef_*.c; the domain: value, envelope,
 # plaintext, compress, term, indexkey, keystore, registry, kdf; the provider:
-# crypto_openssl; utilities: lockedmem, randpool, redact, audit (doc/architecture.md)
+# crypto_openssl; utilities: lockedmem, randpool, redact, audit, decrypt_audit
+# (doc/architecture.md)
 OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/ef_ops.o \
        src/ef_analyze.o src/ef_report.o \
        src/value.o src/envelope.o src/plaintext.o src/compress.o src/textform.o src/term.o \
        src/indexkey.o src/rotation_count.o src/keystore.o src/registry.o src/kdf.o \
        src/key_channel.o src/key_source.o src/key_plan.o \
        src/crypto_openssl.o \
-       src/lockedmem.o src/randpool.o src/redact.o src/audit.o
+       src/lockedmem.o src/randpool.o src/redact.o src/audit.o src/decrypt_audit.o
 
 # Released versions' scripts are frozen in sql/. The current version's
 # script is built from sql/$(EXTENSION).sql, and the upgrade to it from the

@@ -18,6 +18,7 @@
 #include "compress.h"
 #include "compat.h"
 #include "crypto.h"
+#include "decrypt_audit.h"
 #include "key_channel.h"
 #include "key_plan.h"
 #include "key_source.h"
@@ -116,10 +117,12 @@ _PG_init(void)
 	KeyPlanInstallHook();
 	KeySourceInstallHooks();
 	DefineSettings();
+	DecryptAuditDefine();
 	KeyChannelDefine(RedactLoadedByStatement());
 	/* last: it drops placeholders, and the key channel reads its own */
 	MarkGUCPrefixReserved("encrypted_field");
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = EfProcessUtility;
 	RotationCountInstallHooks();
+	DecryptAuditInstallHooks();
 }

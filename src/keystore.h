@@ -92,5 +92,6 @@ extern const HeldKey *KeystoreGet(int index);
 extern const HeldKey *KeystoreGetAny(int index);
 extern int	KeystoreForgetAll(void);
 extern const char *KeystoreScopeName(EfKeyScope scope);
+extern bool KeystoreSeqHeld(uint64 seq);
 
 #endif							/* EF_KEYSTORE_H */
