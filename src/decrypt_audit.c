@@ -817,15 +817,30 @@ typedef struct WalkContext
 	const void *frame_owner;
 } WalkContext;
 
-/* The child plan whose output OUTER_VAR refers to */
-static Plan *
-OuterChild(Plan *plan)
+static char *ResolveColumn(Expr *expr, Plan *plan, PlannedStmt *pstmt, int depth);
+
+/*
+ * Name the column an output of an Append or MergeAppend comes from: the
+ * one every child's comes from (the partitions of one table, which name
+ * their root), else NULL (a UNION ALL of different columns)
+ */
+static char *
+ResolveAppended(List *children, AttrNumber attno, PlannedStmt *pstmt, int depth)
 {
-	if (IsA(plan, Append) && ((Append *) plan)->appendplans != NIL)
-		return linitial(((Append *) plan)->appendplans);
-	if (IsA(plan, MergeAppend) && ((MergeAppend *) plan)->mergeplans != NIL)
-		return linitial(((MergeAppend *) plan)->mergeplans);
-	return plan->lefttree;
+	ListCell   *lc;
+	char	   *name = NULL;
+
+	foreach(lc, children)
+	{
+		Plan	   *child = (Plan *) lfirst(lc);
+		TargetEntry *tle = get_tle_by_resno(child->targetlist, attno);
+		char	   *each = tle ? ResolveColumn(tle->expr, child, pstmt, depth + 1) : NULL;
+
+		if (each == NULL || (name != NULL && strcmp(name, each) != 0))
+			return NULL;
+		name = each;
+	}
+	return name;
 }
 
 /* Name a column of a table: schema.table.column, a partition's root's */
@@ -873,8 +888,12 @@ ResolveColumn(Expr *expr, Plan *plan, PlannedStmt *pstmt, int depth)
 	if (var->varlevelsup != 0 || var->varattno <= 0)
 		return NULL;
 
+	if (var->varno == OUTER_VAR && IsA(plan, Append))
+		return ResolveAppended(((Append *) plan)->appendplans, var->varattno, pstmt, depth);
+	if (var->varno == OUTER_VAR && IsA(plan, MergeAppend))
+		return ResolveAppended(((MergeAppend *) plan)->mergeplans, var->varattno, pstmt, depth);
 	if (var->varno == OUTER_VAR)
-		child = OuterChild(plan);
+		child = plan->lefttree;
 	else if (var->varno == INNER_VAR)
 		child = plan->righttree;
 	else if (var->varno == INDEX_VAR)
