@@ -3,7 +3,7 @@
 # fuzz corpus replay, pg_regress, and the TAP suites under test/t (pgTAP,
 # key hygiene, dump and restore, streaming and logical replication,
 # PgBouncer, the upgrades from 0.1.0 and 0.2.0, a killed backend and a
-# crashed server).
+# crashed server, the decrypt audit).
 # Installs the packages it needs, builds a copy of the tree with warnings as
 # errors, installs it into PG_CONFIG's PostgreSQL (default Debian's 15), and
 # runs the make targets as the unprivileged postgres user (the caller, when
@@ -104,6 +104,7 @@ suite "operations: dump, restore, replication" tap 020_dump_replication
 suite "operations: PgBouncer" tap 021_pgbouncer
 suite "upgrade from 0.1.0 and 0.2.0" tap 030_upgrade
 suite "faults: kill, crash" tap 040_faults
+suite "decrypt audit: statement lines, reasons, review" tap 060_decrypt_audit
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
