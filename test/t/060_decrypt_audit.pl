@@ -241,13 +241,13 @@ like($log, qr/master key 1 unlock failed: no reason given/, 'the refused unlock 
 
 # the auditor's query of doc/audit.md
 ($st, $out, $err) = psql_cmd($node, 'audit', [ '-F', '|', '-c', <<'SQL' ]);
-chomp $out;
 SELECT session_user_name, reason, count(*) AS statements, sum(n_values) AS emails
 FROM ef_audit_columns
 WHERE column_name = 'public.customers.email' AND op = 'decrypt'
   AND log_time > now() - interval '1 day'
 GROUP BY 1, 2 ORDER BY 1, 2;
 SQL
+chomp $out;
 is($out, join("\n", 'support|TICKET-direct|1|5', 'support|TICKET-join|1|4', 'support|TICKET-plpgsql|1|5',
 		'support|TICKET-view|1|3'),
 	'every decrypt of customers.email in the last day, by user and reason') or diag($err);
