@@ -6,7 +6,8 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 MODULE_big = $(EXTENSION)
 # SQL-facing (fmgr wrappers only): ef_*.c; the domain: value, envelope,
 # plaintext, compress, term, indexkey, keystore, registry, kdf; the provider:
-# crypto_openssl; utilities: lockedmem, randpool, redact, audit (doc/architecture.md)
+# crypto_openssl; utilities: lockedmem, randpool, redact, audit, decrypt_audit
+# (doc/architecture.md)
 OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/ef_ops.o \
        src/ef_analyze.o src/ef_report.o \
        src/value.o src/envelope.o src/plaintext.o src/compress.o src/textform.o src/term.o \
@@ -14,7 +15,7 @@ OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/
        src/key_channel.o src/key_source.o src/key_plan.o src/parallel_keys.o \
        src/citus_forward.o src/citus_plan.o src/forward_seal.o src/node_key.o src/ef_citus.o \
        src/crypto_openssl.o src/crypto_x25519.o \
-       src/lockedmem.o src/randpool.o src/redact.o src/audit.o
+       src/lockedmem.o src/randpool.o src/redact.o src/audit.o src/decrypt_audit.o
 
 # Released versions' scripts are frozen in sql/. The current version's
 # script is built from sql/$(EXTENSION).sql, and the upgrade to it from the

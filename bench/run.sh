@@ -145,7 +145,9 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# name|table|expression; each is timed as SELECT count(expression) FROM table
+# name|table|expression[|workers[|audit]]; each is timed as SELECT count(expression)
+# FROM table, with encrypted_field.audit set to audit for it where given
+# (the cost of the per-statement decrypt audit: its per-row counters)
 key="decode('$aes', 'hex')"
 ops=(
 	"octet_length|src|octet_length(t)"
@@ -155,6 +157,8 @@ ops=(
 	"pgp_sym_encrypt s2k1|src_s2k1|pgp_sym_encrypt(t, 'password', 's2k-mode=1')"
 	"pgp_sym_encrypt default|src_s2k3|pgp_sym_encrypt(t, 'password')"
 	"ef_decrypt|e|ef_decrypt(c)"
+	"ef_decrypt, audit off|e|ef_decrypt(c)||off"
+	"ef_decrypt, audit statement|e|ef_decrypt(c)||statement"
 	"pgcrypto decrypt|pc|decrypt(c, $key, 'aes-cbc/pad:pkcs')"
 	"pgcrypto decrypt text|pc|convert_from(decrypt(c, $key, 'aes-cbc/pad:pkcs'), 'UTF8')"
 	"pgp_sym_decrypt s2k1|g1|pgp_sym_decrypt(c, 'password')"
@@ -166,7 +170,7 @@ if [ "$searchable" = t ]; then
 	ops+=("ef_encrypt searchable|src|ef_encrypt(t, searchable => true)" "ef_term|src|ef_term(t)")
 fi
 # a fourth field: the parallel workers the query runs with (the leader only
-# gathers); the scans that decrypt, serial and with 2 workers, side by side
+# gathers), a fifth: the audit level it runs at; the scans that decrypt, serial and with 2 workers, side by side
 ops+=(
 	"ef_decrypt serial|e|ef_decrypt(c)|0"
 	"ef_decrypt 2 workers|e|ef_decrypt(c)|2"
@@ -184,18 +188,20 @@ done
 	echo "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
 	echo "SET parallel_leader_participation = off;"
 	for op in "${ops[@]}"; do		# the warm-up run: caches, libraries, hint bits
-		IFS='|' read -r name table expr workers <<<"$op"
+		IFS='|' read -r name table expr workers _ <<<"$op"
 		echo "SET max_parallel_workers_per_gather = ${workers:-0};"
 		echo "SELECT count($expr) FROM $table \\g /dev/null"
 	done
 	for run in $(seq "$runs"); do
 		for op in "${ops[@]}"; do
-			IFS='|' read -r name table expr workers <<<"$op"
+			IFS='|' read -r name table expr workers audit <<<"$op"
 			echo "SET max_parallel_workers_per_gather = ${workers:-0};"
+			[ -z "$audit" ] || echo "SET encrypted_field.audit = $audit;"
 			echo "SELECT clock_timestamp() AS t0 \\gset"
 			echo "SELECT count($expr) AS cnt FROM $table \\gset"
 			echo "SELECT 'R|$name|$run|' || :cnt || '|' || ${rows[$table]} || '|' ||"
 			echo "	round(extract(epoch FROM clock_timestamp() - :'t0')::numeric * 1000, 1);"
+			[ -z "$audit" ] || echo "RESET encrypted_field.audit;"
 		done
 	done
 } >"$work/throughput.sql"
@@ -349,6 +355,7 @@ r_par=$(ratio "${rate[ef_decrypt 2 workers]}" "${rate[ef_decrypt serial]}")
 r_par_pc=$(ratio "${rate[pgcrypto decrypt 2 workers]}" "${rate[pgcrypto decrypt serial]}")
 # ef_term against the probes per second of the issue's figure, 1.51 µs per probe
 term_before=662252
+r_audit=$(ratio "${rate[ef_decrypt, audit statement]}" "${rate[ef_decrypt, audit off]}")
 ov_ef=$(awk -v a="$sz_ef" -v b="$sz_plain" 'BEGIN { printf "%.1f", a - b }')
 per_row_us() { awk -v r="$1" 'BEGIN { printf "%.2f", 1e6 / r }'; }
 
@@ -376,6 +383,8 @@ per_row_us() { awk -v r="$1" 'BEGIN { printf "%.2f", 1e6 / r }'; }
 	row "pgcrypto \`pgp_sym_encrypt(t, pw, 's2k-mode=1')\`" "pgp_sym_encrypt s2k1" "\`ef_encrypt\` is $(ratio "${rate[ef_encrypt]}" "${rate[pgp_sym_encrypt s2k1]}")x" ""
 	row "pgcrypto \`pgp_sym_encrypt(t, pw)\` (default s2k)" "pgp_sym_encrypt default" "\`ef_encrypt\` is $(ratio "${rate[ef_encrypt]}" "${rate[pgp_sym_encrypt default]}")x" ""
 	row "\`ef_decrypt(c)\`" ef_decrypt "${r_dec}x pgcrypto \`decrypt\`" "≥ 1x: $(verdict_ge "$r_dec" 1)"
+	row "\`ef_decrypt(c)\`, \`encrypted_field.audit = off\`" "ef_decrypt, audit off" "" ""
+	row "\`ef_decrypt(c)\`, \`encrypted_field.audit = statement\` (the default)" "ef_decrypt, audit statement" "${r_audit}x audit off" "≥ 0.95x: $(verdict_ge "$r_audit" 0.95)"
 	row "pgcrypto \`decrypt(c, key, 'aes-cbc/pad:pkcs')\` (bytea out)" "pgcrypto decrypt" "peer of \`ef_decrypt\`" ""
 	row "pgcrypto \`convert_from(decrypt(...), 'UTF8')\` (text out)" "pgcrypto decrypt text" "\`ef_decrypt\` is $(ratio "${rate[ef_decrypt]}" "${rate[pgcrypto decrypt text]}")x" ""
 	row "pgcrypto \`pgp_sym_decrypt(c, pw)\`, s2k-mode=1" "pgp_sym_decrypt s2k1" "\`ef_decrypt\` is $(ratio "${rate[ef_decrypt]}" "${rate[pgp_sym_decrypt s2k1]}")x" ""

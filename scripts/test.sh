@@ -3,7 +3,7 @@
 # fuzz corpus replay, pg_regress, and the TAP suites under test/t (pgTAP,
 # key hygiene, dump and restore, streaming and logical replication,
 # PgBouncer, the upgrades from 0.1.0 and 0.2.0, a killed backend and a
-# crashed server, Citus: a coordinator and workers).
+# crashed server, the decrypt audit, Citus: a coordinator and workers).
 # Installs the packages it needs, builds a copy of the tree with warnings as
 # errors, installs it into PG_CONFIG's PostgreSQL (default Debian's 15), and
 # runs the make targets as the unprivileged postgres user (the caller, when
@@ -105,6 +105,7 @@ suite "operations: dump, restore, replication" tap 020_dump_replication
 suite "operations: PgBouncer" tap 021_pgbouncer
 suite "upgrade from 0.1.0 and 0.2.0" tap 030_upgrade
 suite "faults: kill, crash" tap 040_faults
+suite "decrypt audit: statement lines, reasons, review" tap 060_decrypt_audit
 # Citus 13 supports PostgreSQL 15 to 17: there, as root, build it from
 # ../shared/vendor (or reuse the build) and install it, so that the Citus
 # suite runs; elsewhere the suite skips itself

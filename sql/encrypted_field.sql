@@ -124,10 +124,11 @@ CREATE FUNCTION ef_rotate_index_key(index_group text DEFAULT 'default') RETURNS 
 	AS 'MODULE_PATHNAME', 'ef_rotate_index_key_of_group' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ef_rotate_index_key(text) IS 'create a new index key for the search terms of an index-key group, wrapped under its held master keys';
 
-CREATE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
+CREATE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session',
+	reason text DEFAULT NULL)
 	RETURNS void
-	AS 'MODULE_PATHNAME', 'ef_unlock' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_unlock(integer, bytea, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction';
+	AS 'MODULE_PATHNAME', 'ef_unlock_with_reason' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_unlock(integer, bytea, text, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction, with the reason the audit lines give';
 
 CREATE FUNCTION ef_lock() RETURNS integer
 	AS 'MODULE_PATHNAME', 'ef_lock' LANGUAGE C VOLATILE PARALLEL UNSAFE;

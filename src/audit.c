@@ -24,6 +24,7 @@
 
 #include "access/xact.h"
 #include "audit.h"
+#include "decrypt_audit.h"
 #include "lib/stringinfo.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
@@ -57,17 +58,33 @@ Who(void)
 	return buf.data;
 }
 
-/* Write one audit line */
+/* Write one audit line, unless encrypted_field.audit is off */
 #define AUDIT(...) \
-	ereport(LOG_SERVER_ONLY, \
-			(errmsg(__VA_ARGS__), errhidestmt(true), errhidecontext(true)))
+	do { \
+		if (ef_audit != EF_AUDIT_OFF) \
+			ereport(LOG_SERVER_ONLY, \
+					(errmsg(__VA_ARGS__), errhidestmt(true), errhidecontext(true))); \
+	} while (0)
 
-/* Log a successful unlock */
+/*
+ * Log a successful unlock, with its reason (NULL: none) quoted as a JSON
+ * string, so that no reason can forge the rest of the line
+ */
 void
-AuditUnlock(int32 key_id, const char *scope)
+AuditUnlock(int32 key_id, const char *scope, const char *reason)
 {
-	AUDIT("encrypted_field: master key %d unlocked, scope %s (%s)",
-		  key_id, scope, Who());
+	StringInfoData quoted;
+
+	if (reason == NULL)
+	{
+		AUDIT("encrypted_field: master key %d unlocked, scope %s (%s)",
+			  key_id, scope, Who());
+		return;
+	}
+	initStringInfo(&quoted);
+	DecryptAuditAppendJsonString(&quoted, reason);
+	AUDIT("encrypted_field: master key %d unlocked, scope %s, reason %s (%s)",
+		  key_id, scope, quoted.data, Who());
 }
 
 /* Log a refused unlock */

@@ -13,7 +13,7 @@
 #ifndef EF_AUDIT_H
 #define EF_AUDIT_H
 
-extern void AuditUnlock(int32 key_id, const char *scope);
+extern void AuditUnlock(int32 key_id, const char *scope, const char *reason);
 extern void AuditUnlockFailed(int32 key_id, const char *reason);
 extern void AuditLock(int count, const char *how);
 extern void AuditForget(int32 key_id, const char *scope, const char *reason);

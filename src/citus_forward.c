@@ -68,12 +68,6 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#if PG_VERSION_NUM >= 170000
-#define MY_LXID		(MyProc->vxid.lxid)
-#else
-#define MY_LXID		(MyProc->lxid)
-#endif
-
 #define NO_NODE_KEY_HINT \
 	"This server cannot receive keys from the Citus coordinator: " \
 	"add encrypted_field to shared_preload_libraries, after citus, and restart it."
@@ -353,7 +347,7 @@ SendKeys(void)
 		pfree(keys);
 	}
 	PG_END_TRY();
-	sent_lxid = MY_LXID;
+	sent_lxid = EF_MY_LXID;
 	sent_generation = KeystoreGeneration();
 }
 
@@ -361,7 +355,7 @@ SendKeys(void)
 static bool
 MustSend(void)
 {
-	bool		sent_now = sent_lxid == MY_LXID;
+	bool		sent_now = sent_lxid == EF_MY_LXID;
 
 	if (IsParallelWorker() || !CitusLoaded() || !CoordinatedTransaction())
 		return false;
@@ -601,7 +595,7 @@ EfCitusProcessUtility(PlannedStmt *pstmt, const char *queryString,
 void
 CitusForwardRevoke(void)
 {
-	if (sent_lxid == MY_LXID && sent_keys && !forwarding && IsTransactionState())
+	if (sent_lxid == EF_MY_LXID && sent_keys && !forwarding && IsTransactionState())
 		SendKeys();
 }
 

@@ -134,4 +134,18 @@ EfB64Decode(const char *src, int len, uint8 *dst, int dstlen)
 #endif
 #endif							/* EF_OPENSSL_INCLUDED */
 
+/* query jumbling's header moved from utils/ to nodes/ in PostgreSQL 16 */
+#if PG_VERSION_NUM >= 160000
+#define EF_QUERYJUMBLE_H	"nodes/queryjumble.h"
+#else
+#define EF_QUERYJUMBLE_H	"utils/queryjumble.h"
+#endif
+
+/* the local id of this backend's transaction: PGPROC keeps it in vxid from 17 */
+#if PG_VERSION_NUM >= 170000
+#define EF_MY_LXID			(MyProc->vxid.lxid)
+#else
+#define EF_MY_LXID			(MyProc->lxid)
+#endif
+
 #endif							/* EF_COMPAT_H */

@@ -20,6 +20,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "decrypt_audit.h"
 #include "ef_report.h"
 #include "ef_type.h"
 #include "envelope.h"
@@ -192,6 +193,7 @@ ef_term(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	ArgumentTerms(fcinfo, terms, 1);
+	DECRYPT_AUDIT_COUNT(fcinfo->flinfo, EF_AUDIT_SEARCH, 0);
 	result = palloc(sizeof(EncryptedFieldTerm));
 	memcpy(result->bytes, terms[0], EF_TERM_LEN);
 	PG_RETURN_POINTER(result);
@@ -214,6 +216,7 @@ ef_terms(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	n = ArgumentTerms(fcinfo, terms, EF_TERMS_MAX);
+	DECRYPT_AUDIT_COUNT(fcinfo->flinfo, EF_AUDIT_SEARCH, 0);
 	for (int i = 0; i < n; i++)
 		elems[i] = PointerGetDatum(terms[i]);
 	term_type = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
@@ -241,6 +244,7 @@ ef_decrypt(PG_FUNCTION_ARGS)
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
 	context = ContextArgument(fcinfo, 1);
 	plain = OpenValue(value, &context, &type_code);
+	DECRYPT_AUDIT_COUNT(fcinfo->flinfo, EF_AUDIT_DECRYPT, EnvelopeReadKeyId(EF_DATA(value)));
 
 	/* text-like plaintext is stored as its text form already */
 	io = PlaintextLookupCode(fcinfo->flinfo, type_code);
@@ -294,6 +298,7 @@ ef_decrypt_as(PG_FUNCTION_ARGS)
 	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
 	context = ContextArgument(fcinfo, 2);
 	plain = OpenValue(value, &context, &type_code);
+	DECRYPT_AUDIT_COUNT(fcinfo->flinfo, EF_AUDIT_DECRYPT, EnvelopeReadKeyId(EF_DATA(value)));
 	if (type_code != want_code)
 	{
 		ef_secure_pfree(plain, VARSIZE(plain));
@@ -316,10 +321,15 @@ PG_FUNCTION_INFO_V1(ef_rewrap);
 Datum
 ef_rewrap(PG_FUNCTION_ARGS)
 {
+	EncryptedField *value;
+	EncryptedField *result;
+
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	PG_RETURN_ENCRYPTED_FIELD_P(RewrapValue(PG_GETARG_ENCRYPTED_FIELD_PP(0), ARG_GIVEN(1),
-											ARG_GIVEN(1) ? PG_GETARG_INT32(1) : 0));
+	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	result = RewrapValue(value, ARG_GIVEN(1), ARG_GIVEN(1) ? PG_GETARG_INT32(1) : 0);
+	DECRYPT_AUDIT_COUNT(fcinfo->flinfo, EF_AUDIT_REWRAP, EnvelopeReadKeyId(EF_DATA(value)));
+	PG_RETURN_ENCRYPTED_FIELD_P(result);
 }
 
 PG_FUNCTION_INFO_V1(ef_reterm);
@@ -334,14 +344,17 @@ ef_reterm(PG_FUNCTION_ARGS)
 	EnvelopeContext context;
 	const char *domain;
 	size_t		domain_len;
+	EncryptedField *value;
+	EncryptedField *result;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	context = ContextArgument(fcinfo, 1);
 	DomainArgument(fcinfo, 2, &domain, &domain_len);
-	PG_RETURN_ENCRYPTED_FIELD_P(RetermValue(PG_GETARG_ENCRYPTED_FIELD_PP(0),
-											&context, domain, domain_len,
-											normalize));
+	value = PG_GETARG_ENCRYPTED_FIELD_PP(0);
+	result = RetermValue(value, &context, domain, domain_len, normalize);
+	DECRYPT_AUDIT_COUNT(fcinfo->flinfo, EF_AUDIT_RETERM, EnvelopeReadKeyId(EF_DATA(value)));
+	PG_RETURN_ENCRYPTED_FIELD_P(result);
 }
 
 /*

@@ -21,6 +21,7 @@
 #include "audit.h"
 #include "citus_forward.h"
 #include "crypto.h"
+#include "decrypt_audit.h"
 #include "ef_report.h"
 #include "funcapi.h"
 #include "indexkey.h"
@@ -285,7 +286,8 @@ GetScope(FunctionCallInfo fcinfo)
  * caller wipes whether this returns or not.
  */
 static void
-UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
+UnlockWith(int32 key_id, EfKeyScope scope, const char *reason,
+		   const uint8 *master, uint8 *kek)
 {
 	uint8		expected[EF_CHECK_VALUE_LEN];
 	uint8		check[EF_CHECK_VALUE_LEN];
@@ -312,23 +314,29 @@ UnlockWith(int32 key_id, EfKeyScope scope, const uint8 *master, uint8 *kek)
 	}
 
 	IndexKeysHold(key_id, kek, scope, retired, group);
-	AuditUnlock(key_id, KeystoreScopeName(scope));
+	DecryptAuditNoteUnlock(key_id, reason);
+	AuditUnlock(key_id, KeystoreScopeName(scope), reason);
 }
 
-PG_FUNCTION_INFO_V1(ef_unlock);
-/* Check a master key against the registry and hold it in this backend */
-Datum
-ef_unlock(PG_FUNCTION_ARGS)
+/*
+ * Check a master key against the registry and hold it in this backend,
+ * with the reason (argument 3, where declared) the audit lines give
+ */
+static Datum
+Unlock(FunctionCallInfo fcinfo)
 {
 	int32		key_id;
 	EfKeyScope	scope = GetScope(fcinfo);
+	char	   *reason = DecryptAuditReasonArgument(fcinfo, 3);
 	uint8		master[EF_KEY_LEN];
 	uint8		kek[EF_KEY_LEN];
 
 	TakeMasterKey(fcinfo, &key_id, master, true);
 	PG_TRY();
 	{
-		UnlockWith(key_id, scope, master, kek);
+		/* after the key's source is checked: an exposed key is the news */
+		DecryptAuditCheckReason(key_id, reason);
+		UnlockWith(key_id, scope, reason, master, kek);
 	}
 	PG_FINALLY();
 	{
@@ -337,6 +345,26 @@ ef_unlock(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	PG_RETURN_VOID();
+}
+
+/*
+ * 0.3.0 declares ef_unlock(key_id, master_key, scope, reason) with its own
+ * symbol, so that a backend still running an earlier library, which would
+ * drop the reason, fails to call it; 0.2.0's declaration, until ALTER
+ * EXTENSION UPDATE replaces it, unlocks without one.
+ */
+PG_FUNCTION_INFO_V1(ef_unlock_with_reason);
+Datum
+ef_unlock_with_reason(PG_FUNCTION_ARGS)
+{
+	return Unlock(fcinfo);
+}
+
+PG_FUNCTION_INFO_V1(ef_unlock);
+Datum
+ef_unlock(PG_FUNCTION_ARGS)
+{
+	return Unlock(fcinfo);
 }
 
 PG_FUNCTION_INFO_V1(ef_lock);

@@ -20,6 +20,7 @@
 #include "compress.h"
 #include "compat.h"
 #include "crypto.h"
+#include "decrypt_audit.h"
 #include "key_channel.h"
 #include "key_plan.h"
 #include "key_source.h"
@@ -122,6 +123,7 @@ _PG_init(void)
 	CitusPlanInstallHook();
 	KeySourceInstallHooks();
 	DefineSettings();
+	DecryptAuditDefine();
 	KeyChannelDefine(RedactLoadedByStatement());
 	CitusForwardInstallHooks();
 	ParallelKeysInstall();
@@ -131,4 +133,5 @@ _PG_init(void)
 	ProcessUtility_hook = EfProcessUtility;
 	RotationCountInstallHooks();
 	NodeKeyInstallHooks();
+	DecryptAuditInstallHooks();
 }

@@ -53,15 +53,18 @@ InvalidateFuncCache(Datum arg, int cacheid, uint32 hashvalue)
 	memset(func_cache, 0, sizeof(func_cache));
 }
 
-/* Is this function ef_unlock() or ef_register_key() of this library? */
-static bool
-LookupKeyFunction(Oid funcid)
+/*
+ * The C symbol of a function of this library, palloc'd, or NULL for any
+ * other function: functions are known by what they are, not their names
+ */
+char *
+KeyPlanLibrarySymbol(Oid funcid)
 {
 	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
-	bool		result = false;
+	char	   *result = NULL;
 
 	if (!HeapTupleIsValid(tuple))
-		return false;
+		return NULL;
 	if (((Form_pg_proc) GETSTRUCT(tuple))->prolang == ClanguageId)
 	{
 		bool		isnull;
@@ -70,17 +73,31 @@ LookupKeyFunction(Oid funcid)
 
 		if (!isnull)
 		{
-			char	   *symbol = TextDatumGetCString(src);
 			char	   *library = TextDatumGetCString(bin);
 
-			result = (strcmp(symbol, "ef_unlock") == 0 ||
-					  strcmp(symbol, "ef_register_key") == 0) &&
-				strstr(library, "encrypted_field") != NULL;
-			pfree(symbol);
+			if (strstr(library, "encrypted_field") != NULL)
+				result = TextDatumGetCString(src);
 			pfree(library);
 		}
 	}
 	ReleaseSysCache(tuple);
+	return result;
+}
+
+/* Is this function ef_unlock() or ef_register_key() of this library? */
+static bool
+LookupKeyFunction(Oid funcid)
+{
+	char	   *symbol = KeyPlanLibrarySymbol(funcid);
+	bool		result;
+
+	if (symbol == NULL)
+		return false;
+	result = strcmp(symbol, "ef_unlock") == 0 ||
+		strcmp(symbol, "ef_unlock_with_reason") == 0 ||
+		strcmp(symbol, "ef_register_key") == 0 ||
+		strcmp(symbol, "ef_register_key_in_group") == 0;
+	pfree(symbol);
 	return result;
 }
 

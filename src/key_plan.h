@@ -14,5 +14,6 @@
 #define EF_KEY_PLAN_H
 
 extern void KeyPlanInstallHook(void);
+extern char *KeyPlanLibrarySymbol(Oid funcid);
 
 #endif							/* EF_KEY_PLAN_H */

@@ -786,3 +786,16 @@ KeystoreAtExit(int code, Datum arg)
 	pending_key = NULL;
 	pending_id = 0;
 }
+
+/*
+ * Does a slot, shadowed or not, hold the unlock of this sequence number?
+ * (decrypt_audit.c keeps unlock reasons by it)
+ */
+bool
+KeystoreSeqHeld(uint64 seq)
+{
+	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
+		if (held[i].in_use && held[i].seq == seq)
+			return true;
+	return false;
+}

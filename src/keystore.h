@@ -97,5 +97,6 @@ extern const char *KeystoreScopeName(EfKeyScope scope);
 extern void KeystoreMarkForwarded(int32 key_id);
 extern int	KeystoreForgetForwarded(void);
 extern uint64 KeystoreGeneration(void);
+extern bool KeystoreSeqHeld(uint64 seq);
 
 #endif							/* EF_KEYSTORE_H */

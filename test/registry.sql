@@ -331,7 +331,7 @@ SELECT function_privs_are('ef_retire_key', ARRAY['integer'], 'public', ARRAY[]::
 SELECT function_privs_are('ef_retire_key', ARRAY['integer'], 'ef_tap_fresh', ARRAY[]::name[],
 	'a fresh role may not execute ef_retire_key');
 SELECT function_privs_are(f, a, r, ARRAY['EXECUTE'], format('%s may execute %s(%s)', r, f, array_to_string(a, ', ')))
-FROM (VALUES ('ef_unlock'::name, ARRAY['integer', 'bytea', 'text']::name[]),
+FROM (VALUES ('ef_unlock'::name, ARRAY['integer', 'bytea', 'text', 'text']::name[]),
 	('ef_lock', ARRAY[]::name[]),
 	('ef_encrypt', ARRAY['anyelement', 'text', 'boolean', 'integer', 'text', 'text']),
 	('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text']),
@@ -467,13 +467,13 @@ SELECT has_function('ef_term_recv', ARRAY['internal'], 'ef_term_recv(internal) e
 SELECT has_function('ef_term_send', ARRAY['encrypted_field_term'], 'ef_term_send(encrypted_field_term) exists');
 SELECT has_function('ef_register_key', ARRAY['integer', 'bytea', 'text', 'text'], 'ef_register_key(integer, bytea, text, text) exists');
 SELECT has_function('ef_retire_key', ARRAY['integer'], 'ef_retire_key(integer) exists');
-SELECT has_function('ef_unlock', ARRAY['integer', 'bytea', 'text'], 'ef_unlock(integer, bytea, text) exists');
+SELECT has_function('ef_unlock', ARRAY['integer', 'bytea', 'text', 'text'], 'ef_unlock(integer, bytea, text, text) exists');
 SELECT has_function('ef_lock', ARRAY[]::name[], 'ef_lock() exists');
 SELECT has_function('ef_held_keys', ARRAY[]::name[], 'ef_held_keys() exists');
 -- the key argument may be left out: the key given at connection start
-SELECT is(pg_get_function_arguments('ef_unlock(integer,bytea,text)'::regprocedure),
-	'key_id integer, master_key bytea DEFAULT NULL::bytea, scope text DEFAULT ''session''::text',
-	'ef_unlock''s key argument defaults to NULL (the key given at connection start), its scope to session');
+SELECT is(pg_get_function_arguments('ef_unlock(integer,bytea,text,text)'::regprocedure),
+	'key_id integer, master_key bytea DEFAULT NULL::bytea, scope text DEFAULT ''session''::text, reason text DEFAULT NULL::text',
+	'ef_unlock''s key argument defaults to NULL (the key given at connection start), its scope to session, its reason to none');
 SELECT is(pg_get_function_arguments('ef_register_key(integer,bytea,text,text)'::regprocedure),
 	'key_id integer, master_key bytea DEFAULT NULL::bytea, comment text DEFAULT NULL::text, index_group text DEFAULT ''default''::text',
 	'ef_register_key''s key argument defaults to NULL (the key given at connection start), its comment too, its index-key group to "default"');
@@ -565,7 +565,7 @@ SELECT set_eq(
 	ARRAY['ef_in(cstring)', 'ef_out(encrypted_field)', 'ef_recv(internal)', 'ef_send(encrypted_field)',
 	      'ef_typanalyze(internal)', 'ef_term_in(cstring)', 'ef_term_out(encrypted_field_term)',
 	      'ef_term_recv(internal)', 'ef_term_send(encrypted_field_term)',
-	      'ef_register_key(integer,bytea,text,text)', 'ef_retire_key(integer)', 'ef_unlock(integer,bytea,text)',
+	      'ef_register_key(integer,bytea,text,text)', 'ef_retire_key(integer)', 'ef_unlock(integer,bytea,text,text)',
 	      'ef_lock()', 'ef_held_keys()',
 	      'ef_encrypt(anyelement,text,boolean,integer,text,text)',
 	      'ef_encrypt(text,text,boolean,integer,text,text)',
@@ -630,7 +630,7 @@ SELECT function_returns('ef_envelope', ARRAY['encrypted_field'], 'encrypted_fiel
 	'ef_envelope returns encrypted_field_envelope');
 SELECT function_returns('ef_lock', ARRAY[]::name[], 'integer', 'ef_lock returns the number of keys forgotten');
 SELECT function_returns('ef_held_keys', ARRAY[]::name[], 'setof record', 'ef_held_keys returns a set of rows');
-SELECT function_returns('ef_unlock', ARRAY['integer', 'bytea', 'text'], 'void', 'ef_unlock returns void');
+SELECT function_returns('ef_unlock', ARRAY['integer', 'bytea', 'text', 'text'], 'void', 'ef_unlock returns void');
 SELECT function_returns('ef_cmp', ARRAY['encrypted_field', 'encrypted_field'], 'integer', 'ef_cmp returns integer');
 SELECT function_returns('ef_cmp_term', ARRAY['encrypted_field', 'encrypted_field_term'], 'integer',
 	'ef_cmp_term returns integer');
@@ -729,7 +729,7 @@ SELECT results_eq(
 	         ('ef_terms(character,text,text)', 's', 's', false),
 	         ('ef_terms(text,text,text)', 's', 's', false),
 	         ('ef_typanalyze(internal)', 's', 's', true),
-	         ('ef_unlock(integer,bytea,text)', 'v', 'u', false),
+	         ('ef_unlock(integer,bytea,text,text)', 'v', 'u', false),
 	         ('ef_update_in_batches(text,text,integer,text,text,bigint)', 'v', 'u', false)$$,
 	'every function and procedure has the volatility, parallel marking and strictness of the install script');
 -- the invariant behind the parallel markings: every function that reads the
@@ -762,7 +762,7 @@ SELECT is((SELECT count(*)::int FROM pg_proc
 SELECT is((SELECT proparallel::text FROM pg_proc WHERE oid = 'ef_held_keys()'::regprocedure), 'r',
 	'ef_held_keys() lists the leader''s keys: PARALLEL RESTRICTED');
 SELECT is((SELECT count(*)::int FROM pg_proc
-	WHERE oid IN ('ef_unlock(integer,bytea,text)'::regprocedure, 'ef_lock()'::regprocedure,
+	WHERE oid IN ('ef_unlock(integer,bytea,text,text)'::regprocedure, 'ef_lock()'::regprocedure,
 	              'ef_register_key(integer,bytea,text,text)'::regprocedure, 'ef_retire_key(integer)'::regprocedure,
 	              'ef_rotate_index_key(text)'::regprocedure)
 	  AND proparallel = 'u' AND provolatile = 'v'), 5,

@@ -175,12 +175,9 @@ ALTER FUNCTION ef_typanalyze(internal) STABLE;
 
 
 -- keys given at connection start (encrypted_field.keys): the key argument
--- may be left out; a key in an argument must come from a bind parameter
-
-CREATE OR REPLACE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session')
-	RETURNS void
-	AS 'MODULE_PATHNAME', 'ef_unlock' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ef_unlock(integer, bytea, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction';
+-- may be left out; a key in an argument must come from a bind parameter.
+-- ef_unlock also takes the reason the audit lines give: made again below,
+-- keeping its grants.
 
 -- index-key groups: the master keys of a group (a tenant, say) share index
 -- keys that only they wrap, so no other group's key holder can compute its
@@ -194,8 +191,8 @@ ALTER TABLE ef_keys ALTER COLUMN index_group SET DEFAULT 'default',
 COMMENT ON TABLE ef_keys IS 'registered master keys: id, check value, dates, comment and index-key group, never the key';
 
 -- ef_register_key and ef_rotate_index_key take the group, ef_create_view
--- context_schema: new signatures, so they are made again, keeping their
--- EXECUTE grants
+-- context_schema, ef_unlock the reason: new signatures, so they are made
+-- again, keeping their EXECUTE grants
 CREATE FUNCTION pg_temp.ef_execute_grants(fn regprocedure, signature text) RETURNS text[]
 	LANGUAGE sql AS $$
 	-- a function whose privileges were never changed keeps the defaults
@@ -218,7 +215,9 @@ CREATE TEMP TABLE ef_kept_grants AS
 		(1, 'ef_register_key(integer, bytea, text)'::regprocedure, 'ef_register_key(integer, bytea, text, text)'),
 		(2, 'ef_rotate_index_key()'::regprocedure, 'ef_rotate_index_key(text)'),
 		(3, 'ef_create_view(regclass, name, name, name[])'::regprocedure,
-			'ef_create_view(regclass, text, name, name[], boolean)')) f(n, fn, signature)
+			'ef_create_view(regclass, text, name, name[], boolean)'),
+		(4, 'ef_unlock(integer, bytea, text)'::regprocedure,
+			'ef_unlock(integer, bytea, text, text)')) f(n, fn, signature)
 	CROSS JOIN LATERAL pg_catalog.unnest(pg_temp.ef_execute_grants(f.fn, f.signature))
 		WITH ORDINALITY g(g, n);
 
@@ -229,6 +228,13 @@ CREATE FUNCTION ef_register_key(key_id integer, master_key bytea DEFAULT NULL, c
 	AS 'MODULE_PATHNAME', 'ef_register_key_in_group' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION ef_register_key(integer, bytea, text, text) IS 'record a master key''s check value in the registry, in an index-key group; the key, a bind parameter or given at connection start, is not stored';
 REVOKE ALL ON FUNCTION ef_register_key(integer, bytea, text, text) FROM PUBLIC;
+
+DROP FUNCTION ef_unlock(integer, bytea, text);
+CREATE FUNCTION ef_unlock(key_id integer, master_key bytea DEFAULT NULL, scope text DEFAULT 'session',
+	reason text DEFAULT NULL)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'ef_unlock_with_reason' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ef_unlock(integer, bytea, text, text) IS 'check a master key, a bind parameter or given at connection start, against the registry and hold it for this role in this session or transaction, with the reason the audit lines give';
 
 DROP FUNCTION ef_rotate_index_key();
 CREATE FUNCTION ef_rotate_index_key(index_group text DEFAULT 'default') RETURNS integer

@@ -1,0 +1,261 @@
+# Decrypt audit: every statement that decrypts writes one line as it ends,
+# naming who, from where, the unlock's reason, the key ids, the columns
+# (through views, joins, PL/pgSQL) and how many values, and its query id;
+# a failing statement writes its line with the count so far.  The lines are
+# read back through the review recipe of doc/audit.md (doc/audit_review.sql:
+# file_fdw over the csvlog), so the recipe is tested too.  No line holds a
+# key or plaintext.  The levels of encrypted_field.audit, and the reason
+# requirement with a role exempted, are checked here against real logins.
+# Keys are given at connection start (encrypted_field.keys), as psql users
+# give them.
+# Copyright (c) 2026, The encrypted_field Authors
+use strict;
+use warnings;
+
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use EFTest;
+
+plan skip_all => 'file_fdw is not installed in ' . pg_config('sharedir') . '/extension'
+  unless have_extension('file_fdw');
+
+my $key = random_key();
+my $node = PostgreSQL::Test::Cluster->new('decrypt_audit');
+$node->init;
+$node->append_conf('postgresql.conf', <<'CONF');
+logging_collector = on
+log_destination = 'csvlog'
+log_directory = 'log'
+log_filename = 'audit.log'
+log_rotation_age = 0
+compute_query_id = on
+log_statement = none
+session_preload_libraries = 'encrypted_field'
+CONF
+$node->start;
+my $csv = $node->data_dir . '/log/audit.csv';
+
+# a psql session as a role (default support; '': the bootstrap superuser),
+# given key 1 (the library is preloaded: roles that are not superusers
+# cannot set session_preload_libraries) at connection start, with its own
+# application_name, so that its lines can be told apart
+sub session
+{
+	my ($app, $sql, %o) = @_;
+	my $user = $o{user} // 'support';
+	return psql_cmd($node, 'shop',
+		[ '-v', 'ON_ERROR_STOP=' . ($o{fail} ? 0 : 1), ($user eq '' ? () : ('-U', $user)) ],
+		env => {
+			PGOPTIONS => "-c encrypted_field.keys=1:$key",
+			PGAPPNAME => $app
+		},
+		stdin => $sql);
+}
+
+$node->safe_psql('postgres', 'CREATE DATABASE shop');
+$node->safe_psql('postgres', 'CREATE DATABASE audit');
+my ($st, $out, $err) = session('setup', <<'SQL', user => '');
+CREATE ROLE support LOGIN;
+CREATE ROLE app LOGIN;
+CREATE EXTENSION encrypted_field;
+SELECT ef_register_key(1);
+SELECT ef_unlock(1);
+CREATE TABLE customers (id integer PRIMARY KEY, email encrypted_field, phone encrypted_field);
+SELECT ef_create_view('customers', key_column => 'id', searchable_columns => '{email}');
+INSERT INTO customers_decrypted SELECT g, 'user' || g || '@example.com', '555-01' || g
+	FROM generate_series(1, 5) g;
+CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer, note encrypted_field);
+INSERT INTO orders SELECT g, 1 + g % 2, ef_encrypt('order note ' || g) FROM generate_series(1, 4) g;
+CREATE FUNCTION email_of(i integer) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+	SELECT ef_decrypt(email, 'public.customers.email.' || id) INTO r FROM customers WHERE id = i;
+	RETURN r;
+END $$;
+CREATE TABLE events (id integer, note encrypted_field) PARTITION BY RANGE (id);
+CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (1) TO (3);
+CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (3) TO (5);
+INSERT INTO events SELECT g, ef_encrypt('event note ' || g) FROM generate_series(1, 4) g;
+GRANT SELECT ON customers, customers_decrypted, orders, events TO support, app;
+SQL
+is($st, 0, 'the tables, the view and the roles are set up') or diag($err);
+($st, $out, $err) = session('probe', 'SELECT 1', user => 'app');
+is($st, 0, 'the roles can log in with the key given at connection start') or diag($err);
+
+# ---------------------------------------------------------------- the paths
+# app => [ statements after the unlock, expected status, columns => counts ]
+my %paths = (
+	direct => [ 'SELECT ef_decrypt(email, \'public.customers.email.\' || id) FROM customers;',
+		'ok', { 'decrypt public.customers.email' => 5 } ],
+	view => [ 'SELECT email FROM customers_decrypted WHERE id <= 3;',
+		'ok', { 'decrypt public.customers.email' => 3 } ],
+	join => [ 'SELECT ef_decrypt(c.email, \'public.customers.email.\' || c.id), ef_decrypt(o.note)
+		FROM customers c JOIN orders o ON o.customer_id = c.id;',
+		'ok', { 'decrypt public.customers.email' => 4, 'decrypt public.orders.note' => 4 } ],
+	expression => [ 'SELECT ef_decrypt(CASE WHEN id > 0 THEN note END) FROM orders;',
+		'ok', { 'decrypt expression' => 4 } ],
+	failing => [ 'SELECT ef_decrypt(note) FROM orders WHERE 1 / (id - 3) IS NOT NULL;',
+		'error', { 'decrypt public.orders.note' => 2 } ],
+	prepared => [ 'PREPARE q(integer) AS SELECT ef_decrypt(note) FROM orders WHERE id <= $1; EXECUTE q(3);',
+		'ok', { 'decrypt public.orders.note' => 3 } ],
+	plpgsql => [ 'SELECT email_of(id) FROM customers;',
+		'ok', { 'decrypt public.customers.email' => 5 } ],
+	rewrap => [ 'SELECT ef_rewrap(note, 1) FROM orders WHERE id <= 2;',
+		'ok', { 'rewrap public.orders.note' => 2 } ],
+	partitioned => [ 'SELECT ef_decrypt(note) FROM events ORDER BY id;',
+		'ok', { 'decrypt public.events.note' => 4 } ],
+	union => [ 'SELECT ef_decrypt(x) FROM (SELECT note AS x FROM orders UNION ALL SELECT note FROM events) s;',
+		'ok', { 'decrypt expression' => 8 } ],
+);
+for my $app (sort keys %paths)
+{
+	my ($sql, $status) = @{ $paths{$app} };
+	($st, $out, $err) = session("ef_$app", "SELECT ef_unlock(1, reason => 'TICKET-$app');\n$sql\n",
+		fail => $status eq 'error');
+	if ($status eq 'error')
+	{
+		like($err, qr/division by zero/, "$app: the statement fails");
+	}
+	else
+	{
+		is($st, 0, "$app: the statement runs") or diag($err);
+	}
+}
+# the search: one probe's term, in the domain the view gave the column
+($st, $out, $err) = session('ef_search', <<'SQL');
+SELECT ef_unlock(1, reason => 'TICKET-search');
+SELECT id FROM customers WHERE email = ef_term('user2@example.com', 'customers.email');
+SQL
+like($out, qr/^2$/m, 'search: the term finds the row') or diag($err);
+# a transaction-scoped unlock, as behind a pooler in transaction mode, and
+# DISCARD ALL after the statement
+($st, $out, $err) = session('ef_pooled', <<'SQL');
+BEGIN;
+SELECT ef_unlock(1, NULL, 'transaction', 'TICKET-pooled');
+SELECT ef_decrypt(note) FROM orders WHERE id = 1;
+COMMIT;
+DISCARD ALL;
+SQL
+is($st, 0, 'pooled: a transaction-scoped unlock, then DISCARD ALL') or diag($err);
+# the query id of the direct path, as EXPLAIN VERBOSE shows it
+($st, $out, $err) = session('ef_explain',
+	"EXPLAIN (VERBOSE, COSTS OFF) SELECT ef_decrypt(email, 'public.customers.email.' || id) FROM customers;");
+my ($direct_queryid) = $out =~ /Query Identifier: (-?\d+)/;
+ok(defined $direct_queryid, 'EXPLAIN VERBOSE shows the direct statement\'s query id') or diag($out . $err);
+
+# ---------------------------------------------------------------- levels
+($st, $out, $err) = session('ef_level_unlock', <<'SQL', user => '');
+SET encrypted_field.audit = unlock;
+SELECT ef_unlock(1, reason => 'TICKET-level-unlock');
+SELECT ef_decrypt(note) FROM orders;
+SQL
+is($st, 0, 'audit = unlock: a superuser sets it') or diag($err);
+($st, $out, $err) = session('ef_level_off', <<'SQL', user => '');
+SET encrypted_field.audit = off;
+SELECT ef_unlock(1, reason => 'TICKET-level-off');
+SELECT ef_decrypt(note) FROM orders;
+SQL
+is($st, 0, 'audit = off: a superuser sets it') or diag($err);
+($st, $out, $err) = session('ef_level_user', "SET encrypted_field.audit = off;\n", fail => 1);
+like($err, qr/permission denied to set parameter "encrypted_field.audit"/,
+	'a role without the privilege cannot turn the audit off');
+
+# ---------------------------------------------------------------- reasons
+$node->safe_psql('shop', "ALTER DATABASE shop SET encrypted_field.require_reason = 'all'");
+$node->safe_psql('shop', "ALTER ROLE app IN DATABASE shop SET encrypted_field.require_reason = off");
+($st, $out, $err) = session('ef_reason_missing', "SELECT ef_unlock(1);\n", fail => 1);
+like($err, qr/ERROR:  a reason is required to unlock master key 1/,
+	'require_reason = all: an unlock without a reason is refused');
+($st, $out, $err) = session('ef_reason_blank', "SELECT ef_unlock(1, reason => '   ');\n", fail => 1);
+like($err, qr/a reason is required to unlock master key 1/, 'a blank reason is no reason');
+($st, $out, $err) = session('ef_reason_given', "SELECT ef_unlock(1, reason => 'INC-7');\n");
+is($st, 0, 'with a reason, the unlock succeeds') or diag($err);
+($st, $out, $err) = session('ef_reason_app', "SELECT ef_unlock(1);\n", user => 'app');
+is($st, 0, 'the application role, exempted with ALTER ROLE ... SET, unlocks without one') or diag($err);
+$node->safe_psql('shop', "ALTER DATABASE shop RESET encrypted_field.require_reason");
+
+# ---------------------------------------------------------------- the review
+# the collector writes asynchronously: wait for the last session's line
+my $until = time + 30;
+while (time < $until)
+{
+	last if -f $csv && slurp_file($csv) =~ /ef_reason_app/;
+	sleep 1;
+}
+($st, $out, $err) = psql_cmd($node, 'audit', [ '-v', 'ON_ERROR_STOP=1', '-v', "logfile=$csv",
+	'-f', 'doc/audit_review.sql' ]);
+is($st, 0, 'doc/audit_review.sql creates the foreign table and the views') or diag($err);
+
+# the statement lines of a session, as JSON
+sub lines_of
+{
+	my ($app) = @_;
+	my ($s, $o, $e) = psql_cmd($node, 'audit', [ '-c',
+		"SELECT line FROM ef_audit_statements WHERE line->>'application' = 'ef_$app' ORDER BY log_time" ]);
+	diag($e) if $s;
+	return map { decode_json($_) } grep { /\S/ } split /\n/, $o;
+}
+
+for my $app (sort keys %paths)
+{
+	my (undef, $status, $want) = @{ $paths{$app} };
+	my @lines = lines_of($app);
+	is(scalar @lines, 1, "$app: one statement line") or next;
+	my $l = $lines[0];
+	my %got = map { ("$_->{op} $_->{column}" => $_->{values}) } @{ $l->{columns} };
+	is_deeply(\%got, $want, "$app: the columns and their counts");
+	is($l->{status}, $status, "$app: status $status");
+	is_deeply([ map { [ $_->{key_id}, $_->{reason} ] } @{ $l->{keys} } ], [ [ 1, "TICKET-$app" ] ],
+		"$app: key 1, with the unlock's reason");
+	my $total = 0;
+	$total += $_ for values %$want;
+	is($l->{keys}[0]{values}, $total, "$app: the key's count is the columns' sum");
+	is($l->{session_user}, 'support', "$app: the session user");
+	is($l->{current_user}, 'support', "$app: the current user");
+	ok(defined $l->{queryid} && $l->{queryid} != 0, "$app: a query id");
+	ok($l->{backend_pid} > 0 && $l->{client} ne '', "$app: the backend pid and the client");
+}
+is((lines_of('direct'))[0]{queryid}, $direct_queryid, 'direct: the query id is the statement\'s');
+is((lines_of('prepared'))[0]{command}, 'EXECUTE', 'prepared: counted under EXECUTE');
+my @search = lines_of('search');
+is(scalar @search, 1, 'search: one statement line');
+ok((grep { ($_->{domain} // '') eq 'customers.email' && $_->{probes} >= 1 } @{ $search[0]{searches} }),
+	'search: the probes in the domain customers.email') or diag(explain(\@search));
+is_deeply($search[0]{columns}, [], 'search: no column decrypted');
+my @pooled = lines_of('pooled');
+is(scalar @pooled, 1, 'pooled: one statement line, DISCARD ALL after it');
+is($pooled[0]{keys}[0]{reason}, 'TICKET-pooled', 'pooled: the transaction-scoped unlock\'s reason');
+is(scalar lines_of('level_unlock'), 0, 'audit = unlock: no statement line');
+is(scalar lines_of('reason_given'), 0, 'a session that decrypted nothing: no statement line');
+
+# the unlock lines: reason, and none at all with audit = off
+my $log = slurp_file($csv);
+like($log, qr/master key 1 unlocked, scope session, reason ""TICKET-direct""/,
+	'the unlock line gives the reason');
+like($log, qr/master key 1 unlocked, scope session, reason ""TICKET-level-unlock""/,
+	'audit = unlock writes the unlock line');
+unlike($log, qr/TICKET-level-off/, 'audit = off writes no line');
+like($log, qr/master key 1 unlock failed: no reason given/, 'the refused unlock is audited');
+
+# the auditor's query of doc/audit.md
+($st, $out, $err) = psql_cmd($node, 'audit', [ '-F', '|', '-c', <<'SQL' ]);
+SELECT session_user_name, reason, count(*) AS statements, sum(n_values) AS emails
+FROM ef_audit_columns
+WHERE column_name = 'public.customers.email' AND op = 'decrypt'
+  AND log_time > now() - interval '1 day'
+GROUP BY 1, 2 ORDER BY 1, 2;
+SQL
+chomp $out;
+is($out, join("\n", 'support|TICKET-direct|1|5', 'support|TICKET-join|1|4', 'support|TICKET-plpgsql|1|5',
+		'support|TICKET-view|1|3'),
+	'every decrypt of customers.email in the last day, by user and reason') or diag($err);
+
+# ---------------------------------------------------------------- hygiene
+ok(leaks($key, $csv), 'no form of the master key in the log');
+unlike($log, qr/example\.com|555-01|order note|event note/, 'no plaintext in the log');
+unlike($log, qr/encrypted_field audit: [^\n]*SELECT ef_decrypt/, 'no statement text in an audit line');
+
+$node->stop;
+done_testing();
