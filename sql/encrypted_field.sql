@@ -303,6 +303,8 @@ CREATE FUNCTION ef_reterm_on_shard(value encrypted_field, context text DEFAULT N
 	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_reterm_on_shard(encrypted_field, text, text, text) IS 'ef_reterm for an UPDATE of a Citus table: runs on the workers; internal';
 
+\i routines/ef_citus_share_registry.sql
+
 \i routines/ef_encrypt_column.sql
 
 \i routines/ef_create_view.sql

@@ -133,3 +133,10 @@ AuditForwarded(const char *key_ids, int32 initiator, int64 transaction)
 	AUDIT("encrypted_field: master keys %s forwarded by the Citus coordinator (group %d) for distributed transaction " INT64_FORMAT " (%s)",
 		  key_ids, initiator, transaction, Who());
 }
+
+/* Record the Citus workers' public keys a coordinator session seals to */
+void
+AuditNodeKeys(const char *keys)
+{
+	AUDIT("encrypted_field: Citus worker keys read: %s (%s)", keys, Who());
+}

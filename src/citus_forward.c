@@ -38,18 +38,13 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/htup_details.h"
 #include "access/parallel.h"
-#include "access/stratnum.h"
-#include "access/table.h"
 #include "access/xact.h"
 #include "audit.h"
-#include "catalog/indexing.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "citus_forward.h"
+#include "citus_plan.h"
 #include "compat.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
@@ -59,11 +54,12 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "node_key.h"
+#include "redact.h"
+#include "registry.h"
 #include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -74,12 +70,21 @@
 
 /* encrypted_field.forwarded_keys */
 static char *forwarded_keys = NULL;
+/* encrypted_field.forwarded_keys_max_age, in seconds */
+static int	forwarded_keys_max_age = 300;
+
+/* worker: the sets this transaction received, recorded as ended at its end */
+#define RECEIVED_MAX	64
+static ForwardHeader received[RECEIVED_MAX];
+static int	received_count = 0;
 
 /* this backend is setting its own forwarded set */
 static bool forwarding = false;
 
 /* coordinator: what was sent in this transaction */
 static LocalTransactionId sent_lxid = InvalidLocalTransactionId;
+static SubTransactionId sent_subid = InvalidSubTransactionId;
+static TimestampTz sent_created = 0;
 static uint64 sent_generation = 0;
 static bool sent_keys = false;
 
@@ -105,9 +110,6 @@ static bool opening = false;
 /* worker: the set has been opened and its keys are held */
 static bool opened = false;
 static SubTransactionId opened_subid = InvalidSubTransactionId;
-/* worker: the set this transaction used, to record when it ends */
-static bool used = false;
-static ForwardHeader used_header;
 /* worker: why a set in the setting could not be opened */
 static const char *not_opened = NULL;
 
@@ -120,31 +122,6 @@ bool
 CitusLoaded(void)
 {
 	return GetConfigOption("citus.propagate_set_commands", true, false) != NULL;
-}
-
-/* The schema of this extension */
-Oid
-ExtensionSchema(void)
-{
-	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	Oid			schema = InvalidOid;
-
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum("encrypted_field"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-		schema = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	if (!OidIsValid(schema))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("extension \"encrypted_field\" is not installed in this database")));
-	return schema;
 }
 
 /* Citus coordinates this transaction's statements across connections? */
@@ -184,6 +161,7 @@ RefreshNodeKeys(void)
 	Datum		args[1];
 	uint8		(*pubs)[EF_NODE_KEY_LEN];
 	int			n = 0;
+	StringInfoData read;
 
 	if (!QueryRow("SELECT pg_catalog.string_agg(n.nodeid::pg_catalog.text OPERATOR(pg_catalog.||) '/' "
 				  "OPERATOR(pg_catalog.||) n.nodename OPERATOR(pg_catalog.||) ':' "
@@ -198,9 +176,11 @@ RefreshNodeKeys(void)
 	schema = get_namespace_name(ExtensionSchema());
 	command = psprintf("SELECT %s.ef_node_public_key()", quote_identifier(schema));
 	args[0] = CStringGetTextDatum(command);
-	if (SPI_execute_with_args("SELECT r.result FROM pg_catalog.run_command_on_workers($1) r WHERE r.success",
+	if (SPI_execute_with_args("SELECT r.result, r.nodename OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) r.nodeport "
+							  "FROM pg_catalog.run_command_on_workers($1) r WHERE r.success",
 							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the Citus workers' public keys");
+	initStringInfo(&read);
 
 	pubs = MemoryContextAlloc(TopMemoryContext,
 							  sizeof(*pubs) * Max(1, Min(SPI_processed, EF_FORWARD_MAX_NODES)));
@@ -210,7 +190,11 @@ RefreshNodeKeys(void)
 
 		if (hex != NULL && strlen(hex) == 2 * EF_NODE_KEY_LEN &&
 			strspn(hex, "0123456789abcdef") == 2 * EF_NODE_KEY_LEN)
+		{
 			hex_decode(hex, 2 * EF_NODE_KEY_LEN, (char *) pubs[n++]);
+			appendStringInfo(&read, "%s%s %.16s", read.len > 0 ? ", " : "",
+							 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2), hex);
+		}
 	}
 	if (node_pubs != NULL)
 		pfree(node_pubs);
@@ -219,6 +203,8 @@ RefreshNodeKeys(void)
 	node_pubs = pubs;
 	node_count = n;
 	nodes_seen = MemoryContextStrdup(TopMemoryContext, seen[0]);
+	/* a worker's key that changed without a restart is for the auditors to see */
+	AuditNodeKeys(read.len > 0 ? read.data : "none");
 }
 
 /* Forget the workers' keys: one may have restarted with a new one */
@@ -320,6 +306,7 @@ SendKeys(void)
 						(errcode(ERRCODE_INTERNAL_ERROR),
 						 errmsg("could not generate random bytes")));
 			header.created = GetCurrentTimestamp();
+			sent_created = header.created;
 			header.initiator = LocalGroup();
 			set = ForwardSeal(&header, keys, nkeys,
 							  (const uint8 (*)[EF_NODE_KEY_LEN]) node_pubs, node_count);
@@ -348,6 +335,7 @@ SendKeys(void)
 	}
 	PG_END_TRY();
 	sent_lxid = EF_MY_LXID;
+	sent_subid = GetCurrentSubTransactionId();
 	sent_generation = KeystoreGeneration();
 }
 
@@ -359,7 +347,10 @@ MustSend(void)
 
 	if (IsParallelWorker() || !CitusLoaded() || !CoordinatedTransaction())
 		return false;
-	if (sent_now && sent_generation == KeystoreGeneration())
+	/* a set is sent again before workers would find it too old to open */
+	if (sent_now && sent_generation == KeystoreGeneration() &&
+		!(sent_keys && GetCurrentTimestamp() - sent_created >
+		  (TimestampTz) forwarded_keys_max_age * USECS_PER_SEC / 2))
 		return false;
 	if (OwnKeyCount() == 0 && !(sent_now && sent_keys))
 		return false;
@@ -373,6 +364,20 @@ ForeignSet(void)
 	return forwarded_keys != NULL && forwarded_keys[0] != '\0' &&
 		!(sent_id[0] != '\0' && strlen(forwarded_keys) > SET_ID_OFFSET + SET_ID_HEX &&
 		  strncmp(forwarded_keys + SET_ID_OFFSET, sent_id, SET_ID_HEX) == 0);
+}
+
+/* Is this backend serving a coordinator's transaction that forwarded keys? */
+bool
+CitusForwardServing(void)
+{
+	return ForeignSet();
+}
+
+/* Does this session hold keys it may forward to Citus workers? */
+bool
+CitusForwardHolding(void)
+{
+	return CitusLoaded() && (OwnKeyCount() > 0 || (sent_keys && sent_lxid == EF_MY_LXID));
 }
 
 /* Why a worker might hold no key, for the hint of a "not unlocked" error */
@@ -470,8 +475,8 @@ OpenSet(void)
 		}
 		if (status == FORWARD_OPENED)
 		{
-			if (NodeKeyForwardEnded(header.id, header.created))
-				RefuseSet("The transaction they were sent for has ended.");
+			if (NodeKeyForwardEnded(header.id, header.created, forwarded_keys_max_age))
+				RefuseSet("The transaction they were sent for has ended, or they are older than encrypted_field.forwarded_keys_max_age.");
 			if (header.initiator != initiator)
 				RefuseSet("They were sent for another coordinator's transaction.");
 			initStringInfo(&ids);
@@ -491,8 +496,6 @@ OpenSet(void)
 				KeystoreMarkForwarded(keys[i].key_id);
 				appendStringInfo(&ids, "%s%d", i > 0 ? "," : "", keys[i].key_id);
 			}
-			used = true;
-			used_header = header;
 			opened = true;
 			opened_subid = GetCurrentSubTransactionId();
 			not_opened = NULL;
@@ -518,6 +521,8 @@ EfCitusExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		if (ForeignSet())
 		{
+			/* the coordinator's parameter values may be in its text */
+			RedactActivity();
 			if (!opened && not_opened == NULL)
 			{
 				opening = true;
@@ -569,6 +574,13 @@ EfCitusProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	bool		routine = IsA(pstmt->utilityStmt, CallStmt) ||
 		IsA(pstmt->utilityStmt, DoStmt);
 
+	/* a term computed for one role must not serve another */
+	if (IsA(pstmt->utilityStmt, VariableSetStmt) &&
+		(((VariableSetStmt *) pstmt->utilityStmt)->name == NULL ||
+		 strcmp(((VariableSetStmt *) pstmt->utilityStmt)->name, "role") == 0 ||
+		 strcmp(((VariableSetStmt *) pstmt->utilityStmt)->name, "session_authorization") == 0))
+		CitusPlanKeysChanged();
+
 	if (routine)
 		routine_depth++;
 	PG_TRY();
@@ -614,9 +626,9 @@ CitusForwardXactCallback(XactEvent event, void *arg)
 		default:
 			return;
 	}
-	if (used)
-		NodeKeyForwardEnd(used_header.id, used_header.created);
-	used = false;
+	for (int i = 0; i < received_count; i++)
+		NodeKeyForwardEnd(received[i].id, received[i].created, forwarded_keys_max_age);
+	received_count = 0;
 	opened = false;
 	not_opened = NULL;
 	sent_lxid = InvalidLocalTransactionId;
@@ -633,12 +645,17 @@ static void
 CitusForwardSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 							SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+	/*
+	 * Citus puts back the enclosing transaction's SET LOCAL commands for the
+	 * connections it opens next, both when a savepoint rolls back and when
+	 * it is released: a set sent in it is sent again
+	 */
+	if (event == SUBXACT_EVENT_ABORT_SUB || sent_subid == mySubid)
 		sent_lxid = InvalidLocalTransactionId;
-		if (opened && opened_subid == mySubid)
-			opened = false;
-	}
+	if (event == SUBXACT_EVENT_ABORT_SUB && opened && opened_subid == mySubid)
+		opened = false;
 	else if (event == SUBXACT_EVENT_COMMIT_SUB && opened && opened_subid == mySubid)
 		opened_subid = parentSubid;
 }
@@ -668,6 +685,19 @@ CheckForwardedKeys(char **newval, void **extra, GucSource source)
 static void
 AssignForwardedKeys(const char *newval, void *extra)
 {
+	ForwardHeader header;
+
+	/* every set received, opened or not, is refused after this transaction */
+	if (!forwarding && newval != NULL && newval[0] != '\0' &&
+		received_count < RECEIVED_MAX && ForwardReadHeader(newval, &header))
+	{
+		bool		seen = false;
+
+		for (int i = 0; i < received_count && !seen; i++)
+			seen = memcmp(received[i].id, header.id, EF_FORWARD_ID_LEN) == 0;
+		if (!seen)
+			received[received_count++] = header;
+	}
 	if (opened)
 		(void) KeystoreForgetForwarded();
 	opened = false;
@@ -694,6 +724,12 @@ CitusForwardInstallHooks(void)
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
 							   GUC_NO_RESET_ALL,
 							   CheckForwardedKeys, AssignForwardedKeys, ShowForwardedKeys);
+	DefineCustomIntVariable("encrypted_field.forwarded_keys_max_age",
+							gettext_noop("Keys a Citus coordinator forwarded are refused once they are this old."),
+							gettext_noop("Coordinators send them again after half this time; set it alike on every node."),
+							&forwarded_keys_max_age,
+							300, 10, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	RegisterXactCallback(CitusForwardXactCallback, NULL);
 	RegisterSubXactCallback(CitusForwardSubXactCallback, NULL);
 	prev_ExecutorStart = ExecutorStart_hook;

@@ -14,9 +14,10 @@
 #define EF_CITUS_FORWARD_H
 
 extern bool CitusLoaded(void);
-extern Oid	ExtensionSchema(void);
 extern void CitusForwardInstallHooks(void);
 extern void CitusForwardRevoke(void);
 extern const char *CitusForwardHint(const char *usual);
+extern bool CitusForwardServing(void);
+extern bool CitusForwardHolding(void);
 
 #endif							/* EF_CITUS_FORWARD_H */

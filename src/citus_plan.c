@@ -33,8 +33,10 @@
  * the parameter's value (a custom plan), so a generic plan of such a
  * statement is given a prohibitive cost, and plan_cache_mode =
  * force_generic_plan is refused.  Plans holding a computed term are
- * transient: they are made again in the next transaction, with the index
- * keys then held.
+ * transient (made again in the next transaction), and every cached plan is
+ * made again when a key is held or forgotten or the role changes (SET
+ * ROLE, SET SESSION AUTHORIZATION), so that no term outlives the keys and
+ * the role it was computed with.
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *
@@ -57,6 +59,7 @@
 #include "catalog/pg_type.h"
 #include "citus_forward.h"
 #include "citus_plan.h"
+#include "registry.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
@@ -112,6 +115,8 @@ typedef struct RewriteContext
 } RewriteContext;
 
 static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
+/* a plan of this session holds a term computed with the keys then held */
+static bool folded_any = false;
 static Twins twins;
 static planner_hook_type prev_planner_hook = NULL;
 
@@ -457,8 +462,27 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		result->planTree->total_cost = 1.0e30;
 	}
 	if (context.folded)
+	{
 		result->transientPlan = true;
+		folded_any = true;
+	}
 	return result;
+}
+
+/*
+ * The keys held or the current role changed: a cached plan may hold a term
+ * computed with the keys before, for the role before, so every cached plan
+ * is made again before it next runs.  Must not fail: called as keys are
+ * forgotten at the end of transactions.
+ */
+void
+CitusPlanKeysChanged(void)
+{
+	if (folded_any)
+	{
+		ResetPlanCache();
+		folded_any = false;
+	}
 }
 
 /* Install the planner hook */

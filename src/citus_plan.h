@@ -15,5 +15,6 @@
 #define EF_CITUS_PLAN_H
 
 extern void CitusPlanInstallHook(void);
+extern void CitusPlanKeysChanged(void);
 
 #endif							/* EF_CITUS_PLAN_H */

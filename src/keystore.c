@@ -34,6 +34,7 @@
 
 #include "access/xact.h"
 #include "audit.h"
+#include "citus_plan.h"
 #include "keystore.h"
 #include "lockedmem.h"
 #include "miscadmin.h"
@@ -127,7 +128,10 @@ static void
 Forget(HeldKey *key)
 {
 	if (key->in_use)
+	{
 		generation++;
+		CitusPlanKeysChanged();
+	}
 	explicit_bzero(key, sizeof(HeldKey));
 }
 
@@ -222,6 +226,7 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, Oid role,
 
 	Forget(slot);
 	generation++;
+	CitusPlanKeysChanged();
 	held_top = Max(held_top, (int) (slot - held) + 1);
 	slot->in_use = true;
 	slot->retired = retired;

@@ -30,13 +30,16 @@
 #include "postgres.h"
 
 #include "crypto_x25519.h"
+#include "lockedmem.h"
 #include "miscadmin.h"
 #include "node_key.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
-#define EF_ENDED_MAX	4096
+#define EF_ENDED_MAX	16384
+/* a set made this far ahead of this server's clock is refused */
+#define EF_FORWARD_SKEW_USECS	(60 * USECS_PER_SEC)
 
 typedef struct EndedSet
 {
@@ -48,16 +51,21 @@ typedef struct NodeKeyShared
 {
 	LWLock	   *lock;
 	bool		ready;
-	uint8		priv[EF_NODE_KEY_LEN];
 	uint8		pub[EF_NODE_KEY_LEN];
 	/* sets made at or before this time are refused: their ids were dropped */
 	TimestampTz horizon;
-	int			next;
 	int			count;
 	EndedSet	ended[EF_ENDED_MAX];
 } NodeKeyShared;
 
 static NodeKeyShared *node_key = NULL;
+
+/*
+ * The private key: in a page of its own, made by the postmaster, that no
+ * core dump holds; backends inherit it when they are forked
+ */
+static uint8 *node_priv = NULL;
+static size_t node_priv_mapped = 0;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -86,7 +94,10 @@ NodeKeyShmemStartup(void)
 		node_key->lock = &(GetNamedLWLockTranche("encrypted_field node key"))->lock;
 		node_key->horizon = DT_NOBEGIN;
 		/* without a key the node simply cannot receive forwarded keys */
-		node_key->ready = EfX25519Keypair(node_key->priv, node_key->pub) == EF_CRYPTO_OK;
+		if (node_priv == NULL)
+			node_priv = LockedPagesAlloc(EF_NODE_KEY_LEN, &node_priv_mapped);
+		node_key->ready = node_priv != NULL &&
+			EfX25519Keypair(node_priv, node_key->pub) == EF_CRYPTO_OK;
 		if (!node_key->ready)
 			ereport(LOG,
 					(errmsg("encrypted_field: could not make this server's key; it cannot receive keys forwarded by a Citus coordinator")));
@@ -135,19 +146,30 @@ NodeKeyAgree(const uint8 *peer_pub, uint8 *shared)
 
 	if (!NodeKeyAvailable())
 		return false;
-	memcpy(priv, node_key->priv, EF_NODE_KEY_LEN);
+	if (node_priv == NULL)
+		return false;
+	memcpy(priv, node_priv, EF_NODE_KEY_LEN);
 	ok = EfX25519(priv, peer_pub, shared) == EF_CRYPTO_OK;
 	explicit_bzero(priv, sizeof(priv));
 	return ok;
 }
 
-/* Has the transaction that used this forwarded set ended? */
+/*
+ * May a set made at this time, with this id, still be opened?  Not if it is
+ * older than max_age seconds or made in this server's future, not if its
+ * transaction has ended here, and not if it is no newer than the newest set
+ * whose id had to be dropped from the ring while it was still young
+ */
 bool
-NodeKeyForwardEnded(const uint8 *id, TimestampTz created)
+NodeKeyForwardEnded(const uint8 *id, TimestampTz created, int max_age)
 {
+	TimestampTz now = GetCurrentTimestamp();
 	bool		ended;
 
 	if (node_key == NULL)
+		return true;
+	if (created < now - (TimestampTz) max_age * USECS_PER_SEC ||
+		created > now + EF_FORWARD_SKEW_USECS)
 		return true;
 	LWLockAcquire(node_key->lock, LW_SHARED);
 	ended = created <= node_key->horizon;
@@ -158,30 +180,38 @@ NodeKeyForwardEnded(const uint8 *id, TimestampTz created)
 }
 
 /*
- * Remember that the transaction that used this set has ended.  Called from
- * transaction callbacks: it must not fail.
+ * Remember that the transaction that received this set has ended.  When
+ * the ring is full, the oldest entry goes; if it was still young enough to
+ * be opened, every set made up to it is refused from then on, but never one
+ * made after now, so that sets made in the future cannot stop this server
+ * from taking keys.  Called from transaction callbacks: it must not fail.
  */
 void
-NodeKeyForwardEnd(const uint8 *id, TimestampTz created)
+NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 {
-	EndedSet   *slot;
+	TimestampTz now = GetCurrentTimestamp();
+	int			slot = -1;
 
-	if (node_key == NULL)
-		return;
+	if (node_key == NULL || created > now + EF_FORWARD_SKEW_USECS ||
+		created < now - (TimestampTz) max_age * USECS_PER_SEC)
+		return;					/* refused by its age anyway */
 	LWLockAcquire(node_key->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < node_key->count; i++)
+	{
 		if (memcmp(node_key->ended[i].id, id, EF_FORWARD_ID_LEN) == 0)
 		{
 			LWLockRelease(node_key->lock);
 			return;
 		}
-	slot = &node_key->ended[node_key->next];
-	if (node_key->count == EF_ENDED_MAX && slot->created > node_key->horizon)
-		node_key->horizon = slot->created;
-	memcpy(slot->id, id, EF_FORWARD_ID_LEN);
-	slot->created = created;
-	node_key->next = (node_key->next + 1) % EF_ENDED_MAX;
+		if (slot < 0 || node_key->ended[i].created < node_key->ended[slot].created)
+			slot = i;
+	}
 	if (node_key->count < EF_ENDED_MAX)
-		node_key->count++;
+		slot = node_key->count++;
+	else if (node_key->ended[slot].created >= now - (TimestampTz) max_age * USECS_PER_SEC)
+		node_key->horizon = Max(node_key->horizon,
+								Min(node_key->ended[slot].created, now));
+	memcpy(node_key->ended[slot].id, id, EF_FORWARD_ID_LEN);
+	node_key->ended[slot].created = created;
 	LWLockRelease(node_key->lock);
 }

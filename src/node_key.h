@@ -23,7 +23,7 @@ extern void NodeKeyInstallHooks(void);
 extern bool NodeKeyAvailable(void);
 extern bool NodeKeyPublic(uint8 *pub);
 extern bool NodeKeyAgree(const uint8 *peer_pub, uint8 *shared);
-extern bool NodeKeyForwardEnded(const uint8 *id, TimestampTz created);
-extern void NodeKeyForwardEnd(const uint8 *id, TimestampTz created);
+extern bool NodeKeyForwardEnded(const uint8 *id, TimestampTz created, int max_age);
+extern void NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age);
 
 #endif							/* EF_NODE_KEY_H */

@@ -50,6 +50,7 @@
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "lib/stringinfo.h"
+#include "citus_forward.h"
 #include "redact.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
@@ -65,6 +66,7 @@
 #define HIDDEN_PLAN			"<plan hidden by encrypted_field: its statement passes a master key>"
 #define HIDDEN_PARAM_PLAN	"<plan hidden by encrypted_field: it may hold bind parameter values>"
 #define HIDDEN_MESSAGE		"<message hidden by encrypted_field: it may quote a bind parameter>"
+#define HIDDEN_REMOTE		"issuing <command hidden by encrypted_field: this session holds keys>"
 #define HIDDEN_CONTEXT		"<context hidden by encrypted_field: a bind parameter was being converted>"
 
 /* A message of PostgreSQL's own, in the session's message language */
@@ -347,7 +349,12 @@ EfEmitLogHook(ErrorData *edata)
 		else if (ParametersExecuting())
 			CutPlan(edata, HIDDEN_PARAM_PLAN);
 	}
-	if (InKeyStatement())
+	/*
+	 * On Citus, the statements a worker backend runs for a coordinator that
+	 * forwarded keys may hold the coordinator's parameter values, which
+	 * Citus writes into them: hidden like a key statement's
+	 */
+	if (InKeyStatement() || CitusForwardServing())
 	{
 		edata->hide_stmt = true;
 		edata->hide_ctx = true;
@@ -357,6 +364,10 @@ EfEmitLogHook(ErrorData *edata)
 		if (edata->detail_log != NULL)
 			edata->detail_log = Replace(edata->detail_log, HIDDEN_DETAIL);
 	}
+	/* and what a coordinator holding keys sends them (citus.log_remote_commands) */
+	if (RaisedBy(edata, "remote_commands.c") && edata->funcname != NULL &&
+		strcmp(edata->funcname, "LogRemoteCommand") == 0 && CitusForwardHolding())
+		edata->message = Replace(edata->message, HIDDEN_REMOTE);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }

@@ -37,7 +37,7 @@
  * Return the schema the extension is installed in.  PostgreSQL 15 keeps its
  * own get_extension_schema() static, so read pg_extension here.
  */
-static Oid
+Oid
 ExtensionSchema(void)
 {
 	Relation	rel;

@@ -29,4 +29,6 @@ extern void RegistryLockIndexKeys(void);
 extern void RegistryInsertIndexKey(int32 index_key_id, int32 key_id,
 								   const uint8 *wrapped);
 
+extern Oid	ExtensionSchema(void);
+
 #endif							/* EF_REGISTRY_H */

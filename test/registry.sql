@@ -15,7 +15,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(303);
+SELECT plan(305);
 
 CREATE EXTENSION encrypted_field;
 
@@ -330,6 +330,10 @@ SELECT function_privs_are('ef_retire_key', ARRAY['integer'], 'public', ARRAY[]::
 	'PUBLIC may not execute ef_retire_key');
 SELECT function_privs_are('ef_retire_key', ARRAY['integer'], 'ef_tap_fresh', ARRAY[]::name[],
 	'a fresh role may not execute ef_retire_key');
+SELECT function_privs_are('ef_citus_share_registry', ARRAY[]::name[], 'public', ARRAY[]::name[],
+	'PUBLIC may not execute ef_citus_share_registry');
+SELECT throws_ok('SELECT ef_citus_share_registry()', '55000', 'Citus is not installed in this database',
+	'ef_citus_share_registry() without Citus says so');
 SELECT function_privs_are(f, a, r, ARRAY['EXECUTE'], format('%s may execute %s(%s)', r, f, array_to_string(a, ', ')))
 FROM (VALUES ('ef_unlock'::name, ARRAY['integer', 'bytea', 'text', 'text']::name[]),
 	('ef_lock', ARRAY[]::name[]),
@@ -608,7 +612,8 @@ SELECT set_eq(
 	      'ef_encrypt_on_coordinator(anyelement,text,boolean,integer,text,text)',
 	      'ef_encrypt_on_shard(anyelement,text,boolean,integer,text,text)',
 	      'ef_rewrap_on_shard(encrypted_field,integer)',
-	      'ef_reterm_on_shard(encrypted_field,text,text,text)'],
+	      'ef_reterm_on_shard(encrypted_field,text,text,text)',
+	      'ef_citus_share_registry()'],
 	'the extension holds exactly the documented functions and procedures');
 
 SELECT function_returns('ef_encrypt', ARRAY['text', 'text', 'boolean', 'integer', 'text', 'text'], 'encrypted_field',
@@ -653,6 +658,7 @@ SELECT results_eq(
 	  JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'encrypted_field'
 	  ORDER BY p.oid::regprocedure::text COLLATE "C"$$,
 	$$VALUES ('ef_cmp(encrypted_field,encrypted_field)', 'i', 's', true),
+	         ('ef_citus_share_registry()', 'v', 'u', false),
 	         ('ef_cmp_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_column_batch_check(regclass,name,integer,boolean,boolean)', 's', 's', false),
 	         ('ef_create_view(regclass,text,name,name[],boolean)', 'v', 'u', false),

@@ -312,6 +312,8 @@ CREATE FUNCTION ef_reterm_on_shard(value encrypted_field, context text DEFAULT N
 	RETURNS encrypted_field
 	AS 'MODULE_PATHNAME', 'ef_reterm' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ef_reterm_on_shard(encrypted_field, text, text, text) IS 'ef_reterm for an UPDATE of a Citus table: runs on the workers; internal';
+
+\i routines/ef_citus_share_registry.sql
 -- 0.3.0 hands the leader's keys to the parallel workers of its query
 -- (src/parallel_keys.c): the functions that read held keys become PARALLEL
 -- SAFE, so that a scan that decrypts runs in every worker.

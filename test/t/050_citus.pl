@@ -31,7 +31,8 @@ my ($k1, $k2) = (random_key(), random_key());
 my @plaintexts = ('ada.lovelace@example.org', 'grace.hopper@example.org',
 	'katherine.johnson@example.org', 'dorothy.vaughan@example.org',
 	'mary.jackson@example.org', 'AdaLogin', 'GraceLogin', 'motto-liberte',
-	'patient-alice', 'patient-bob', 'adalogin', 'NICK-DOROTHY');
+	'patient-alice', 'patient-bob', 'adalogin', 'NICK-DOROTHY',
+	'compared-with-plaintext');
 
 sub citus_node
 {
@@ -112,6 +113,20 @@ my $r = client($coord, env => \%plain, sql => [
 	'COMMIT',
 ]);
 is($r->{ins}, 'INSERT 0 4', 'rows are written with ef_encrypt in a transaction') or diag(explain $r);
+
+# the registry becomes reference tables: every node has its rows, and a
+# session on a worker can unlock and register there
+is($coord->safe_psql('postgres', 'SELECT ef_citus_share_registry()'), '', 'ef_citus_share_registry() runs on the coordinator');
+is($coord->safe_psql('postgres', "SELECT string_agg(logicalrelid::text || ':' || partmethod::text || repmodel::text, ',' ORDER BY logicalrelid::text) "
+	  . "FROM pg_dist_partition WHERE logicalrelid::text IN ('ef_keys', 'ef_index_keys')"),
+	'ef_index_keys:nt,ef_keys:nt', 'ef_keys and ef_index_keys are reference tables');
+is($w1->safe_psql('postgres', 'SELECT count(*) FROM ef_keys'), '2', 'a worker reads both registered keys');
+$r = client($w1, sql => [ 'u1::SELECT ef_unlock(1, %(k1)s)', 'held::SELECT count(*) FROM ef_held_keys()' ]);
+is($r->{held}, '1', 'a session on a worker unlocks a key registered on the coordinator');
+my (undef, undef, $share_err) = $w1->psql('postgres', 'SELECT ef_citus_share_registry()');
+like($share_err, qr/ERROR:  ef_citus_share_registry\(\) runs on the Citus coordinator/,
+	'ef_citus_share_registry() is refused on a worker');
+is($coord->safe_psql('postgres', 'SELECT ef_citus_share_registry()'), '', 'and is idempotent on the coordinator');
 
 # every statement shape, in a transaction with transaction-scoped keys
 my @prepared_term = map { "pterm$_\::prepared:SELECT count(*) FROM customers WHERE login = ef_term(%(p1)s::text, 'customers.login', 'lower')" } 1 .. 8;
@@ -225,6 +240,37 @@ is($r->{in_savepoint}, '4', 'keys forwarded in a savepoint');
 like($r->{after_savepoint}, qr/^ERROR 55000: no master key is unlocked/, 'are gone after ROLLBACK TO SAVEPOINT');
 like($r->{after_discard}, qr/^ERROR 55000: no master key is unlocked/, 'DISCARD ALL on the coordinator leaves the workers nothing');
 
+# ef_lock() in a savepoint that is then released reaches connections
+# opened after it; a search term folded into a cached plan goes with the
+# keys; a parameter compared with decrypted values stays out of the logs
+$r = client($coord, env => { EF_P1 => 'compared-with-plaintext' }, sql => [
+	'BEGIN',
+	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'one::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1',
+	'SAVEPOINT s',
+	'lock::SELECT ef_lock()',
+	'RELEASE SAVEPOINT s',
+	'after_release::SELECT count(ef_decrypt(email)) FROM customers',
+	'ROLLBACK',
+	'BEGIN',
+	'tu2b::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'prep::PREPARE q AS SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
+	'q1::EXECUTE q',
+	'lock2::SELECT ef_lock()',
+	'q2::EXECUTE q',
+	'ROLLBACK',
+	'BEGIN',
+	'tu2c::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'compare::SELECT count(*) FROM customers WHERE ef_decrypt(email) = %(p1)s::text',
+	'ROLLBACK',
+]);
+is($r->{one}, '2', 'keys reach a worker in a transaction');
+like($r->{after_release}, qr/^ERROR 55000: no master key is unlocked/,
+	'ef_lock() in a released savepoint reaches the connections opened after it');
+is($r->{q1}, '1', 'a cached plan with a search term computed on the coordinator finds its row');
+like($r->{q2}, qr/^ERROR 55000: no index key is held/, 'after ef_lock(), the plan is made again and needs a key');
+is($r->{compare}, '0', 'a parameter compared with decrypted values is shipped to the workers');
+
 # another session, meanwhile, never decrypts with this one's keys
 $r = client($coord, sql => [ 'BEGIN', 'other::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK' ]);
 like($r->{other}, qr/^ERROR 55000: no master key is unlocked/, 'another coordinator session holds nothing on the workers');
@@ -306,6 +352,20 @@ $r = client($coord, sql => [
 ]);
 is($r->{placed}, '3', 'a new table has shards on all three workers');
 is($r->{read}, '30', 'values decrypt on every worker, the new one too');
+$coord->safe_psql('postgres', 'SELECT ef_citus_share_registry()');
+# (citus_shards leaves out the tables of extensions: the placements say it)
+is($coord->safe_psql('postgres', "SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_shard s USING (shardid) "
+	  . "JOIN pg_dist_node n ON n.groupid = p.groupid WHERE s.logicalrelid = 'ef_keys'::regclass AND n.nodeport = " . $w3->port),
+	'1', 'ef_citus_share_registry() again copies the registry to the worker added later');
+$r = client($w3, sql => [ 'u1::SELECT ef_unlock(1, %(k1)s)', 'held::SELECT count(*) FROM ef_held_keys()' ]);
+is($r->{held}, '1', 'and a session there unlocks a key registered before it was added');
+
+# a key written into SQL text is refused on the coordinator, before it is
+# held or sent anywhere (a throwaway key: the coordinator's log has it)
+my $literal = random_key();
+$r = client($coord, sql => [ 'BEGIN', "literal::SELECT ef_unlock(1, '\\x$literal'::bytea, 'transaction')", 'ROLLBACK' ]);
+like($r->{literal}, qr/^ERROR 28EF1:/, 'a key written into SQL text is refused on a Citus coordinator');
+ok(leaks($literal, $_->logfile), $_->name . "'s log never holds a key refused on the coordinator") for ($w1, $w2, $w3);
 
 # no key and no plaintext in any node's log; the checks read what they must
 for my $node ($coord, $w1, $w2, $w3)
@@ -316,8 +376,12 @@ for my $node ($coord, $w1, $w2, $w3)
 }
 like(slurp_file($w1->logfile), qr/SET LOCAL encrypted_field\.forwarded_keys = '[0-9a-f]+'/,
 	"a worker's log holds the sealed sets (log_statement = all), so the checks above read them");
-like(slurp_file($coord->logfile), qr/issuing .*encrypted_field\.forwarded_keys/,
-	"the coordinator's log holds what Citus sent (citus.log_remote_commands)");
+like(slurp_file($coord->logfile), qr/issuing <command hidden by encrypted_field: this session holds keys>/,
+	"the coordinator's log hides what Citus sends for a session that holds keys (citus.log_remote_commands)");
+like(slurp_file($coord->logfile), qr/issuing SELECT create_distributed_table|issuing .*CREATE TABLE/,
+	"and shows it for sessions that hold none");
+like(slurp_file($w1->logfile), qr/<statement hidden by encrypted_field/,
+	"a worker's log hides the statements it runs for a coordinator that forwarded keys");
 
 # a set copied from a worker's log opens nothing once its transaction ended
 my $w1log = slurp_file($w1->logfile);
@@ -356,10 +420,57 @@ like($r->{role}, qr/^ERROR 55P02: encrypted_field.forwarded_keys can only be set
 	'a set cannot be made a role default');
 is($r->{show}, '(sealed)', 'SHOW never shows a set');
 
+# a set a worker received but never opened is refused after its transaction
+my %before = map { $_->name => length(slurp_file($_->logfile)) } ($w1, $w2);
+$r = client($coord, sql => [
+	'BEGIN',
+	'warm::SELECT count(*) FROM customers WHERE tenant_id = 1',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'other::SELECT pg_catalog.now() IS NOT NULL',
+	'COMMIT',
+]);
+my ($unopened, $received_by, $bystander);
+for my $node ($w1, $w2)
+{
+	my ($set) = substr(slurp_file($node->logfile), $before{ $node->name }) =~ /forwarded_keys = '([0-9a-f]+)'/;
+	if (defined $set) { ($unopened, $received_by) = ($set, $node); }
+	else { $bystander = $node; }
+}
+ok(defined $unopened && defined $bystander, 'a set reached the one worker connection in the transaction, which ran nothing after it');
+my %shard_of = map {
+	my $node = $_;
+	($node->name => $node->safe_psql('postgres', q{SET citus.override_table_visibility = off;
+		SELECT c.relname FROM pg_class c WHERE c.relname LIKE 'customers\_%' AND c.relkind = 'r'
+		AND (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I', c.relname), false, true, '')))[1]::text::int > 0
+		ORDER BY c.relname LIMIT 1}))
+} ($w1, $w2);
+$r = client($received_by, sql => [
+	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$unopened'",
+	"SELECT assign_distributed_transaction_id($group, 999997, now())",
+	"replay_unopened::SELECT count(ef_decrypt(email)) FROM $shard_of{$received_by->name}", 'ROLLBACK',
+]);
+like($r->{replay_unopened}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
+	'a set received but never opened is refused once its transaction ended');
+
+# a set sealed to a worker that never took part in its transaction is
+# refused once it is older than encrypted_field.forwarded_keys_max_age
+$bystander->append_conf('postgresql.conf', 'encrypted_field.forwarded_keys_max_age = 10');
+$bystander->reload;
+sleep 11;
+$r = client($bystander, sql => [
+	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$unopened'",
+	"SELECT assign_distributed_transaction_id($group, 999996, now())",
+	"replay_aged::SELECT count(ef_decrypt(email)) FROM $shard_of{$bystander->name}", 'ROLLBACK',
+]);
+like($r->{replay_aged}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| /,
+	'a set for a worker that never took part is refused once it is older than the maximum age');
+$bystander->append_conf('postgresql.conf', 'encrypted_field.forwarded_keys_max_age = 300');
+$bystander->reload;
+
 # a worker without the library preloaded cannot receive keys, and says so
 my $w4 = citus_node('worker4', 'citus');
 $coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $w4->port . ')');
-my ($status, $out, $err) = $w4->psql('postgres', 'SELECT ef_node_public_key()');
+my (undef, undef, $err) = $w4->psql('postgres', 'SELECT ef_node_public_key()');
 like($err, qr/this server has no key to receive forwarded keys.*\n.*HINT:  Add encrypted_field to shared_preload_libraries, after citus/,
 	'without the preload, a worker has no key, and the error says what to add');
 $r = client($coord, sql => [
