@@ -46,6 +46,7 @@
 #include "citus_forward.h"
 #include "citus_plan.h"
 #include "compat.h"
+#include "decrypt_audit.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -252,6 +253,8 @@ CollectKeys(ForwardKey *keys)
 		keys[n].retired = key->retired;
 		strlcpy(keys[n].role, role, NAMEDATALEN);
 		strlcpy(keys[n].index_group, key->index_group, NAMEDATALEN);
+		strlcpy(keys[n].reason, DecryptAuditReasonOf(key->key_id) ? DecryptAuditReasonOf(key->key_id) : "",
+				sizeof(keys[n].reason));
 		memcpy(keys[n].kek, key->kek, EF_KEY_LEN);
 		for (int j = 0; j < EF_INDEX_KEYS_HELD; j++)
 		{
@@ -494,6 +497,8 @@ OpenSet(void)
 							keys[i].index_key_id,
 							(const uint8 (*)[EF_KEY_LEN]) keys[i].index_key);
 				KeystoreMarkForwarded(keys[i].key_id);
+				/* the worker's audit lines give the coordinator's reason */
+				DecryptAuditNoteUnlock(keys[i].key_id, keys[i].reason);
 				appendStringInfo(&ids, "%s%d", i > 0 ? "," : "", keys[i].key_id);
 			}
 			opened = true;

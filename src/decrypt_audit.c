@@ -403,8 +403,8 @@ DecryptAuditNoteUnlock(int32 key_id, const char *reason)
 }
 
 /* Return the reason of the unlock that holds this key now, or NULL */
-static const char *
-ReasonOfHeldKey(int32 key_id)
+const char *
+DecryptAuditReasonOf(int32 key_id)
 {
 	const HeldKey *key = KeystoreFind(key_id);
 
@@ -559,7 +559,7 @@ FrameAddKey(AuditFrame *frame, int32 key_id, int64 count)
 	key = &frame->keys[frame->nkeys];
 	key->key_id = key_id;
 	key->count = count;
-	reason = ReasonOfHeldKey(key_id);
+	reason = DecryptAuditReasonOf(key_id);
 	key->reason = reason ? MemoryContextStrdup(frame->cxt, reason) : NULL;
 	frame->last_key = frame->nkeys++;
 }

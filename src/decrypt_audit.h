@@ -54,6 +54,7 @@ extern void DecryptAuditInstallHooks(void);
 extern char *DecryptAuditReasonArgument(FunctionCallInfo fcinfo, int argno);
 extern void DecryptAuditCheckReason(int32 key_id, const char *reason);
 extern void DecryptAuditNoteUnlock(int32 key_id, const char *reason);
+extern const char *DecryptAuditReasonOf(int32 key_id);
 extern void DecryptAuditAppendJsonString(StringInfo buf, const char *str);
 
 #endif							/* EF_DECRYPT_AUDIT_H */

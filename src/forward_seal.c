@@ -17,7 +17,7 @@
  *	ciphertext | tag[16])
  * and the sealed payload:
  *	count uint8 | count x (key id int32 | retired uint8 | role length uint8 |
- *	role | group length uint8 | group | kek[32] |
+ *	role | group length uint8 | group | reason length uint8 | reason | kek[32] |
  *	EF_INDEX_KEYS_HELD x (index key id int32 | index key[32]))
  *
  * The payload is built and opened in a buffer that is wiped before it is
@@ -41,7 +41,7 @@
 #define MAGIC_LEN			4
 #define FINGERPRINT_LEN		8
 #define HEADER_LEN	(MAGIC_LEN + EF_FORWARD_ID_LEN + 8 + 4 + EF_X25519_LEN)
-#define KEY_MAX_LEN	(4 + 1 + 1 + NAMEDATALEN + 1 + NAMEDATALEN + EF_KEY_LEN + \
+#define KEY_MAX_LEN	(4 + 1 + 1 + NAMEDATALEN + 1 + NAMEDATALEN + 1 + EF_FORWARD_REASON_MAX + EF_KEY_LEN + \
 					 EF_INDEX_KEYS_HELD * (4 + EF_KEY_LEN))
 #define PAYLOAD_MAX_LEN	(1 + EF_FORWARD_MAX_KEYS * KEY_MAX_LEN)
 
@@ -112,6 +112,7 @@ PackKeys(const ForwardKey *keys, int nkeys, uint8 *payload)
 	{
 		size_t		rlen = strnlen(keys[i].role, NAMEDATALEN - 1);
 		size_t		glen = strnlen(keys[i].index_group, NAMEDATALEN - 1);
+		size_t		reasonlen = strnlen(keys[i].reason, EF_FORWARD_REASON_MAX);
 
 		PutU32(p, (uint32) keys[i].key_id);
 		p += 4;
@@ -122,6 +123,9 @@ PackKeys(const ForwardKey *keys, int nkeys, uint8 *payload)
 		*p++ = (uint8) glen;
 		memcpy(p, keys[i].index_group, glen);
 		p += glen;
+		*p++ = (uint8) reasonlen;
+		memcpy(p, keys[i].reason, reasonlen);
+		p += reasonlen;
 		memcpy(p, keys[i].kek, EF_KEY_LEN);
 		p += EF_KEY_LEN;
 		for (int j = 0; j < EF_INDEX_KEYS_HELD; j++)
@@ -151,7 +155,8 @@ UnpackKeys(const uint8 *payload, size_t len, ForwardKey *keys, int *nkeys)
 	for (int i = 0; i < n; i++)
 	{
 		size_t		rlen,
-					glen;
+					glen,
+					reasonlen;
 
 		if (end - p < 6)
 			return false;
@@ -165,12 +170,17 @@ UnpackKeys(const uint8 *payload, size_t len, ForwardKey *keys, int *nkeys)
 		keys[i].role[rlen] = '\0';
 		p += rlen;
 		glen = *p++;
-		if (glen >= NAMEDATALEN ||
-			(size_t) (end - p) < glen + EF_KEY_LEN + EF_INDEX_KEYS_HELD * (4 + EF_KEY_LEN))
+		if (glen >= NAMEDATALEN || (size_t) (end - p) < glen + 1)
 			return false;
 		memcpy(keys[i].index_group, p, glen);
 		keys[i].index_group[glen] = '\0';
 		p += glen;
+		reasonlen = *p++;
+		if ((size_t) (end - p) < reasonlen + EF_KEY_LEN + EF_INDEX_KEYS_HELD * (4 + EF_KEY_LEN))
+			return false;
+		memcpy(keys[i].reason, p, reasonlen);
+		keys[i].reason[reasonlen] = '\0';
+		p += reasonlen;
 		memcpy(keys[i].kek, p, EF_KEY_LEN);
 		p += EF_KEY_LEN;
 		for (int j = 0; j < EF_INDEX_KEYS_HELD; j++)
@@ -180,7 +190,9 @@ UnpackKeys(const uint8 *payload, size_t len, ForwardKey *keys, int *nkeys)
 			memcpy(keys[i].index_key[j], p, EF_KEY_LEN);
 			p += EF_KEY_LEN;
 		}
-		if (keys[i].key_id <= 0 || memchr(keys[i].role, '\0', rlen) != NULL)
+		if (keys[i].key_id <= 0 || memchr(keys[i].role, '\0', rlen) != NULL ||
+			memchr(keys[i].index_group, '\0', glen) != NULL ||
+			memchr(keys[i].reason, '\0', reasonlen) != NULL)
 			return false;
 	}
 	*nkeys = n;

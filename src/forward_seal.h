@@ -19,6 +19,8 @@
 
 /* Most keys one set carries: every key a session may hold */
 #define EF_FORWARD_MAX_KEYS		EF_MAX_HELD_KEYS
+/* Longest unlock reason a set carries (ef_unlock takes at most 200 bytes) */
+#define EF_FORWARD_REASON_MAX	255
 /* Most workers one set is sealed to */
 #define EF_FORWARD_MAX_NODES	255
 
@@ -29,6 +31,7 @@ typedef struct ForwardKey
 	bool		retired;
 	char		role[NAMEDATALEN];
 	char		index_group[NAMEDATALEN];
+	char		reason[EF_FORWARD_REASON_MAX + 1];	/* the unlock's, or empty */
 	uint8		kek[EF_KEY_LEN];
 	int32		index_key_id[EF_INDEX_KEYS_HELD];
 	uint8		index_key[EF_INDEX_KEYS_HELD][EF_KEY_LEN];

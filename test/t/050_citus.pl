@@ -133,8 +133,8 @@ my @prepared_term = map { "pterm$_\::prepared:SELECT count(*) FROM customers WHE
 my @prepared_router = map { "prouter$_\::prepared:SELECT ef_decrypt(email) FROM customers WHERE tenant_id = 1 AND id = 2" } 1 .. 7;
 $r = client($coord, env => { EF_P1 => 'adalogin', EF_P2 => 'mary.jackson@example.org', EF_P3 => 'NICK-DOROTHY' }, sql => [
 	'BEGIN',
-	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
-	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\', \'TICKET-4711\')',
+	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\', \'TICKET-4711\')',
 	'router::SELECT id, ef_decrypt(email) FROM customers WHERE tenant_id = 1 ORDER BY id',
 	'multi::SELECT string_agg(ef_decrypt(email), \',\' ORDER BY tenant_id, id) FROM customers',
 	'term::SELECT count(*) FROM customers WHERE login = ef_term(%(p1)s::text, \'customers.login\', \'lower\')',
@@ -366,6 +366,13 @@ my $literal = random_key();
 $r = client($coord, sql => [ 'BEGIN', "literal::SELECT ef_unlock(1, '\\x$literal'::bytea, 'transaction')", 'ROLLBACK' ]);
 like($r->{literal}, qr/^ERROR 28EF1:/, 'a key written into SQL text is refused on a Citus coordinator');
 ok(leaks($literal, $_->logfile), $_->name . "'s log never holds a key refused on the coordinator") for ($w1, $w2, $w3);
+
+# the workers' decrypt audit lines name the column and the coordinator's reason
+my $workers_log = slurp_file($w1->logfile) . slurp_file($w2->logfile);
+like($workers_log, qr/encrypted_field audit: \{"kind":"statement".*"application":"citus_internal gpid=\d+".*"keys":\[\{"key_id":1,"reason":"TICKET-4711"/,
+	'a worker writes an audit line for the decrypts it runs, with the reason the coordinator session gave');
+like($workers_log, qr/encrypted_field audit: \{"kind":"statement".*"columns":\[\{"op":"decrypt","column":"public\.customers_\d+\.email"/,
+	'naming the shard column it decrypted');
 
 # no key and no plaintext in any node's log; the checks read what they must
 for my $node ($coord, $w1, $w2, $w3)
