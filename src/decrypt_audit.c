@@ -40,10 +40,19 @@
  * TopMemoryContext, and hold copies of every name they print, so the
  * abort callback writes them without reading the catalogs.
  *
- * Parallel workers run no audited function: they are PARALLEL RESTRICTED.
- * A frame's counts are (op, name, count) and (key id, count) pairs, which a
- * worker could send its leader to add with FrameAdd and FrameAddKey; that
- * transport is not written (doc/audit.md, "What is not audited yet").
+ * Parallel workers count as the leader does (each walks the plan it was
+ * given, so its calls resolve to the same names) but write no line: a
+ * worker adds its frames' (op, name, count) and (key id, count) pairs, by
+ * name, to the share, a counter area in the leader's hand-over segment
+ * (parallel_keys.c), when each frame closes: at the worker's ExecutorEnd,
+ * and at its parallel commit or abort for what a failure left open.  The
+ * leader adds the share to its statement's frame (FrameAdd, FrameAddKey)
+ * when the query ends, after its workers have exited: at its ExecutorEnd,
+ * or at the (sub)transaction's abort, before the frame's line is written.
+ * Each worker process adds its own counts once and the leader reads the
+ * share once, so relaunched workers (a rescanned Gather) and several
+ * Gather nodes add up without counting twice.  The share holds names and
+ * counts only, no key and no data.
  *
  * Reasons.  ef_unlock(..., reason => '...') keeps the reason of each
  * unlock, by the held key's unlock sequence number, so that a rolled back
@@ -79,6 +88,7 @@
 #include "nodes/nodeFuncs.h"
 #include EF_QUERYJUMBLE_H
 #include "parser/parsetree.h"
+#include "storage/spin.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
@@ -155,6 +165,41 @@ typedef struct AuditBinding
 	int			slot;			/* its column in frame */
 } AuditBinding;
 
+/*
+ * The share: the counts of a query's parallel workers, which the leader
+ * adds to its line.  Plaintext names and counts only.  Values of a column
+ * past SHARE_COLUMNS, or whose name is longer than SHARE_NAME_LEN - 1
+ * bytes, count as "expression", never not at all.
+ */
+#define SHARE_MAGIC			0x45464131	/* "EFA1" */
+#define SHARE_COLUMNS		64
+#define SHARE_NAME_LEN		256
+
+typedef struct ShareColumn
+{
+	int32		op;				/* EfAuditOp */
+	int64		count;
+	char		name[SHARE_NAME_LEN];
+} ShareColumn;
+
+typedef struct ShareKey
+{
+	int32		key_id;
+	int64		count;
+} ShareKey;
+
+typedef struct AuditShare
+{
+	uint32		magic;
+	slock_t		mutex;			/* held only to copy counts in or out */
+	int32		ncolumns;
+	int32		nkeys;
+	int64		overflow[EF_AUDIT_RETERM + 1];	/* per op, as "expression" */
+	int64		other_keys;
+	ShareKey	keys[MAX_FRAME_KEYS];
+	ShareColumn columns[SHARE_COLUMNS];
+} AuditShare;
+
 static AuditFrame *frames = NULL;	/* open frames */
 static AuditBinding *bindings = NULL;
 static int	nbindings = 0;
@@ -170,6 +215,9 @@ static int	nesting_level = 0;
 static const void *running = NULL;
 static int64 running_queryid = 0;
 static const char *running_command = NULL;
+
+/* in a parallel worker, the share of its leader's query, or NULL */
+static AuditShare *worker_share = NULL;
 
 /* names printed in lines: each distinct name once per session */
 static MemoryContext names_cxt = NULL;
@@ -522,11 +570,8 @@ FrameSlot(AuditFrame *frame, EfAuditOp op, const char *name)
 	return frame->ncolumns++;
 }
 
-/*
- * Add counts of a column to a frame: the merge step, which counts from a
- * parallel worker would take too
- */
-static void pg_attribute_unused()
+/* Add counts of a column to a frame: the merge of a parallel share */
+static void
 FrameAdd(AuditFrame *frame, EfAuditOp op, const char *name, int64 count)
 {
 	frame->columns[FrameSlot(frame, op, InternName(name))].count += count;
@@ -584,7 +629,7 @@ FrameWrite(AuditFrame *frame, const char *status)
 
 	for (int i = 0; i < frame->ncolumns; i++)
 		any |= frame->columns[i].count > 0;
-	if (!any || ef_audit != EF_AUDIT_STATEMENT)
+	if (!any || ef_audit != EF_AUDIT_STATEMENT || IsParallelWorker())
 		return;
 
 	initStringInfo(&buf);
@@ -651,6 +696,64 @@ FrameWrite(AuditFrame *frame, const char *status)
 			 errhidestmt(true), errhidecontext(true)));
 }
 
+/*
+ * In a parallel worker, add a frame's counts to the leader's share, by
+ * name.  Nothing in here can fail: the lock is a spinlock.
+ */
+static void
+ShareAddFrame(AuditFrame *frame)
+{
+	AuditShare *share = worker_share;
+
+	if (share == NULL)
+		return;
+	SpinLockAcquire(&share->mutex);
+	for (int i = 0; i < frame->ncolumns; i++)
+	{
+		AuditColumn *c = &frame->columns[i];
+		int			j;
+
+		if (c->count == 0)
+			continue;
+		for (j = 0; j < share->ncolumns; j++)
+			if (share->columns[j].op == (int32) c->op &&
+				strcmp(share->columns[j].name, c->name) == 0)
+				break;
+		if (j == share->ncolumns && j < SHARE_COLUMNS &&
+			strlen(c->name) < SHARE_NAME_LEN)
+		{
+			share->columns[j].op = (int32) c->op;
+			share->columns[j].count = 0;
+			strlcpy(share->columns[j].name, c->name, SHARE_NAME_LEN);
+			share->ncolumns++;
+		}
+		if (j < share->ncolumns)
+			share->columns[j].count += c->count;
+		else
+			share->overflow[c->op] += c->count;
+	}
+	for (int i = 0; i < frame->nkeys; i++)
+	{
+		int			j;
+
+		for (j = 0; j < share->nkeys; j++)
+			if (share->keys[j].key_id == frame->keys[i].key_id)
+				break;
+		if (j == share->nkeys && j < MAX_FRAME_KEYS)
+		{
+			share->keys[j].key_id = frame->keys[i].key_id;
+			share->keys[j].count = 0;
+			share->nkeys++;
+		}
+		if (j < share->nkeys)
+			share->keys[j].count += frame->keys[i].count;
+		else
+			share->other_keys += frame->keys[i].count;
+	}
+	share->other_keys += frame->other_keys;
+	SpinLockRelease(&share->mutex);
+}
+
 /* Write a frame's line and close it */
 static void
 FrameClose(AuditFrame *frame, const char *status)
@@ -673,7 +776,10 @@ FrameClose(AuditFrame *frame, const char *status)
 			bindings[i].frame = NULL;
 	if (unbound_frame == frame)
 		unbound_frame = NULL;
-	FrameWrite(frame, status);
+	if (IsParallelWorker())
+		ShareAddFrame(frame);	/* a worker's counts go to its leader's line */
+	else
+		FrameWrite(frame, status);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(frame->cxt);
 }
@@ -712,8 +818,6 @@ DecryptAuditCount(FmgrInfo *flinfo, EfAuditOp op, int32 key_id)
 	AuditFrame *frame;
 	int			slot;
 
-	if (IsParallelWorker())
-		return;					/* see the file header */
 	if (expr != NULL && last_binding >= 0 && last_binding < nbindings &&
 		bindings[last_binding].expr == expr)
 		b = &bindings[last_binding];
@@ -1224,8 +1328,7 @@ DecryptAuditExecutorStart(QueryDesc *queryDesc, int eflags)
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	if (ef_audit != EF_AUDIT_STATEMENT || IsParallelWorker() ||
-		(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	if (ef_audit != EF_AUDIT_STATEMENT || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
 
 	ctx.query = queryDesc;
@@ -1420,4 +1523,115 @@ DecryptAuditInstallHooks(void)
 	RegisterSubXactCallback(DecryptAuditSubXactCallback, NULL);
 	CacheRegisterSyscacheCallback(PROCOID, InvalidateFuncCache, (Datum) 0);
 	EnableQueryId();
+}
+
+/* ------------------------------------------------------------------------
+ * Parallel workers' counts (the share)
+ * ------------------------------------------------------------------------
+ */
+
+/* The size of a share, for the leader's hand-over segment */
+Size
+DecryptAuditShareSize(void)
+{
+	return sizeof(AuditShare);
+}
+
+/* Make an empty share, in the leader */
+void
+DecryptAuditShareInit(void *share)
+{
+	AuditShare *s = (AuditShare *) share;
+
+	memset(s, 0, sizeof(AuditShare));
+	SpinLockInit(&s->mutex);
+	s->magic = SHARE_MAGIC;
+}
+
+/* In a worker, add its counts to this share from now on (NULL: none) */
+void
+DecryptAuditShareAttach(void *share)
+{
+	AuditShare *s = (AuditShare *) share;
+
+	worker_share = (s != NULL && s->magic == SHARE_MAGIC) ? s : NULL;
+}
+
+/*
+ * In a worker whose part of the query ends (its parallel commit or abort),
+ * add what its open frames counted to the share, and let go of the share
+ * before its segment is detached.  A failed worker's counts so far get
+ * there this way.
+ */
+void
+DecryptAuditWorkerEnd(void)
+{
+	FramesCloseOf(InvalidSubTransactionId, "");
+	UnbindOf(InvalidSubTransactionId);
+	worker_share = NULL;
+}
+
+/*
+ * In the leader, once the query's workers have exited, add their counts in
+ * the share to the frame the query's calls count in, and empty the share.
+ * query_ended: the query is at its ExecutorEnd, so queryDesc can be read;
+ * else the (sub)transaction aborts, and the frame is found by pointer only.
+ */
+void
+DecryptAuditShareMerge(void *share, QueryDesc *queryDesc, bool query_ended)
+{
+	AuditShare *s = (AuditShare *) share;
+	AuditShare *copy;
+	AuditFrame *frame = NULL;
+	bool		any = false;
+
+	if (s == NULL || s->magic != SHARE_MAGIC)
+		return;
+	copy = palloc(sizeof(AuditShare));
+	SpinLockAcquire(&s->mutex);
+	memcpy(copy, s, sizeof(AuditShare));
+	s->ncolumns = 0;
+	s->nkeys = 0;
+	memset(s->overflow, 0, sizeof(s->overflow));
+	s->other_keys = 0;
+	SpinLockRelease(&s->mutex);
+
+	for (int i = 0; i < copy->ncolumns; i++)
+		any |= copy->columns[i].count > 0;
+	for (int op = 0; op <= EF_AUDIT_RETERM; op++)
+		any |= copy->overflow[op] > 0;
+	if (!any)
+	{
+		pfree(copy);
+		return;
+	}
+
+	/* the frame the leader's bindings of this query count in */
+	for (int i = 0; i < nbindings && frame == NULL; i++)
+		if (bindings[i].query == queryDesc && bindings[i].frame != NULL)
+			frame = bindings[i].frame;
+	if (frame == NULL)
+		frame = FrameOf(queryDesc);
+	if (frame == NULL && query_ended && nesting_level == 0)
+		frame = FrameOpen(queryDesc, (int64) queryDesc->plannedstmt->queryId,
+						  QueryCommand(queryDesc));
+	if (frame == NULL)
+		frame = CurrentFrame();
+
+	for (int i = 0; i < copy->ncolumns; i++)
+		if (copy->columns[i].count > 0 &&
+			copy->columns[i].op >= EF_AUDIT_DECRYPT && copy->columns[i].op <= EF_AUDIT_RETERM)
+		{
+			copy->columns[i].name[SHARE_NAME_LEN - 1] = '\0';
+			FrameAdd(frame, (EfAuditOp) copy->columns[i].op, copy->columns[i].name,
+					 copy->columns[i].count);
+		}
+	for (int op = EF_AUDIT_DECRYPT; op <= EF_AUDIT_RETERM; op++)
+		if (copy->overflow[op] > 0)
+			FrameAdd(frame, (EfAuditOp) op, "expression", copy->overflow[op]);
+	for (int i = 0; i < copy->nkeys && i < MAX_FRAME_KEYS; i++)
+		if (copy->keys[i].count > 0)
+			FrameAddKey(frame, copy->keys[i].key_id, copy->keys[i].count);
+	frame->other_keys += copy->other_keys;
+	pfree(copy);
 }

@@ -13,6 +13,7 @@
 #ifndef EF_DECRYPT_AUDIT_H
 #define EF_DECRYPT_AUDIT_H
 
+#include "executor/execdesc.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 
@@ -56,5 +57,12 @@ extern void DecryptAuditCheckReason(int32 key_id, const char *reason);
 extern void DecryptAuditNoteUnlock(int32 key_id, const char *reason);
 extern const char *DecryptAuditReasonOf(int32 key_id);
 extern void DecryptAuditAppendJsonString(StringInfo buf, const char *str);
+
+/* parallel workers' counts, in the leader's hand-over segment */
+extern Size DecryptAuditShareSize(void);
+extern void DecryptAuditShareInit(void *share);
+extern void DecryptAuditShareAttach(void *share);
+extern void DecryptAuditWorkerEnd(void);
+extern void DecryptAuditShareMerge(void *share, QueryDesc *queryDesc, bool query_ended);
 
 #endif							/* EF_DECRYPT_AUDIT_H */

@@ -28,6 +28,19 @@
  * 5. at ExecutorEnd, or on abort, the leader wipes the segment and the
  *	  setting's text in place and detaches.
  *
+ * The segment also carries, after the sealed keys, the decrypt audit's
+ * share (decrypt_audit.c): a counter area, plaintext names and counts only,
+ * where the workers add what they decrypted so that it reaches the
+ * leader's audit line.  So a worker keeps its mapping (not the keys) until
+ * the end of its part of the query, when it adds its last counts and
+ * detaches; the leader adds the share to its line after its workers have
+ * exited (after the executor has ended, or in the abort, which waits for
+ * them first) and only then wipes the segment.
+ *
+ * Parallel index builds (CREATE INDEX, REINDEX) start workers without an
+ * ExecutorStart: they receive no key, so an index expression that needs
+ * one fails in them, and they have nothing to count.
+ *
  * The handle alone opens nothing: the segment holds only ciphertext (it
  * lives in /dev/shm, which may be swapped and is readable by the server's
  * OS account, like any shared memory).  The setting is refused to SET,
@@ -50,6 +63,7 @@
 #include "access/xact.h"
 #include "compat.h"
 #include "crypto.h"
+#include "decrypt_audit.h"
 #include "ef_report.h"
 #include "executor/executor.h"
 #include "keystore.h"
@@ -74,6 +88,10 @@ typedef struct HandoffHeader
 
 #define HANDOFF_AAD_LEN		(sizeof(uint32) + sizeof(int32))
 
+/* Where the audit's share starts, after the header and nkeys sealed slots */
+#define SHARE_OFFSET(nkeys) \
+	MAXALIGN(sizeof(HandoffHeader) + sizeof(HeldKey) * (Size) (nkeys))
+
 /* What a worker received, until it has taken the keys: in locked pages */
 typedef struct Received
 {
@@ -94,6 +112,7 @@ static SubTransactionId handoff_subid = InvalidSubTransactionId;
 static Received *received = NULL;
 static size_t received_mapped = 0;
 static bool worker_holds_keys = false;
+static dsm_segment *worker_seg = NULL;	/* mapped for the audit's share */
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
@@ -165,13 +184,21 @@ WipeHandoffValue(void)
 		explicit_bzero(handoff_value, strlen(handoff_value));
 }
 
-/* End the leader's hand-over: wipe the segment and the setting, detach */
+/*
+ * End the leader's hand-over: add the workers' audit counts to the query's
+ * line (ended: the query at its ExecutorEnd; NULL: an abort), wipe the
+ * segment and the setting, detach
+ */
 static void
-EndHandoff(void)
+EndHandoff(QueryDesc *ended)
 {
 	WipeHandoffValue();
 	if (handoff_seg != NULL)
 	{
+		HandoffHeader *header = dsm_segment_address(handoff_seg);
+
+		DecryptAuditShareMerge((char *) header + SHARE_OFFSET(header->nkeys),
+							   ended ? ended : handoff_query, ended != NULL);
 		explicit_bzero(dsm_segment_address(handoff_seg),
 					   dsm_segment_map_length(handoff_seg));
 		dsm_detach(handoff_seg);
@@ -181,10 +208,17 @@ EndHandoff(void)
 	handoff_subid = InvalidSubTransactionId;
 }
 
-/* In a worker, forget the keys received and what opened them */
+/*
+ * In a worker, add the last audit counts, detach, and forget the keys
+ * received and what opened them
+ */
 static void
 WorkerForget(void)
 {
+	DecryptAuditWorkerEnd();
+	if (worker_seg != NULL)
+		dsm_detach(worker_seg);
+	worker_seg = NULL;
 	if (worker_holds_keys)
 		(void) KeystoreForgetAll();
 	worker_holds_keys = false;
@@ -205,7 +239,7 @@ ParallelKeysXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 			if (handoff_seg != NULL)
-				EndHandoff();
+				EndHandoff(NULL);
 			break;
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
@@ -223,7 +257,7 @@ ParallelKeysSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB && handoff_seg != NULL &&
 		handoff_subid == mySubid)
-		EndHandoff();
+		EndHandoff(NULL);
 }
 
 /* Register the transaction callbacks once per process */
@@ -284,9 +318,10 @@ HandKeysOver(QueryDesc *queryDesc)
 	}
 
 	RegisterCallbacks();
-	seg = dsm_create(sizeof(HandoffHeader) + plain_len, 0);
+	seg = dsm_create(SHARE_OFFSET(nkeys) + DecryptAuditShareSize(), 0);
 	dsm_pin_mapping(seg);
 	header = dsm_segment_address(seg);
+	DecryptAuditShareInit((char *) header + SHARE_OFFSET(nkeys));
 	header->magic = HANDOFF_MAGIC;
 	header->nkeys = nkeys;
 	aad.data = (const uint8 *) header;
@@ -371,15 +406,28 @@ TakeKeys(void)
 								(uint8 *) plain);
 	}
 	explicit_bzero(received, sizeof(Received));
-	dsm_detach(seg);
 	if (status != EF_CRYPTO_OK)
 	{
+		dsm_detach(seg);
 		if (plain != NULL)
 			LockedPagesFree(plain, plain_mapped);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("could not receive the master keys of the parallel leader")));
 	}
+
+	/*
+	 * Keep the mapping, past this query's resource owner, for the audit's
+	 * share: the worker adds its counts there until its part ends
+	 */
+	if (dsm_segment_map_length(seg) >= SHARE_OFFSET(header->nkeys) + DecryptAuditShareSize())
+	{
+		dsm_pin_mapping(seg);
+		worker_seg = seg;
+		DecryptAuditShareAttach((char *) header + SHARE_OFFSET(header->nkeys));
+	}
+	else
+		dsm_detach(seg);
 
 	PG_TRY();
 	{
@@ -426,16 +474,20 @@ ParallelKeysExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
-/* End the hand-over with the query that made it */
+/*
+ * End the hand-over with the query that made it, once the executor has
+ * ended: its Gather nodes have then waited for their workers to finish, so
+ * the workers' audit counts are all in the segment
+ */
 static void
 ParallelKeysExecutorEnd(QueryDesc *queryDesc)
 {
-	if (handoff_seg != NULL && handoff_query == queryDesc)
-		EndHandoff();
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
+	if (handoff_seg != NULL && handoff_query == queryDesc)
+		EndHandoff(queryDesc);
 }
 
 /* Define the setting and install the executor hooks; from _PG_init */

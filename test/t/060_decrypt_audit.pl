@@ -7,7 +7,10 @@
 # key or plaintext.  The levels of encrypted_field.audit, and the reason
 # requirement with a role exempted, are checked here against real logins.
 # Keys are given at connection start (encrypted_field.keys), as psql users
-# give them.
+# give them.  Parallel plans (real ones, with the leader taking no part so
+# that only workers decrypt, and forced ones) write the serial plan's
+# counts: the workers' counts reach the leader's line, and those of a
+# statement that fails, in a worker or in the leader, up to the failure.
 # Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
@@ -78,13 +81,22 @@ CREATE TABLE events (id integer, note encrypted_field) PARTITION BY RANGE (id);
 CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (1) TO (3);
 CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (3) TO (5);
 INSERT INTO events SELECT g, ef_encrypt('event note ' || g) FROM generate_series(1, 4) g;
-GRANT SELECT ON customers, customers_decrypted, orders, events TO support, app;
+CREATE TABLE big (id integer, note encrypted_field);
+INSERT INTO big SELECT g, ef_encrypt('big note ' || g) FROM generate_series(1, 3000) g;
+ANALYZE big;
+GRANT SELECT ON customers, customers_decrypted, orders, events, big TO support, app;
 SQL
 is($st, 0, 'the tables, the view and the roles are set up') or diag($err);
 ($st, $out, $err) = session('probe', 'SELECT 1', user => 'app');
 is($st, 0, 'the roles can log in with the key given at connection start') or diag($err);
 
 # ---------------------------------------------------------------- the paths
+# a real parallel plan in which only the workers decrypt; the setting that
+# forces one for any query was renamed in PostgreSQL 16
+my $parallel = 'SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; '
+  . 'SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2; '
+  . 'SET parallel_leader_participation = off;';
+my $force = $node->pg_version >= 16 ? 'debug_parallel_query' : 'force_parallel_mode';
 # app => [ statements after the unlock, expected status, columns => counts ]
 my %paths = (
 	direct => [ 'SELECT ef_decrypt(email, \'public.customers.email.\' || id) FROM customers;',
@@ -108,12 +120,32 @@ my %paths = (
 		'ok', { 'decrypt public.events.note' => 4 } ],
 	union => [ 'SELECT ef_decrypt(x) FROM (SELECT note AS x FROM orders UNION ALL SELECT note FROM events) s;',
 		'ok', { 'decrypt expression' => 8 } ],
+	serial_big => [ 'SET max_parallel_workers_per_gather = 0; SELECT count(ef_decrypt(note)) FROM big;',
+		'ok', { 'decrypt public.big.note' => 3000 } ],
+	parallel => [ "$parallel SELECT count(ef_decrypt(note)) FROM big;",
+		'ok', { 'decrypt public.big.note' => 3000 } ],
+	parallel_forced => [ "SET $force = on; SELECT ef_decrypt(note) FROM big WHERE id <= 100;",
+		'ok', { 'decrypt public.big.note' => 100 } ],
+	# two Gather nodes, in two initplans, each with workers of its own
+	parallel_two => [ "$parallel SELECT (SELECT count(ef_decrypt(note)) FROM big)
+		+ (SELECT count(ef_decrypt(note)) FROM big WHERE id <= 1000);",
+		'ok', { 'decrypt public.big.note' => 4000 } ],
+	# the one worker of a forced plan scans the table in order, decrypts
+	# the first 2999 rows and fails at the last
+	parallel_failing_worker => [ "SET $force = on;
+		SELECT count(ef_decrypt(note)) FROM big WHERE 1 / (id - 3000) IS NOT NULL;",
+		'error', { 'decrypt public.big.note' => 2999 } ],
+	# the workers decrypt every row, the leader fails in the final aggregate
+	parallel_failing_leader => [ "$parallel SELECT count(ef_decrypt(note)) / 0 FROM big;",
+		'error', { 'decrypt public.big.note' => 3000 } ],
 );
+my %errors;
 for my $app (sort keys %paths)
 {
 	my ($sql, $status) = @{ $paths{$app} };
 	($st, $out, $err) = session("ef_$app", "SELECT ef_unlock(1, reason => 'TICKET-$app');\n$sql\n",
 		fail => $status eq 'error');
+	$errors{$app} = $err;
 	if ($status eq 'error')
 	{
 		like($err, qr/division by zero/, "$app: the statement fails");
@@ -123,6 +155,27 @@ for my $app (sort keys %paths)
 		is($st, 0, "$app: the statement runs") or diag($err);
 	}
 }
+# the parallel plans really run in workers, the leader taking no part
+($st, $out, $err) = session('ef_parallel_explain', <<"SQL");
+SELECT ef_unlock(1, reason => 'TICKET-parallel-explain');
+$parallel
+EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(ef_decrypt(note)) FROM big;
+SQL
+like($out, qr/Workers Launched: 2/, 'parallel: two workers launched') or diag($out . $err);
+like($out, qr/Parallel Seq Scan on public\.big/, 'parallel: a parallel scan of big') or diag($out);
+like($out, qr/Partial Aggregate/, 'parallel: ef_decrypt runs in the workers\' partial aggregate') or diag($out);
+($st, $out, $err) = session('ef_parallel_forced_explain', <<"SQL");
+SELECT ef_unlock(1, reason => 'TICKET-parallel-forced-explain');
+SET $force = on;
+EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT ef_decrypt(note) FROM big WHERE id <= 100;
+SQL
+like($out, qr/Single Copy: true.*Worker 0:  actual rows=100/s, "$force: the scan runs in one worker")
+  or diag($out . $err);
+like($errors{parallel_failing_worker}, qr/CONTEXT:  parallel worker/,
+	'parallel_failing_worker: the error is raised in the worker');
+unlike($errors{parallel_failing_leader}, qr/parallel worker/,
+	'parallel_failing_leader: the error is raised in the leader');
+
 # the search: one probe's term, in the domain the view gave the column
 ($st, $out, $err) = session('ef_search', <<'SQL');
 SELECT ef_unlock(1, reason => 'TICKET-search');
@@ -219,6 +272,13 @@ for my $app (sort keys %paths)
 }
 is((lines_of('direct'))[0]{queryid}, $direct_queryid, 'direct: the query id is the statement\'s');
 is((lines_of('prepared'))[0]{command}, 'EXECUTE', 'prepared: counted under EXECUTE');
+is((lines_of('parallel'))[0]{columns}[0]{values}, (lines_of('serial_big'))[0]{columns}[0]{values},
+	'parallel: the count the serial plan gives');
+my @explained = lines_of('parallel_explain');
+is(scalar @explained, 1, 'parallel EXPLAIN ANALYZE: one statement line');
+is_deeply([ map { [ $_->{op}, $_->{column}, $_->{values} ] } @{ $explained[0]{columns} } ],
+	[ [ 'decrypt', 'public.big.note', 3000 ] ], 'parallel EXPLAIN ANALYZE: the workers\' 3000 values');
+is($explained[0]{command}, 'EXPLAIN', 'parallel EXPLAIN ANALYZE: counted under EXPLAIN');
 my @search = lines_of('search');
 is(scalar @search, 1, 'search: one statement line');
 ok((grep { ($_->{domain} // '') eq 'customers.email' && $_->{probes} >= 1 } @{ $search[0]{searches} }),
@@ -254,7 +314,7 @@ is($out, join("\n", 'support|TICKET-direct|1|5', 'support|TICKET-join|1|4', 'sup
 
 # ---------------------------------------------------------------- hygiene
 ok(leaks($key, $csv), 'no form of the master key in the log');
-unlike($log, qr/example\.com|555-01|order note|event note/, 'no plaintext in the log');
+unlike($log, qr/example\.com|555-01|order note|event note|big note/, 'no plaintext in the log');
 unlike($log, qr/encrypted_field audit: [^\n]*SELECT ef_decrypt/, 'no statement text in an audit line');
 
 $node->stop;
