@@ -657,8 +657,8 @@ SELECT results_eq(
 	  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 	  JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'encrypted_field'
 	  ORDER BY p.oid::regprocedure::text COLLATE "C"$$,
-	$$VALUES ('ef_cmp(encrypted_field,encrypted_field)', 'i', 's', true),
-	         ('ef_citus_share_registry()', 'v', 'u', false),
+	$$VALUES ('ef_citus_share_registry()', 'v', 'u', false),
+	         ('ef_cmp(encrypted_field,encrypted_field)', 'i', 's', true),
 	         ('ef_cmp_term(encrypted_field,encrypted_field_term)', 'i', 's', true),
 	         ('ef_column_batch_check(regclass,name,integer,boolean,boolean)', 's', 's', false),
 	         ('ef_create_view(regclass,text,name,name[],boolean)', 'v', 'u', false),
