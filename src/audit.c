@@ -30,6 +30,26 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+/*
+ * Append name=value; a value that could pass for more of the line (spaces,
+ * parentheses, =, quotes, control characters) is written as a JSON string,
+ * so that no application name or role name can forge another field
+ */
+static void
+AppendField(StringInfo buf, const char *name, const char *value)
+{
+	bool		plain = value[0] != '\0';
+
+	for (const char *c = value; plain && *c; c++)
+		plain = !(*c == ' ' || *c == '(' || *c == ')' || *c == '=' || *c == '"' ||
+				  *c == '\\' || *c == ',' || (unsigned char) *c < 0x20 || *c == 0x7f);
+	appendStringInfo(buf, "%s=", name);
+	if (plain)
+		appendStringInfoString(buf, value);
+	else
+		DecryptAuditAppendJsonString(buf, value);
+}
+
 /* Describe who is acting, for the end of an audit line */
 static char *
 Who(void)
@@ -43,18 +63,18 @@ Who(void)
 	MyProcPort->remote_host : "local";
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "user=%s", login);
+	AppendField(&buf, "user", login);
 	if (IsTransactionState() && OidIsValid(GetUserId()))
 	{
 		const char *role = GetUserNameFromId(GetUserId(), true);
 
 		if (role != NULL && strcmp(role, login) != 0)
-			appendStringInfo(&buf, " role=%s", role);
+			AppendField(&buf, " role", role);
 	}
-	appendStringInfo(&buf, " database=%s client=%s application=%s",
-					 db, client,
-					 (application_name && application_name[0]) ?
-					 application_name : "none");
+	AppendField(&buf, " database", db);
+	AppendField(&buf, " client", client);
+	AppendField(&buf, " application",
+				(application_name && application_name[0]) ? application_name : "none");
 	return buf.data;
 }
 

@@ -360,11 +360,27 @@ DecryptAuditDefine(void)
 static bool
 ReasonBlank(const char *reason)
 {
+	const unsigned char *p = (const unsigned char *) reason;
+
 	if (reason == NULL)
 		return true;
-	for (const char *p = reason; *p; p++)
-		if (!isspace((unsigned char) *p))
+	while (*p)
+	{
+		if (isspace(*p))
+			p++;
+		/* UTF-8 spaces: U+00A0, U+1680, U+2000-U+200B, U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF */
+		else if (p[0] == 0xC2 && p[1] == 0xA0)
+			p += 2;
+		else if ((p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80) ||
+				 (p[0] == 0xE2 && p[1] == 0x80 && p[2] != '\0' &&
+				  ((p[2] >= 0x80 && p[2] <= 0x8B) || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF)) ||
+				 (p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F) ||
+				 (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) ||
+				 (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF))
+			p += 3;
+		else
 			return false;
+	}
 	return true;
 }
 

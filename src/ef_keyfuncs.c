@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "citus_forward.h"
+#include "parallel_keys.h"
 #include "crypto.h"
 #include "decrypt_audit.h"
 #include "ef_report.h"
@@ -375,6 +376,8 @@ ef_lock(PG_FUNCTION_ARGS)
 	int			n = KeystoreForgetAll();
 
 	AuditLock(n, "ef_lock()");
+	/* parallel workers of later statements get none */
+	ParallelKeysRevoke();
 	/* Citus workers serving this transaction forget them too */
 	CitusForwardRevoke();
 	PG_RETURN_INT32(n);

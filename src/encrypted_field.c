@@ -76,6 +76,8 @@ EfProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		int			n = KeystoreForgetAll();
 
+		ParallelKeysRevoke();
+
 		if (n > 0)
 			AuditLock(n, "DISCARD ALL");
 	}

@@ -250,13 +250,31 @@ ParallelKeysXactCallback(XactEvent event, void *arg)
 	}
 }
 
-/* End a hand-over made in a subtransaction that aborts */
+/*
+ * End a hand-over made in a subtransaction that aborts; one made in a
+ * subtransaction that commits belongs to its parent from then on
+ */
 static void
 ParallelKeysSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 							SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && handoff_seg != NULL &&
-		handoff_subid == mySubid)
+	if (handoff_seg == NULL || handoff_subid != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		EndHandoff(NULL);
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		handoff_subid = parentSubid;	/* its end is now the parent's */
+}
+
+/*
+ * ef_lock() and DISCARD ALL: a hand-over still open (a portal suspended
+ * mid-query keeps it) must not give the forgotten keys to the workers of
+ * the statements that follow
+ */
+void
+ParallelKeysRevoke(void)
+{
+	if (handoff_seg != NULL)
 		EndHandoff(NULL);
 }
 

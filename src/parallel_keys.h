@@ -15,4 +15,6 @@
 
 extern void ParallelKeysInstall(void);
 
+extern void ParallelKeysRevoke(void);
+
 #endif							/* EF_PARALLEL_KEYS_H */

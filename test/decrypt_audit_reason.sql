@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 
 CREATE EXTENSION encrypted_field;
 SELECT ef_register_key(1);
@@ -52,6 +52,9 @@ SELECT throws_ok($$SELECT ef_unlock(1)$$, '22004', 'a reason is required to unlo
 	'require_reason = all: an unlock without a reason is refused');
 SELECT throws_ok($$SELECT ef_unlock(1, reason => '  ')$$, '22004', 'a reason is required to unlock master key 1',
 	'a blank reason is no reason');
+SELECT throws_ok(format($q$SELECT ef_unlock(1, reason => %L)$q$, chr(160) || chr(12288) || chr(8203)), '22004',
+	'a reason is required to unlock master key 1',
+	'a reason of Unicode spaces (no-break, ideographic, zero-width) is no reason');
 SELECT throws_ok($$SELECT ef_unlock(1, NULL, 'session', NULL)$$, '22004', 'a reason is required to unlock master key 1',
 	'a null reason is no reason');
 SELECT lives_ok($$SELECT ef_unlock(1, reason => 'TICKET-1')$$, 'with a reason, the unlock succeeds');
