@@ -75,15 +75,17 @@ static char *forwarded_keys = NULL;
 static int	forwarded_keys_max_age = 300;
 
 /* worker: the sets this transaction received, recorded as ended at its end */
-#define RECEIVED_MAX	64
-static ForwardHeader received[RECEIVED_MAX];
+static ForwardHeader *received = NULL;
 static int	received_count = 0;
+static int	received_max = 0;
 
 /* this backend is setting its own forwarded set */
 static bool forwarding = false;
 
 /* coordinator: what was sent in this transaction */
 static LocalTransactionId sent_lxid = InvalidLocalTransactionId;
+/* a set with keys went out in this transaction: workers may hold them */
+static LocalTransactionId xact_sent_lxid = InvalidLocalTransactionId;
 static SubTransactionId sent_subid = InvalidSubTransactionId;
 static TimestampTz sent_created = 0;
 static uint64 sent_generation = 0;
@@ -111,6 +113,8 @@ static bool opening = false;
 /* worker: the set has been opened and its keys are held */
 static bool opened = false;
 static SubTransactionId opened_subid = InvalidSubTransactionId;
+/* worker: a set could not be recorded, so none is opened until the end */
+static bool refuse_sets = false;
 /* worker: why a set in the setting could not be opened */
 static const char *not_opened = NULL;
 
@@ -329,6 +333,8 @@ SendKeys(void)
 		AtEOXact_GUC(true, nest);
 		SPI_finish();
 		sent_keys = nkeys > 0;
+		if (sent_keys)
+			xact_sent_lxid = EF_MY_LXID;
 	}
 	PG_FINALLY();
 	{
@@ -355,7 +361,13 @@ MustSend(void)
 		!(sent_keys && GetCurrentTimestamp() - sent_created >
 		  (TimestampTz) forwarded_keys_max_age * USECS_PER_SEC / 2))
 		return false;
-	if (OwnKeyCount() == 0 && !(sent_now && sent_keys))
+	/*
+	 * With no key held, only the empty set remains to send: when keys went
+	 * out earlier in this transaction and the last set sent (one Citus may
+	 * have put back, after a savepoint) is not known to be the empty one
+	 */
+	if (OwnKeyCount() == 0 &&
+		!(xact_sent_lxid == EF_MY_LXID && !(sent_now && !sent_keys)))
 		return false;
 	return OidIsValid(get_extension_oid("citus", true));
 }
@@ -380,7 +392,7 @@ CitusForwardServing(void)
 bool
 CitusForwardHolding(void)
 {
-	return CitusLoaded() && (OwnKeyCount() > 0 || (sent_keys && sent_lxid == EF_MY_LXID));
+	return CitusLoaded() && (OwnKeyCount() > 0 || xact_sent_lxid == EF_MY_LXID);
 }
 
 /* Why a worker might hold no key, for the hint of a "not unlocked" error */
@@ -443,6 +455,8 @@ OpenSet(void)
 
 	if (!CitusLoaded())
 		RefuseSet("Citus is not loaded in this session.");
+	if (refuse_sets)
+		RefuseSet("This transaction received more sets than this backend could record.");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (!DistributedTransaction(&initiator, &number))
@@ -612,7 +626,7 @@ EfCitusProcessUtility(PlannedStmt *pstmt, const char *queryString,
 void
 CitusForwardRevoke(void)
 {
-	if (sent_lxid == EF_MY_LXID && sent_keys && !forwarding && IsTransactionState())
+	if (xact_sent_lxid == EF_MY_LXID && !forwarding && IsTransactionState())
 		SendKeys();
 }
 
@@ -634,6 +648,9 @@ CitusForwardXactCallback(XactEvent event, void *arg)
 	for (int i = 0; i < received_count; i++)
 		NodeKeyForwardEnd(received[i].id, received[i].created, forwarded_keys_max_age);
 	received_count = 0;
+	refuse_sets = false;
+	if (event != XACT_EVENT_PREPARE)
+		xact_sent_lxid = InvalidLocalTransactionId;
 	opened = false;
 	not_opened = NULL;
 	sent_lxid = InvalidLocalTransactionId;
@@ -694,14 +711,35 @@ AssignForwardedKeys(const char *newval, void *extra)
 
 	/* every set received, opened or not, is refused after this transaction */
 	if (!forwarding && newval != NULL && newval[0] != '\0' &&
-		received_count < RECEIVED_MAX && ForwardReadHeader(newval, &header))
+		ForwardReadHeader(newval, &header))
 	{
 		bool		seen = false;
 
 		for (int i = 0; i < received_count && !seen; i++)
 			seen = memcmp(received[i].id, header.id, EF_FORWARD_ID_LEN) == 0;
-		if (!seen)
+		if (!seen && received_count == received_max)
+		{
+			/* no set may go unrecorded, however many a transaction gets */
+			int			more = Max(16, 2 * received_max);
+			ForwardHeader *grown = MemoryContextAllocExtended(TopMemoryContext,
+															  sizeof(ForwardHeader) * more,
+															  MCXT_ALLOC_NO_OOM);
+
+			if (grown != NULL)
+			{
+				if (received != NULL)
+				{
+					memcpy(grown, received, sizeof(ForwardHeader) * received_count);
+					pfree(received);
+				}
+				received = grown;
+				received_max = more;
+			}
+		}
+		if (!seen && received_count < received_max)
 			received[received_count++] = header;
+		else if (!seen)
+			refuse_sets = true;	/* out of memory: open nothing more */
 	}
 	if (opened)
 		(void) KeystoreForgetForwarded();

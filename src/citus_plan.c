@@ -32,11 +32,10 @@
  * A term over a bind parameter can only be computed in a plan made for
  * the parameter's value (a custom plan), so a generic plan of such a
  * statement is given a prohibitive cost, and plan_cache_mode =
- * force_generic_plan is refused.  Plans holding a computed term are
- * transient (made again in the next transaction), and every cached plan is
- * made again when a key is held or forgotten or the role changes (SET
- * ROLE, SET SESSION AUTHORIZATION), so that no term outlives the keys and
- * the role it was computed with.
+ * force_generic_plan is refused.  A plan holding a computed term serves
+ * one run: after it, and whenever a key is held or forgotten or SET ROLE
+ * runs, every cached plan is made again, so that no term outlives the keys
+ * and the role it was computed with.
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *
@@ -62,6 +61,7 @@
 #include "registry.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -117,6 +117,16 @@ typedef struct RewriteContext
 static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
 /* a plan of this session holds a term computed with the keys then held */
 static bool folded_any = false;
+
+/*
+ * A plan holding a computed term was just made: once it has run, every
+ * cached plan is made again before its next run, so that a term never
+ * serves another role (set_config('role', ...), a SECURITY DEFINER
+ * function) or other keys than those it was computed with
+ */
+static bool reset_after_run = false;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+
 static Twins twins;
 static planner_hook_type prev_planner_hook = NULL;
 
@@ -465,8 +475,24 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 	{
 		result->transientPlan = true;
 		folded_any = true;
+		reset_after_run = true;
 	}
 	return result;
+}
+
+/* After a statement whose plan holds a computed term, no cached plan keeps it */
+static void
+CitusPlanExecutorEnd(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+	if (reset_after_run)
+	{
+		reset_after_run = false;
+		CitusPlanKeysChanged();
+	}
 }
 
 /*
@@ -491,5 +517,7 @@ CitusPlanInstallHook(void)
 {
 	prev_planner_hook = planner_hook;
 	planner_hook = CitusPlanner;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = CitusPlanExecutorEnd;
 	CacheRegisterSyscacheCallback(PROCOID, InvalidateCaches, (Datum) 0);
 }

@@ -66,6 +66,7 @@
 #define HIDDEN_PLAN			"<plan hidden by encrypted_field: its statement passes a master key>"
 #define HIDDEN_PARAM_PLAN	"<plan hidden by encrypted_field: it may hold bind parameter values>"
 #define HIDDEN_MESSAGE		"<message hidden by encrypted_field: it may quote a bind parameter>"
+#define HIDDEN_SERVING		"<message hidden by encrypted_field: this backend serves a Citus coordinator that forwarded keys>"
 #define HIDDEN_REMOTE		"issuing <command hidden by encrypted_field: this session holds keys>"
 #define HIDDEN_CONTEXT		"<context hidden by encrypted_field: a bind parameter was being converted>"
 
@@ -364,6 +365,14 @@ EfEmitLogHook(ErrorData *edata)
 		if (edata->detail_log != NULL)
 			edata->detail_log = Replace(edata->detail_log, HIDDEN_DETAIL);
 	}
+	/*
+	 * Citus logs statements nested in the one it was sent (repartitioning
+	 * runs a query it received as text, and logs that text): below WARNING,
+	 * a backend serving such a coordinator writes no message but audit lines
+	 */
+	if (CitusForwardServing() && edata->elevel < WARNING && edata->message != NULL &&
+		!RaisedBy(edata, "audit.c") && !RaisedBy(edata, "decrypt_audit.c"))
+		edata->message = Replace(edata->message, HIDDEN_SERVING);
 	/* and what a coordinator holding keys sends them (citus.log_remote_commands) */
 	if (RaisedBy(edata, "remote_commands.c") && edata->funcname != NULL &&
 		strcmp(edata->funcname, "LogRemoteCommand") == 0 && CitusForwardHolding())

@@ -240,6 +240,14 @@ is($r->{in_savepoint}, '4', 'keys forwarded in a savepoint');
 like($r->{after_savepoint}, qr/^ERROR 55000: no master key is unlocked/, 'are gone after ROLLBACK TO SAVEPOINT');
 like($r->{after_discard}, qr/^ERROR 55000: no master key is unlocked/, 'DISCARD ALL on the coordinator leaves the workers nothing');
 
+# where each tenant's rows live, to reach a worker on a connection of its own
+my %port_of = map {
+	($_ => $coord->safe_psql('postgres', "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid) "
+		  . "WHERE p.shardid = get_shard_id_for_distribution_column('customers', $_)"))
+} (1, 2, 3);
+my ($elsewhere) = grep { $port_of{$_} ne $port_of{1} } (2, 3);
+$coord->safe_psql('postgres', 'CREATE ROLE ef_other LOGIN; GRANT SELECT ON customers TO ef_other');
+
 # ef_lock() in a savepoint that is then released reaches connections
 # opened after it; a search term folded into a cached plan goes with the
 # keys; a parameter compared with decrypted values stays out of the logs
@@ -253,11 +261,26 @@ $r = client($coord, env => { EF_P1 => 'compared-with-plaintext' }, sql => [
 	'after_release::SELECT count(ef_decrypt(email)) FROM customers',
 	'ROLLBACK',
 	'BEGIN',
+	'tu2r::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'one_r::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1',
+	'SAVEPOINT s',
+	'lock_r::SELECT ef_lock()',
+	'RELEASE SAVEPOINT s',
+	"new_connection::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = " . ($elsewhere // 1),
+	'ROLLBACK',
+	'BEGIN',
 	'tu2b::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
 	'prep::PREPARE q AS SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
 	'q1::EXECUTE q',
 	'lock2::SELECT ef_lock()',
 	'q2::EXECUTE q',
+	'ROLLBACK',
+	'BEGIN',
+	'tu2d::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'prep_role::PREPARE qr AS SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
+	'qr1::EXECUTE qr',
+	"SELECT set_config('role', 'ef_other', true)",
+	'qr2::EXECUTE qr',
 	'ROLLBACK',
 	'BEGIN',
 	'tu2c::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
@@ -269,6 +292,15 @@ like($r->{after_release}, qr/^ERROR 55000: no master key is unlocked/,
 	'ef_lock() in a released savepoint reaches the connections opened after it');
 is($r->{q1}, '1', 'a cached plan with a search term computed on the coordinator finds its row');
 like($r->{q2}, qr/^ERROR 55000: no index key is held/, 'after ef_lock(), the plan is made again and needs a key');
+SKIP:
+{
+	skip 'tenants 1 to 3 all live on one worker', 1 unless defined $elsewhere;
+	like($r->{new_connection}, qr/^ERROR 55000: no master key is unlocked/,
+		'ef_lock() in a released savepoint reaches a worker connection opened after it');
+}
+is($r->{qr1}, '1', 'a cached plan with a folded search term runs for the role it was made for');
+like($r->{qr2}, qr/^ERROR 42501: /,
+	'after set_config() switches the role, the plan is made again, and the other role may not compute the term');
 is($r->{compare}, '0', 'a parameter compared with decrypted values is shipped to the workers');
 
 # another session, meanwhile, never decrypts with this one's keys
@@ -387,7 +419,7 @@ like(slurp_file($coord->logfile), qr/issuing <command hidden by encrypted_field:
 	"the coordinator's log hides what Citus sends for a session that holds keys (citus.log_remote_commands)");
 like(slurp_file($coord->logfile), qr/issuing SELECT create_distributed_table|issuing .*CREATE TABLE/,
 	"and shows it for sessions that hold none");
-like(slurp_file($w1->logfile), qr/<statement hidden by encrypted_field/,
+like(slurp_file($w1->logfile), qr/<message hidden by encrypted_field: this backend serves a Citus coordinator that forwarded keys>/,
 	"a worker's log hides the statements it runs for a coordinator that forwarded keys");
 
 # a set copied from a worker's log opens nothing once its transaction ended
