@@ -398,6 +398,86 @@ for my $mode (qw(clean stray))
 	save("memory.$mode", $out);
 }
 
+# Memory: parallel workers hold the leader's keys only for their query.  A
+# parallel query decrypts, slowed (pg_sleep per row, about 20 s in all) so
+# that its two workers can be read while it runs.  In each worker: the KEK
+# is in a page excluded from core dumps and its 32 bytes in no other
+# mapping (a copy into ordinary memory fails this; OpenSSL's key schedule
+# holds its first 16 bytes only, doc/security.md); the master key is
+# nowhere; the hand-over secret, once the worker took the keys, is in none
+# of its private mappings, as text (the setting's value, which the worker
+# wipes) or raw (what opened the segment).  Its only copy is then the
+# parallel context's shared memory, where PostgreSQL serialized the
+# leader's settings: the test reads it there, in the leader.  After the
+# query the workers have exited (PostgreSQL starts workers per query and
+# never reuses them): what a worker kept ends with its process, and its
+# forgetting at its parallel commit, just before it exits, cannot be
+# observed from outside.  What remains is the leader's: the hand-over
+# segment is gone from /dev/shm, the secret is nowhere in the leader's
+# memory, text or raw (its setting's text wiped, the parallel context
+# detached), and the leader still holds its own KEK.
+{
+	q_opts("-c encrypted_field.keys=1:$key", '-c', 'SELECT ef_unlock(1)',
+		'-c', "CREATE TABLE hyg_par AS SELECT ef_encrypt('parallel ' || g) c FROM generate_series(1, 4000) g",
+		'-c', 'ANALYZE hyg_par');
+	my ($in, $out) = ('', '');
+	my $leader_session;
+	{
+		local %ENV = (%ENV, node_env($node, $db), PGOPTIONS => "-c encrypted_field.keys=1:$key");
+		$leader_session = IPC::Run::start([ 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=0' ],
+			'<', \$in, '>', \$out, '2>&1');
+	}
+	$in .= "SELECT ef_unlock(1); SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+		SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2;
+		SET parallel_leader_participation = off; SELECT 'pid=' || pg_backend_pid();\n";
+	wait_output($leader_session, \$out, qr/^pid=/m, 5);
+	my ($leader) = $out =~ /^pid=(\d+)/m;
+	$in .= "SELECT 'rows=' || count(*) FROM hyg_par WHERE ef_decrypt(c) IS NOT NULL AND pg_sleep(0.01) IS NOT NULL;\n";
+	$leader_session->pump_nb;
+	my @workers;
+	for (1 .. 100)
+	{
+		@workers = split /\n/, qry('-c', "SELECT pid FROM pg_stat_activity
+			WHERE backend_type = 'parallel worker' AND leader_pid = $leader");
+		last if @workers == 2;
+		select(undef, undef, undef, 0.1);
+	}
+	is(scalar @workers, 2, 'parallel: the query runs in two workers');
+	# let them pass their ExecutorStart, where they take the keys
+	select(undef, undef, undef, 1);
+	my ($status, $found) = client([ $py, "$here/memcheck.py", $leader, $key, 'handoff' ]);
+	my ($handoff) = $found =~ /^handoff=(\S+)/m;
+	ok(defined $handoff, 'parallel: the hand-over setting is in the parallel context, read in the leader')
+	  or diag($found);
+	$handoff //= '0:' . ('A' x 43) . '=';
+	for my $i (0 .. $#workers)
+	{
+		ok(memcheck($workers[$i], 'only-held'),
+			"parallel: worker $i holds the KEK in pages excluded from core dumps, and nowhere else");
+		ok(memcheck($workers[$i], 'absent'), "parallel: worker $i has the master key nowhere");
+		my ($secret_status, $secret_out) = client([ $py, "$here/memcheck.py", $workers[$i], $key, 'secret-private', $handoff ]);
+		note($secret_out);
+		ok($secret_status == 0, "parallel: worker $i keeps the hand-over secret in no private memory");
+	}
+	ok(wait_output($leader_session, \$out, qr/^rows=4000$/m, 60), 'parallel: the query decrypted every row')
+	  or diag($out);
+	# the postmaster reaps them
+	for (1 .. 50)
+	{
+		last unless grep { kill(0, $_) } @workers;
+		select(undef, undef, undef, 0.1);
+	}
+	ok(!grep({ kill(0, $_) } @workers), 'parallel: the workers exited with the query');
+	my ($handle) = $handoff =~ /^(\d+):/;
+	ok(!-e "/dev/shm/PostgreSQL.$handle", 'parallel: the hand-over segment is gone');
+	my ($after_status, $after_out) = client([ $py, "$here/memcheck.py", $leader, $key, 'secret-absent', $handoff ]);
+	note($after_out);
+	ok($after_status == 0, 'parallel: after the query, the hand-over secret is nowhere in the leader');
+	ok(memcheck($leader, 'held'), 'parallel: after the query, the leader still holds its KEK');
+	$in .= "\\q\n";
+	$leader_session->finish;
+}
+
 # Not preloaded: keys given at connection start wait in a placeholder that
 # SQL can read, so they are refused.  A key statement that loads the
 # library is refused when statements are logged and the library came too
