@@ -32,7 +32,7 @@ my @plaintexts = ('ada.lovelace@example.org', 'grace.hopper@example.org',
 	'katherine.johnson@example.org', 'dorothy.vaughan@example.org',
 	'mary.jackson@example.org', 'AdaLogin', 'GraceLogin', 'motto-liberte',
 	'patient-alice', 'patient-bob', 'adalogin', 'NICK-DOROTHY',
-	'compared-with-plaintext');
+	'compared-with-plaintext', 'repartitioned-plaintext');
 
 sub citus_node
 {
@@ -251,7 +251,7 @@ $coord->safe_psql('postgres', 'CREATE ROLE ef_other LOGIN; GRANT SELECT ON custo
 # ef_lock() in a savepoint that is then released reaches connections
 # opened after it; a search term folded into a cached plan goes with the
 # keys; a parameter compared with decrypted values stays out of the logs
-$r = client($coord, env => { EF_P1 => 'compared-with-plaintext' }, sql => [
+$r = client($coord, env => { EF_P1 => 'compared-with-plaintext', EF_P2 => 'repartitioned-plaintext' }, sql => [
 	'BEGIN',
 	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
 	'one::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1',
@@ -286,6 +286,11 @@ $r = client($coord, env => { EF_P1 => 'compared-with-plaintext' }, sql => [
 	'tu2c::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
 	'compare::SELECT count(*) FROM customers WHERE ef_decrypt(email) = %(p1)s::text',
 	'ROLLBACK',
+	'BEGIN',
+	'tu2e::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'repartition_plan::EXPLAIN (COSTS OFF) INSERT INTO customers (tenant_id, id, email) SELECT id + 100, tenant_id, ef_encrypt(\'not a secret\'::text) FROM customers',
+	'repartition::INSERT INTO customers (tenant_id, id, email) SELECT id + 100, tenant_id, ef_encrypt(%(p2)s::text) FROM customers',
+	'ROLLBACK',
 ]);
 is($r->{one}, '2', 'keys reach a worker in a transaction');
 like($r->{after_release}, qr/^ERROR 55000: no master key is unlocked/,
@@ -302,6 +307,8 @@ is($r->{qr1}, '1', 'a cached plan with a folded search term runs for the role it
 like($r->{qr2}, qr/^ERROR 42501: /,
 	'after set_config() switches the role, the plan is made again, and the other role may not compute the term');
 is($r->{compare}, '0', 'a parameter compared with decrypted values is shipped to the workers');
+like($r->{repartition_plan}, qr/INSERT\/SELECT method: repartition/, 'Citus plans that INSERT ... SELECT by repartitioning');
+is($r->{repartition}, 'INSERT 0 4', 'an INSERT ... SELECT that Citus repartitions encrypts a parameter for every row');
 
 # another session, meanwhile, never decrypts with this one's keys
 $r = client($coord, sql => [ 'BEGIN', 'other::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK' ]);
