@@ -151,6 +151,19 @@ QueryRow(const char *sql, int nargs, Oid *types, Datum *values, char **out, int 
 	return true;
 }
 
+/* Forget the workers' keys: one may have restarted with a new one */
+static void
+ForgetNodeKeys(void)
+{
+	if (node_pubs != NULL)
+		pfree(node_pubs);
+	if (nodes_seen != NULL)
+		pfree(nodes_seen);
+	node_pubs = NULL;
+	nodes_seen = NULL;
+	node_count = 0;
+}
+
 /*
  * Read the workers' public keys, again when the node list changed.  A
  * worker that has none (not preloaded) is left out; its backends say so
@@ -201,28 +214,12 @@ RefreshNodeKeys(void)
 							 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2), hex);
 		}
 	}
-	if (node_pubs != NULL)
-		pfree(node_pubs);
-	if (nodes_seen != NULL)
-		pfree(nodes_seen);
+	ForgetNodeKeys();
 	node_pubs = pubs;
 	node_count = n;
 	nodes_seen = MemoryContextStrdup(TopMemoryContext, seen[0]);
 	/* a worker's key that changed without a restart is for the auditors to see */
 	AuditNodeKeys(read.len > 0 ? read.data : "none");
-}
-
-/* Forget the workers' keys: one may have restarted with a new one */
-static void
-ForgetNodeKeys(void)
-{
-	if (node_pubs != NULL)
-		pfree(node_pubs);
-	if (nodes_seen != NULL)
-		pfree(nodes_seen);
-	node_pubs = NULL;
-	nodes_seen = NULL;
-	node_count = 0;
 }
 
 /* This node's Citus group id, which worker backends see as the initiator */
@@ -354,7 +351,9 @@ MustSend(void)
 {
 	bool		sent_now = sent_lxid == EF_MY_LXID;
 
-	if (IsParallelWorker() || !CitusLoaded() || !CoordinatedTransaction())
+	/* the cheap tests first: this runs before every statement */
+	if ((KeystoreGetAny(0) == NULL && xact_sent_lxid != EF_MY_LXID) ||
+		IsParallelWorker() || !CoordinatedTransaction() || !CitusLoaded())
 		return false;
 	/* a set is sent again before workers would find it too old to open */
 	if (sent_now && sent_generation == KeystoreGeneration() &&

@@ -51,13 +51,13 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_language.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "citus_forward.h"
 #include "citus_plan.h"
+#include "key_plan.h"
 #include "registry.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
@@ -141,43 +141,28 @@ InvalidateCaches(Datum arg, int cacheid, uint32 hashvalue)
 static FuncKind
 LookupKind(Oid funcid)
 {
-	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	static const struct
+	{
+		const char *symbol;
+		FuncKind	kind;
+	}			kinds[] = {
+		{"ef_term", FN_TERM},
+		{"ef_terms", FN_TERMS},
+		{"ef_encrypt", FN_ENCRYPT},
+		{"ef_rewrap", FN_REWRAP},
+		{"ef_reterm", FN_RETERM},
+		{"ef_decrypt", FN_DECRYPT},
+		{"ef_decrypt_as", FN_DECRYPT},
+	};
+	char	   *symbol = KeyPlanLibrarySymbol(funcid);
 	FuncKind	kind = FN_OTHER;
 
-	if (!HeapTupleIsValid(tuple))
+	if (symbol == NULL)
 		return FN_OTHER;
-	if (((Form_pg_proc) GETSTRUCT(tuple))->prolang == ClanguageId)
-	{
-		bool		isnull;
-		Datum		src = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull);
-		Datum		bin = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_probin, &isnull);
-
-		if (!isnull)
-		{
-			char	   *symbol = TextDatumGetCString(src);
-			char	   *library = TextDatumGetCString(bin);
-
-			if (strstr(library, "encrypted_field") != NULL)
-			{
-				if (strcmp(symbol, "ef_term") == 0)
-					kind = FN_TERM;
-				else if (strcmp(symbol, "ef_terms") == 0)
-					kind = FN_TERMS;
-				else if (strcmp(symbol, "ef_encrypt") == 0)
-					kind = FN_ENCRYPT;
-				else if (strcmp(symbol, "ef_rewrap") == 0)
-					kind = FN_REWRAP;
-				else if (strcmp(symbol, "ef_reterm") == 0)
-					kind = FN_RETERM;
-				else if (strcmp(symbol, "ef_decrypt") == 0 ||
-						 strcmp(symbol, "ef_decrypt_as") == 0)
-					kind = FN_DECRYPT;
-			}
-			pfree(symbol);
-			pfree(library);
-		}
-	}
-	ReleaseSysCache(tuple);
+	for (size_t i = 0; i < lengthof(kinds) && kind == FN_OTHER; i++)
+		if (strcmp(symbol, kinds[i].symbol) == 0)
+			kind = kinds[i].kind;
+	pfree(symbol);
 	return kind;
 }
 

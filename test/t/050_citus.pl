@@ -438,6 +438,8 @@ my ($group, $number, $stamp) = @ids[-3 .. -1];
 my $shard = $w1->safe_psql('postgres', q{SET citus.override_table_visibility = off;
 	SELECT c.relname FROM pg_class c WHERE c.relname LIKE 'customers\_%' AND c.relkind = 'r'
 	ORDER BY c.relname LIMIT 1});
+# the header intact, the entries cut short
+my $truncated = substr($set, 0, length($set) - 40);
 my $tampered = $set;
 substr($tampered, 200, 1) = substr($set, 200, 1) eq '0' ? '1' : '0';
 $r = client($w1, sql => [
@@ -450,6 +452,9 @@ $r = client($w1, sql => [
 	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$tampered'",
 	"SELECT assign_distributed_transaction_id($group, 999998, now())",
 	"tampered::SELECT count(ef_decrypt(email)) FROM $shard", 'ROLLBACK',
+	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$truncated'",
+	"SELECT assign_distributed_transaction_id($group, 999995, now())",
+	"truncated::SELECT count(ef_decrypt(email)) FROM $shard", 'ROLLBACK',
 	"garbage::SET encrypted_field.forwarded_keys = 'not a set'",
 	"role::ALTER ROLE CURRENT_USER SET encrypted_field.forwarded_keys = '$set'",
 	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$set'",
@@ -460,6 +465,8 @@ like($r->{replay}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were r
 like($r->{replay_new}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
 	'and with a new transaction id');
 like($r->{tampered}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/, 'an altered set is refused');
+like($r->{truncated}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
+	'a set whose entries are cut short is refused');
 like($r->{garbage}, qr/^ERROR 22023: encrypted_field.forwarded_keys is not a set of keys sealed by a Citus coordinator/,
 	'a value that is not a sealed set is refused');
 like($r->{role}, qr/^ERROR 55P02: encrypted_field.forwarded_keys can only be set by a Citus coordinator, with SET LOCAL/,
