@@ -7,16 +7,19 @@
  * Each line is nanoseconds per 100-byte value, best of three rounds: first
  * the single steps, then the whole sequence of OpenSSL calls per value as
  * src/crypto_openssl.c runs it today (the KEK's schedule kept keyed for the
- * transaction, the wrap blocks and GCM driven through EVP_Cipher, the
- * associated data in one call), as commit e090323 ran it (the KEK keyed and
- * scrubbed per value, EVP_CipherUpdate per block), and as its first version
- * ran it (OpenSSL's AES-256-WRAP cipher, RAND_bytes per value, both
- * contexts scrubbed after every use).
+ * transaction, the wrap blocks and GCM run by the provider's functions
+ * called directly, through src/cipher_direct.c itself, the associated data
+ * in one call), as commit 435052d ran it (the same through EVP_Cipher), as
+ * commit e090323 ran it (the KEK keyed and scrubbed per value,
+ * EVP_CipherUpdate per block), and as its first version ran it (OpenSSL's
+ * AES-256-WRAP cipher, RAND_bytes per value, both contexts scrubbed after
+ * every use).
  * What the SQL functions cost above these lines is PostgreSQL and the
  * extension's own code.
  *
- * Build and run (bench/run.sh does this):
- *		cc -O2 -o floor bench/floor.c -lcrypto && ./floor [milliseconds per line]
+ * Build and run from the project root (bench/run.sh does this):
+ *		cc -O2 -I$(pg_config --includedir-server) -Isrc -o floor \
+ *			bench/floor.c src/cipher_direct.c -lcrypto && ./floor [milliseconds per line]
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *
@@ -25,6 +28,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "postgres.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +38,12 @@
 #include <openssl/evp.h>
 #include <openssl/modes.h>
 #include <openssl/rand.h>
+
+#include "cipher_direct.h"
+
+/* postgres.h routes these to PostgreSQL's port library, not linked here */
+#undef printf
+#undef fprintf
 
 #define LEN 100					/* plaintext bytes per value */
 #define POOL 4096				/* random bytes drawn at once, as src/randpool.c */
@@ -45,6 +56,8 @@ static unsigned char pool[POOL];
 static size_t pool_left = 0;
 static EVP_CIPHER_CTX *gcm, *wrap, *ecb_enc, *ecb_dec, *ecb_kek, *ecb_kek_dec;
 static long budget_ms = 300;
+static EfCipherImpl gcm_impl, ecb_impl;
+static EfCipherCtx gcm_d, kek_enc_d, kek_dec_d;	/* src/cipher_direct.c's */
 
 static double
 now_ns(void)
@@ -73,12 +86,20 @@ ecb_block(const unsigned char in[16], unsigned char o[16], const void *ctx)
 		die("EVP_CipherUpdate (ECB)");
 }
 
-/* The same block through EVP_Cipher, as src/crypto_openssl.c's EcbBlock now */
+/* The same block through EVP_Cipher, as src/crypto_openssl.c's EcbBlock at 435052d */
 static void
 ecb_block_fast(const unsigned char in[16], unsigned char o[16], const void *ctx)
 {
 	if (EVP_Cipher((EVP_CIPHER_CTX *) ctx, o, in, 16) <= 0)
 		die("EVP_Cipher (ECB)");
+}
+
+/* The same block as src/crypto_openssl.c's EcbBlock today */
+static void
+ecb_block_direct(const unsigned char in[16], unsigned char o[16], const void *ctx)
+{
+	if (!EfCipherRun((EfCipherCtx *) ctx, o, in, 16))
+		die("EfCipherRun (ECB)");
 }
 
 /* DEK and nonce from a pool refilled by one RAND_bytes call per 4 kB */
@@ -119,7 +140,7 @@ gcm_open(const unsigned char *key)
 	CHECK(EVP_CipherFinal_ex(gcm, out + LEN, &l));
 }
 
-/* GCM as src/crypto_openssl.c runs it now: EVP_Cipher, one AAD call */
+/* GCM as src/crypto_openssl.c ran it at 435052d: EVP_Cipher, one AAD call */
 static void
 gcm_seal_fast(const unsigned char *key)
 {
@@ -140,6 +161,29 @@ gcm_open_fast(const unsigned char *key)
 	CHECK(EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_GCM_SET_TAG, 16, tag));
 	if (EVP_Cipher(gcm, NULL, NULL, 0) < 0)
 		die("EVP_Cipher (GCM tag)");
+}
+
+/* GCM as src/crypto_openssl.c runs it today: the provider's functions */
+static void
+gcm_seal_direct(const unsigned char *key)
+{
+	if (!EfCipherKey(&gcm_d, key, 32, nonce, 12, 1) ||
+		!EfCipherRun(&gcm_d, NULL, hdr, sizeof(hdr)) ||
+		!EfCipherRun(&gcm_d, ct, plain, LEN) ||
+		!EfCipherRun(&gcm_d, NULL, NULL, 0) ||
+		!EfCipherTag(&gcm_d, tag, 16, false))
+		die("GCM seal, direct");
+}
+
+static void
+gcm_open_direct(const unsigned char *key)
+{
+	if (!EfCipherKey(&gcm_d, key, 32, nonce, 12, 0) ||
+		!EfCipherRun(&gcm_d, NULL, hdr, sizeof(hdr)) ||
+		!EfCipherRun(&gcm_d, out, ct, LEN) ||
+		!EfCipherTag(&gcm_d, tag, 16, true) ||
+		!EfCipherRun(&gcm_d, NULL, NULL, 0))
+		die("GCM open, direct");
 }
 
 /* single steps */
@@ -230,8 +274,8 @@ seq_rewrap_now(void)
 }
 
 /*
- * Today's: the KEK's schedule kept keyed (ecb_kek, ecb_kek_dec), the wrap
- * blocks and GCM through EVP_Cipher
+ * Commit 435052d's: the KEK's schedule kept keyed (ecb_kek, ecb_kek_dec),
+ * the wrap blocks and GCM through EVP_Cipher
  */
 static void
 seq_encrypt_kept(void)
@@ -257,6 +301,35 @@ seq_decrypt_kept(void)
 	if (CRYPTO_128_unwrap(ecb_kek_dec, NULL, unwrapped, wrapped, 40, ecb_block_fast) != 32)
 		die("CRYPTO_128_unwrap");
 	gcm_open_fast(unwrapped);
+}
+
+/* Today's: the same, the provider's functions called directly */
+static void
+seq_encrypt_direct(void)
+{
+	rand_pooled();
+	if (CRYPTO_128_wrap(&kek_enc_d, NULL, wrapped, dek, 32, ecb_block_direct) != 40)
+		die("CRYPTO_128_wrap");
+	gcm_seal_direct(dek);
+}
+
+static void
+seq_decrypt_direct(void)
+{
+	if (CRYPTO_128_unwrap(&kek_dec_d, NULL, unwrapped, wrapped, 40, ecb_block_direct) != 32)
+		die("CRYPTO_128_unwrap");
+	gcm_open_direct(unwrapped);
+	if (memcmp(out, plain, LEN) != 0)
+		die("decrypt, direct: not the plaintext");
+}
+
+static void
+seq_rewrap_direct(void)
+{
+	if (CRYPTO_128_unwrap(&kek_dec_d, NULL, unwrapped, wrapped, 40, ecb_block_direct) != 32)
+		die("CRYPTO_128_unwrap");
+	if (CRYPTO_128_wrap(&kek_enc_d, NULL, wrapped, unwrapped, 32, ecb_block_direct) != 40)
+		die("CRYPTO_128_wrap");
 }
 
 static void
@@ -323,6 +396,16 @@ main(int argc, char **argv)
 	CHECK(EVP_CipherInit_ex(ecb_kek, NULL, NULL, kek, NULL, 1));
 	CHECK(EVP_CipherInit_ex(ecb_kek_dec, NULL, NULL, kek, NULL, 0));
 	CHECK(EVP_CipherInit_ex(gcm, NULL, NULL, dek, NULL, 1));
+	EfCipherImplInit(&gcm_impl, c_gcm, true);
+	EfCipherImplInit(&ecb_impl, c_ecb, true);
+	if (!gcm_impl.direct || !ecb_impl.direct)
+		die("finding the provider's cipher functions");
+	if (!EfCipherCtxNew(&gcm_d, &gcm_impl, 1) ||
+		!EfCipherCtxNew(&kek_enc_d, &ecb_impl, 1) ||
+		!EfCipherCtxNew(&kek_dec_d, &ecb_impl, 0) ||
+		!EfCipherKey(&kek_enc_d, kek, 32, NULL, 0, 1) ||
+		!EfCipherKey(&kek_dec_d, kek, 32, NULL, 0, 0))
+		die("keying the direct contexts");
 
 	/* the wrap on ECB must give what OpenSSL's AES-256-WRAP gives */
 	step_wrap_cipher();
@@ -346,10 +429,16 @@ main(int argc, char **argv)
 	time_it("encrypt, e090323 (KEK keyed and scrubbed per value)", seq_encrypt_now);
 	time_it("decrypt, e090323", seq_decrypt_now);
 	time_it("rewrap (unwrap and wrap), e090323", seq_rewrap_now);
-	time_it("encrypt, today's src/crypto_openssl.c", seq_encrypt_kept);
-	time_it("decrypt, today's src/crypto_openssl.c", seq_decrypt_kept);
-	time_it("rewrap (unwrap and wrap), today's src/crypto_openssl.c", seq_rewrap_kept);
+	time_it("encrypt, 435052d (KEK kept, EVP_Cipher)", seq_encrypt_kept);
+	time_it("decrypt, 435052d", seq_decrypt_kept);
+	time_it("rewrap (unwrap and wrap), 435052d", seq_rewrap_kept);
+	time_it("encrypt, today's src/crypto_openssl.c (provider functions)", seq_encrypt_direct);
+	time_it("decrypt, today's src/crypto_openssl.c", seq_decrypt_direct);
+	time_it("rewrap (unwrap and wrap), today's src/crypto_openssl.c", seq_rewrap_direct);
 
+	EfCipherCtxFree(&gcm_d);
+	EfCipherCtxFree(&kek_enc_d);
+	EfCipherCtxFree(&kek_dec_d);
 	EVP_CIPHER_CTX_free(gcm);
 	EVP_CIPHER_CTX_free(wrap);
 	EVP_CIPHER_CTX_free(ecb_enc);

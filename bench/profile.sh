@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Where a backend's time goes in ef_encrypt, ef_decrypt and ef_rewrap: perf
-# samples one backend while it applies each function to N rows (default
+# (or a searchable ef_encrypt, or ef_term) samples one backend while it
+# applies each function to N rows (default
 # 200,000) of 100-byte text, on a throwaway cluster.  For each function it
 # prints the share of each library, the hottest symbols (self time) and the
 # inclusive share of the extension's and OpenSSL's entry points (call graphs
@@ -50,6 +51,8 @@ for f in "${funcs[@]}"; do
 		ef_encrypt) query="SELECT count(ef_encrypt(t)) FROM src" ;;
 		ef_decrypt) query="SELECT count(ef_decrypt(c)) FROM e" ;;
 		ef_rewrap) query="SELECT count(ef_rewrap(c, 2)) FROM e" ;;
+		searchable) query="SELECT count(ef_encrypt(t, searchable => true)) FROM src" ;;
+		ef_term) query="SELECT count(ef_term(t)) FROM src" ;;
 		*) echo "bench/profile.sh: unknown function $f" >&2; exit 2 ;;
 	esac
 	data="$work/$f.data"
@@ -75,7 +78,7 @@ SQL
 		sort -rn | head -20
 	echo "--- inclusive time of the extension's, OpenSSL's and the executor's entry points"
 	perf report -i "$data" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' |
-		grep -E '\] (ef_[a-z_]+|Ef[A-Za-z]+|Envelope[A-Za-z]+|OpenValue|SealValue|Plaintext[A-Za-z]+|Compress[A-Za-z]+|KeyWrapOp|KeyFor[A-Za-z]+|Keystore[A-Za-z]+|ScrubContext|FeedAad|RAND_[a-z_]+|EVP_[A-Za-z_]+|CRYPTO_128_[a-z]+|AES_[a-z_]+|CRYPTO_gcm128_[a-z_]+|OSSL_PARAM_[a-z_]+|ossl_[a-z_]+|ExecAgg|ExecScan|heap_getnextslot|palloc[0-9]*|pfree|explicit_bzero|pg_detoast_datum[a-z_]*)( \(inlined\))?$' |
+		grep -E '\] (ef_[a-z_]+|Ef[A-Za-z0-9]+|Term[A-Za-z]+|IndexKey[A-Za-z]+|HMAC[A-Za-z_]*|Envelope[A-Za-z]+|OpenValue|SealValue|Plaintext[A-Za-z]+|Compress[A-Za-z]+|KeyWrapOp|KeyFor[A-Za-z]+|Keystore[A-Za-z]+|ScrubContext|FeedAad|RAND_[a-z_]+|EVP_[A-Za-z_]+|CRYPTO_128_[a-z]+|AES_[a-z_]+|CRYPTO_gcm128_[a-z_]+|OSSL_PARAM_[a-z_]+|ossl_[a-z_]+|ExecAgg|ExecScan|heap_getnextslot|palloc[0-9]*|pfree|explicit_bzero|pg_detoast_datum[a-z_]*)( \(inlined\))?$' |
 		awk '!seen[$0]++' | head -40
 	echo
 done

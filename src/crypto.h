@@ -67,5 +67,8 @@ extern EfCryptoStatus EfHkdfSha256(const uint8 *ikm, size_t ikmlen,
 extern bool EfCryptoMemEqual(const void *a, const void *b, size_t len);
 extern void EfCryptoScrub(void);
 extern void EfCryptoShutdown(void);
+/* for the unit tests: both ways of calling the ciphers */
+extern void EfCryptoSetDirect(bool direct);
+extern int	EfCryptoDirectCiphers(void);
 
 #endif							/* EF_CRYPTO_H */

@@ -3,7 +3,9 @@
  * crypto_openssl.c
  *		The provider: AES-256-GCM, AES-256 key wrap, HMAC and HKDF from OpenSSL
  *
- * This is the only file that includes OpenSSL headers.  It never raises a
+ * This file and cipher_direct.c, which calls OpenSSL's provider functions
+ * for the ciphers of the hot path, include OpenSSL headers (besides the
+ * X25519 of crypto_x25519.c).  It never raises a
  * PostgreSQL error and never allocates with palloc, so the C unit tests link
  * it without a server, and a caller always gets control back to wipe its
  * secrets before reporting.
@@ -16,9 +18,10 @@
  * OpenSSL's AES-256 through an ECB context, one block per call.  OpenSSL 3.0's
  * own "AES-256-WRAP" cipher runs the same mode on a table-based AES without
  * AES-NI, about ten times slower, and every value needs one wrap or unwrap.
- * Its 24 dependent blocks go through EVP_Cipher(), which calls the cipher
- * directly, rather than EVP_CipherUpdate(), whose checks and buffering cost
- * several times the AES-NI block itself; the AES-GCM calls go the same way.
+ * Its 24 dependent blocks, and the AES-GCM calls, go to the provider's
+ * cipher function directly where it can be found (cipher_direct.c), else
+ * through EVP_Cipher(), never EVP_CipherUpdate(), whose checks and
+ * buffering cost several times the AES-NI block itself.
  *
  * Keys used for many values stay keyed for the rest of the transaction: a
  * key-wrapping key (KEK) in an ECB context per direction, an index key in an
@@ -51,6 +54,7 @@
 #include <openssl/rand.h>
 
 #define EF_OPENSSL_INCLUDED
+#include "cipher_direct.h"
 #include "compat.h"
 #include "crypto.h"
 #include "lockedmem.h"
@@ -61,7 +65,12 @@
 
 static EVP_CIPHER *gcm_cipher = NULL;
 static EVP_CIPHER *ecb_cipher = NULL;
-static EVP_CIPHER_CTX *gcm_ctx = NULL;
+static EfCipherImpl gcm_impl;
+static EfCipherImpl ecb_impl;
+static bool impls_found = false;
+static bool use_direct = true;	/* EfCryptoSetDirect() */
+static EfCipherCtx gcm_ctx;
+static bool gcm_ready = false;
 
 /* The copies of the kept keys, in locked pages: what finds their contexts */
 typedef struct KeptCopies
@@ -78,7 +87,8 @@ typedef struct KeptKek
 {
 	bool		used;
 	bool		keyed[2];
-	EVP_CIPHER_CTX *ctx[2];
+	bool		made[2];
+	EfCipherCtx ctx[2];
 } KeptKek;
 
 static KeptKek kept_kek[EF_KEPT_KEKS];
@@ -108,33 +118,13 @@ SameKey(const uint8 *a, const uint8 *b)
 }
 
 /*
- * Create a context bound to its cipher once, so that each later call passes
- * only the key and nonce and OpenSSL does not set the algorithm up again.
- */
-static EVP_CIPHER_CTX *
-NewBoundContext(const EVP_CIPHER *cipher, int enc)
-{
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-
-	if (ctx == NULL)
-		return NULL;
-	if (EVP_CipherInit_ex(ctx, cipher, NULL, NULL, NULL, enc) != 1 ||
-		EVP_CIPHER_CTX_set_padding(ctx, 0) != 1)
-	{
-		EVP_CIPHER_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-/*
  * Fetch the ciphers, create the GCM context and map the kept keys' page on
  * first use
  */
 static bool
 EnsureContexts(void)
 {
-	if (gcm_ctx != NULL && kept != NULL)
+	if (gcm_ready && kept != NULL)
 		return true;
 
 	if (gcm_cipher == NULL)
@@ -143,27 +133,32 @@ EnsureContexts(void)
 		ecb_cipher = EF_FETCH_CIPHER("AES-256-ECB", EVP_aes_256_ecb);
 	if (gcm_cipher == NULL || ecb_cipher == NULL)
 		return false;
+	if (!impls_found)
+	{
+		EfCipherImplInit(&gcm_impl, gcm_cipher, use_direct);
+		EfCipherImplInit(&ecb_impl, ecb_cipher, use_direct);
+		impls_found = true;
+	}
 
-	if (gcm_ctx == NULL)
-		gcm_ctx = NewBoundContext(gcm_cipher, 1);
+	if (!gcm_ready)
+		gcm_ready = EfCipherCtxNew(&gcm_ctx, &gcm_impl, 1);
 	if (kept == NULL)
 		kept = LockedPagesAlloc(sizeof(KeptCopies), &kept_mapped);
-	return gcm_ctx != NULL && kept != NULL;
+	return gcm_ready && kept != NULL;
 }
 
 /*
  * Overwrite the key schedule a context holds.  Re-keying in place is cheaper
  * than resetting, which would free and reallocate OpenSSL's state per row.
  */
-static void
-ScrubContext(EVP_CIPHER_CTX **ctx)
+static bool
+ScrubContext(EfCipherCtx *ctx)
 {
-	if (EVP_CipherInit_ex(*ctx, NULL, NULL, zero_key, NULL, -1) != 1)
-	{
-		/* freeing cleanses; the next call binds a new context */
-		EVP_CIPHER_CTX_free(*ctx);
-		*ctx = NULL;
-	}
+	if (EfCipherKey(ctx, zero_key, EF_KEY_LEN, NULL, 0, -1))
+		return true;
+	/* freeing cleanses; the caller makes a new context when it needs one */
+	EfCipherCtxFree(ctx);
+	return false;
 }
 
 /* Fill buf with bytes from OpenSSL's CSPRNG */
@@ -195,7 +190,7 @@ GcmRun(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 	uint8		joined[256];
 	size_t		total = 0;
 
-	if (EVP_CipherInit_ex(gcm_ctx, NULL, NULL, key, nonce, enc) != 1)
+	if (!EfCipherKey(&gcm_ctx, key, EF_KEY_LEN, nonce, EF_NONCE_LEN, enc))
 		return false;
 	for (int i = 0; i < naad; i++)
 	{
@@ -210,18 +205,16 @@ GcmRun(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 	}
 	if (total != SIZE_MAX)
 	{
-		if (total > 0 && EVP_Cipher(gcm_ctx, NULL, joined, (unsigned int) total) < 0)
+		if (total > 0 && !EfCipherRun(&gcm_ctx, NULL, joined, total))
 			return false;
 	}
 	else
 	{
 		for (int i = 0; i < naad; i++)
-			if (aad[i].len > 0 &&
-				(aad[i].len > INT_MAX ||
-				 EVP_Cipher(gcm_ctx, NULL, aad[i].data, (unsigned int) aad[i].len) < 0))
+			if (aad[i].len > 0 && !EfCipherRun(&gcm_ctx, NULL, aad[i].data, aad[i].len))
 				return false;
 	}
-	return len == 0 || EVP_Cipher(gcm_ctx, out, in, (unsigned int) len) >= 0;
+	return len == 0 || EfCipherRun(&gcm_ctx, out, in, len);
 }
 
 /* Encrypt len bytes with AES-256-GCM; out receives len bytes, tag 16 */
@@ -233,8 +226,8 @@ EfAeadSeal(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 		return EF_CRYPTO_BAD_LENGTH;
 	if (!EnsureContexts() ||
 		!GcmRun(key, nonce, aad, naad, in, len, out, 1) ||
-		EVP_Cipher(gcm_ctx, NULL, NULL, 0) < 0 ||
-		EVP_CIPHER_CTX_ctrl(gcm_ctx, EVP_CTRL_GCM_GET_TAG, EF_TAG_LEN, tag) != 1)
+		!EfCipherRun(&gcm_ctx, NULL, NULL, 0) ||
+		!EfCipherTag(&gcm_ctx, tag, EF_TAG_LEN, false))
 		return EF_CRYPTO_INTERNAL;
 	return EF_CRYPTO_OK;
 }
@@ -251,11 +244,10 @@ EfAeadOpen(const uint8 *key, const uint8 *nonce, const EfBuf *aad, int naad,
 		return EF_CRYPTO_BAD_LENGTH;
 	if (!EnsureContexts() ||
 		!GcmRun(key, nonce, aad, naad, in, len, out, 0) ||
-		EVP_CIPHER_CTX_ctrl(gcm_ctx, EVP_CTRL_GCM_SET_TAG, EF_TAG_LEN,
-							(void *) tag) != 1)
+		!EfCipherTag(&gcm_ctx, (uint8 *) tag, EF_TAG_LEN, true))
 		return EF_CRYPTO_INTERNAL;
 	/* only the tag check can fail here, so a failure is an authentication one */
-	if (EVP_Cipher(gcm_ctx, NULL, NULL, 0) < 0)
+	if (!EfCipherRun(&gcm_ctx, NULL, NULL, 0))
 		return EF_CRYPTO_AUTH_FAILED;
 	return EF_CRYPTO_OK;
 }
@@ -265,11 +257,11 @@ static void
 EcbBlock(const unsigned char in[16], unsigned char out[16], const void *ctx)
 {
 	/*
-	 * One block of a keyed ECB context cannot fail (EVP_Cipher returns the
-	 * bytes done, 1 on OpenSSL 1.1.1); were it to, the output is wrong, and
-	 * an unwrap fails its integrity check rather than yield a key.
+	 * One block of a keyed ECB context cannot fail; were it to (a provider
+	 * in its error state), the context is marked failed for KeyWrapOp, and
+	 * the block zeroed so that the mode carries on with no key material.
 	 */
-	if (EVP_Cipher((EVP_CIPHER_CTX *) ctx, out, in, 16) <= 0)
+	if (!EfCipherRun((EfCipherCtx *) ctx, out, in, 16))
 		memset(out, 0, 16);
 }
 
@@ -280,7 +272,7 @@ DropKek(int i)
 	for (int enc = 0; enc < 2; enc++)
 		if (kept_kek[i].keyed[enc])
 		{
-			ScrubContext(&kept_kek[i].ctx[enc]);
+			kept_kek[i].made[enc] = ScrubContext(&kept_kek[i].ctx[enc]);
 			kept_kek[i].keyed[enc] = false;
 		}
 	explicit_bzero(kept->kek[i], EF_KEY_LEN);
@@ -291,7 +283,7 @@ DropKek(int i)
  * Return an ECB context keyed with kek in one direction (enc = 1 encrypts),
  * keying it if this transaction has not used kek that way yet, or NULL
  */
-static EVP_CIPHER_CTX *
+static EfCipherCtx *
 KekContext(const uint8 *kek, int enc)
 {
 	int			i;
@@ -317,25 +309,25 @@ KekContext(const uint8 *kek, int enc)
 	slot = &kept_kek[i];
 	if (!slot->keyed[enc])
 	{
-		if (slot->ctx[enc] == NULL)
-			slot->ctx[enc] = NewBoundContext(ecb_cipher, enc);
-		if (slot->ctx[enc] == NULL)
+		if (!slot->made[enc])
+			slot->made[enc] = EfCipherCtxNew(&slot->ctx[enc], &ecb_impl, enc);
+		if (!slot->made[enc])
 			return NULL;
-		if (EVP_CipherInit_ex(slot->ctx[enc], NULL, NULL, kek, NULL, enc) != 1)
+		if (!EfCipherKey(&slot->ctx[enc], kek, EF_KEY_LEN, NULL, 0, enc))
 		{
-			ScrubContext(&slot->ctx[enc]);
+			slot->made[enc] = ScrubContext(&slot->ctx[enc]);
 			return NULL;
 		}
 		slot->keyed[enc] = true;
 	}
-	return slot->ctx[enc];
+	return &slot->ctx[enc];
 }
 
 /* Run one key-wrap operation: enc = 1 wraps, enc = 0 unwraps */
 static EfCryptoStatus
 KeyWrapOp(const uint8 *kek, const uint8 *in, size_t len, uint8 *out, int enc)
 {
-	EVP_CIPHER_CTX *ctx;
+	EfCipherCtx *ctx;
 	size_t		expect = enc ? len + EF_WRAP_OVERHEAD : len - EF_WRAP_OVERHEAD;
 	size_t		got;
 
@@ -346,11 +338,18 @@ KeyWrapOp(const uint8 *kek, const uint8 *in, size_t len, uint8 *out, int enc)
 		return EF_CRYPTO_INTERNAL;
 
 	/* a NULL IV is RFC 3394's default initial value, checked on unwrap */
+	ctx->failed = false;
 	if (enc)
 		got = CRYPTO_128_wrap(ctx, NULL, out, in, len, EcbBlock);
 	else
 		got = CRYPTO_128_unwrap(ctx, NULL, out, in, len, EcbBlock);
 
+	/* a block that failed makes a wrap nobody can unwrap: never return it */
+	if (ctx->failed)
+	{
+		explicit_bzero(out, expect);
+		return EF_CRYPTO_INTERNAL;
+	}
 	if (got == expect)
 		return EF_CRYPTO_OK;
 	if (!enc)
@@ -581,8 +580,8 @@ EfCryptoMemEqual(const void *a, const void *b, size_t len)
 void
 EfCryptoScrub(void)
 {
-	if (gcm_ctx != NULL)
-		ScrubContext(&gcm_ctx);
+	if (gcm_ready)
+		gcm_ready = ScrubContext(&gcm_ctx);
 	if (kept == NULL)
 		return;
 	for (int i = 0; i < EF_KEPT_KEKS; i++)
@@ -600,14 +599,18 @@ void
 EfCryptoShutdown(void)
 {
 	EfCryptoScrub();
-	EVP_CIPHER_CTX_free(gcm_ctx);
-	gcm_ctx = NULL;
+	if (gcm_ready)
+		EfCipherCtxFree(&gcm_ctx);
+	gcm_ready = false;
 	for (int i = 0; i < EF_KEPT_KEKS; i++)
 		for (int enc = 0; enc < 2; enc++)
 		{
-			EVP_CIPHER_CTX_free(kept_kek[i].ctx[enc]);
-			kept_kek[i].ctx[enc] = NULL;
+			if (kept_kek[i].made[enc])
+				EfCipherCtxFree(&kept_kek[i].ctx[enc]);
+			kept_kek[i].made[enc] = false;
 		}
+	/* the provider's functions are found again with the ciphers */
+	impls_found = false;
 	EF_FREE_CIPHER(gcm_cipher);
 	EF_FREE_CIPHER(ecb_cipher);
 	gcm_cipher = NULL;
@@ -626,4 +629,25 @@ EfCryptoShutdown(void)
 	if (kept != NULL)
 		LockedPagesFree(kept, kept_mapped);
 	kept = NULL;
+}
+
+/*
+ * Call the provider's cipher functions directly (the default), or go
+ * through EVP, from the next use on; the unit tests run their vectors both
+ * ways.  It shuts the contexts down first.
+ */
+void
+EfCryptoSetDirect(bool direct)
+{
+	EfCryptoShutdown();
+	use_direct = direct;
+}
+
+/* How many of the two ciphers (GCM, ECB) are called directly: 0 to 2 */
+int
+EfCryptoDirectCiphers(void)
+{
+	if (!EnsureContexts())
+		return 0;
+	return (gcm_impl.direct ? 1 : 0) + (ecb_impl.direct ? 1 : 0);
 }

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/opensslv.h>
+
 #include "crypto.h"
 #include "unit.h"
 
@@ -723,6 +725,19 @@ report_part(const char *name, UnitCounts before)
 		   now.skipped - before.skipped);
 }
 
+/* The vector files, in the order of the command line */
+static const struct
+{
+	const char *name;
+	int			nfields;
+	VectorFn	fn;
+}			vector_files[] = {
+	{"aes-gcm", 12, gcm_vector},
+	{"aes-wrap", 7, wrap_vector},
+	{"hmac-sha256", 8, hmac_vector},
+	{"hkdf-sha256", 9, hkdf_vector},
+};
+
 int
 main(int argc, char **argv)
 {
@@ -734,31 +749,47 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	before = unit_counts();
-	run_tsv(argv[1], 12, gcm_vector);
-	report_part("aes-gcm", before);
+	/*
+	 * Everything twice: with the provider's cipher functions called directly
+	 * (what the extension does on OpenSSL 3), then through EVP (what it
+	 * falls back to)
+	 */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		bool		direct = (pass == 0);
+		const char *way = direct ? "" : ", via EVP";
+		char		name[32];
 
-	before = unit_counts();
-	run_tsv(argv[2], 7, wrap_vector);
-	report_part("aes-wrap", before);
+		EfCryptoSetDirect(direct);
+		unit_case_begin("cipher calls: %s", direct ? "direct" : "through EVP");
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+		UNIT_CHECK(EfCryptoDirectCiphers() == (direct ? 2 : 0),
+				   "%d of the two ciphers are called directly", EfCryptoDirectCiphers());
+#else
+		UNIT_CHECK(EfCryptoDirectCiphers() == 0, "OpenSSL 1.1.1 has no provider functions to call");
+#endif
+		unit_case_end();
 
-	before = unit_counts();
-	run_tsv(argv[3], 8, hmac_vector);
-	report_part("hmac-sha256", before);
+		for (size_t i = 0; i < lengthof(vector_files); i++)
+		{
+			before = unit_counts();
+			run_tsv(argv[i + 1], vector_files[i].nfields, vector_files[i].fn);
+			snprintf(name, sizeof(name), "%s%s", vector_files[i].name, way);
+			report_part(name, before);
+		}
 
-	before = unit_counts();
-	run_tsv(argv[4], 9, hkdf_vector);
-	report_part("hkdf-sha256", before);
-
-	before = unit_counts();
-	check_random();
-	check_mem_equal();
-	check_gcm_empty();
-	check_gcm_tamper();
-	check_wrap();
-	check_kept();
-	check_shutdown();
-	report_part("direct", before);
+		before = unit_counts();
+		check_random();
+		check_mem_equal();
+		check_gcm_empty();
+		check_gcm_tamper();
+		check_wrap();
+		check_kept();
+		check_shutdown();
+		snprintf(name, sizeof(name), "checks%s", way);
+		report_part(name, before);
+	}
+	EfCryptoSetDirect(true);
 
 	EfCryptoShutdown();
 	return unit_report("test_crypto");
