@@ -78,16 +78,20 @@ suite() {
 	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
 # Run a test command with its output shown and kept in $work/out, and add
-# the checks it reports ("Files=1, Tests=N", "All N tests passed") to the
-# count: a suite that ran no check is said to have run none
+# the checks it reports to the count: prove's "Files=1, Tests=N",
+# pg_regress's "All N tests passed", the unit programs' "NAME: N passed, 0
+# failed", the fuzz replay's "replayed N inputs, no failure"
 counted() { # name, command...
 	local name=$1 n
 	shift
 	mkdir -p "$work/out"
 	"$@" 2>&1 | tee "$work/out/$name" || return 1
 	n=$(sed -n -e 's/.*Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' \
-		-e 's/.*All \([0-9]*\) tests passed.*/\1/p' "$work/out/$name" | tail -n 1)
-	checks=$((checks + ${n:-0}))
+		-e 's/.*All \([0-9]*\) tests passed.*/\1/p' \
+		-e 's/^[a-z_.]*: \([0-9]*\) passed, 0 failed.*/\1/p' \
+		-e 's/^fuzz_[a-z_]*: replayed \([0-9]*\) inputs, no failure$/\1/p' \
+		"$work/out/$name" | awk '{ n += $1 } END { print n + 0 }')
+	checks=$((checks + n))
 }
 # keep what a failed suite left for reading
 keep_logs() { # name, files...
@@ -109,8 +113,8 @@ tap() { # a TAP suite, test/t/NAME.pl
 	return 1
 }
 
-suite "unit tests" make_as_owner unitcheck
-suite "fuzz corpus replay" ef_as_owner env PG_CONFIG="$PG_CONFIG" bash fuzz/run.sh --smoke
+suite "unit tests" counted unit make_as_owner unitcheck
+suite "fuzz corpus replay" counted fuzz ef_as_owner env PG_CONFIG="$PG_CONFIG" bash fuzz/run.sh --smoke
 
 ef_cluster_start
 trap cleanup EXIT
