@@ -586,11 +586,18 @@ FrameSlot(AuditFrame *frame, EfAuditOp op, const char *name)
 	return frame->ncolumns++;
 }
 
-/* Add counts of a column to a frame: the merge of a parallel share */
+/*
+ * Add counts of a column to a frame: the merge of a parallel share.  The
+ * slot is found first: FrameSlot may allocate or move frame->columns, which
+ * an index expression could read before the call (a frame that counted
+ * nothing yet has none, when only the workers' nested queries decrypted).
+ */
 static void
 FrameAdd(AuditFrame *frame, EfAuditOp op, const char *name, int64 count)
 {
-	frame->columns[FrameSlot(frame, op, InternName(name))].count += count;
+	int			slot = FrameSlot(frame, op, InternName(name));
+
+	frame->columns[slot].count += count;
 }
 
 /* Count values under a master key in a frame, noting its unlock's reason */

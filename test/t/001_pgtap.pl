@@ -30,7 +30,9 @@ $node->start;
 
 $node->safe_psql('postgres', 'CREATE DATABASE ef_tap');
 $node->safe_psql('ef_tap', 'CREATE EXTENSION pgtap; CREATE EXTENSION dblink;');
-pgtap_files($node, 'ef_tap', sort glob('test/*.sql'));
+# PGTAP_TESTS, as for make pgtap, names the files to run instead of all
+pgtap_files($node, 'ef_tap',
+	$ENV{PGTAP_TESTS} ? split(' ', $ENV{PGTAP_TESTS}) : sort glob('test/*.sql'));
 
 $node->stop;
 done_testing();

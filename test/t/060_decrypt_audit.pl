@@ -9,8 +9,9 @@
 # Keys are given at connection start (encrypted_field.keys), as psql users
 # give them.  Parallel plans (real ones, with the leader taking no part so
 # that only workers decrypt, and forced ones) write the serial plan's
-# counts: the workers' counts reach the leader's line, and those of a
-# statement that fails, in a worker or in the leader, up to the failure.
+# counts: the workers' counts reach the leader's line (also when only a
+# PL/pgSQL wrapper the workers run decrypts), and those of a statement that
+# fails, in a worker or in the leader, up to the failure.
 # Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
@@ -77,6 +78,11 @@ BEGIN
 	SELECT ef_decrypt(email, 'public.customers.email.' || id) INTO r FROM customers WHERE id = i;
 	RETURN r;
 END $$;
+-- a parallel-safe wrapper, which parallel workers run
+CREATE FUNCTION note_text(v encrypted_field) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+	RETURN ef_decrypt(v);
+END $$;
 CREATE TABLE events (id integer, note encrypted_field) PARTITION BY RANGE (id);
 CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (1) TO (3);
 CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (3) TO (5);
@@ -126,6 +132,10 @@ my %paths = (
 		'ok', { 'decrypt public.big.note' => 3000 } ],
 	parallel_forced => [ "SET $force = on; SELECT ef_decrypt(note) FROM big WHERE id <= 100;",
 		'ok', { 'decrypt public.big.note' => 100 } ],
+	# only the workers decrypt, in the wrapper's own query: the leader's
+	# line has no column of its own until it adds theirs
+	parallel_wrapper => [ "$parallel SELECT count(note_text(note)) FROM big;",
+		'ok', { 'decrypt expression' => 3000 } ],
 	# two Gather nodes, in two initplans, each with workers of its own
 	parallel_two => [ "$parallel SELECT (SELECT count(ef_decrypt(note)) FROM big)
 		+ (SELECT count(ef_decrypt(note)) FROM big WHERE id <= 1000);",
