@@ -541,7 +541,11 @@ EfCitusExecutorStart(QueryDesc *queryDesc, int eflags)
 		{
 			/* the coordinator's parameter values may be in its text */
 			RedactActivity();
-			if (!opened && not_opened == NULL)
+			/*
+			 * A parallel worker holds what its leader, which opened the set,
+			 * hands it (parallel_keys.c), and opens nothing itself
+			 */
+			if (!opened && not_opened == NULL && !IsParallelWorker())
 			{
 				opening = true;
 				PG_TRY();
@@ -708,8 +712,13 @@ AssignForwardedKeys(const char *newval, void *extra)
 {
 	ForwardHeader header;
 
-	/* every set received, opened or not, is refused after this transaction */
-	if (!forwarding && newval != NULL && newval[0] != '\0' &&
+	/*
+	 * Every set received, opened or not, is refused after this transaction.
+	 * A parallel worker gets its leader's settings, not a set of its own:
+	 * its leader records the set, and the worker's end (a parallel commit,
+	 * while the distributed transaction goes on) must not end it.
+	 */
+	if (!forwarding && !IsParallelWorker() && newval != NULL && newval[0] != '\0' &&
 		ForwardReadHeader(newval, &header))
 	{
 		bool		seen = false;

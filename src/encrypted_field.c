@@ -127,8 +127,13 @@ _PG_init(void)
 	DefineSettings();
 	DecryptAuditDefine();
 	KeyChannelDefine(RedactLoadedByStatement());
-	CitusForwardInstallHooks();
+	/*
+	 * The forwarded keys' hook after the parallel hand-over's: it runs
+	 * first, so that a Citus worker backend opens the set a statement
+	 * brings before it hands its keys to that statement's parallel workers
+	 */
 	ParallelKeysInstall();
+	CitusForwardInstallHooks();
 	/* last: it drops placeholders, and the key channel reads its own */
 	MarkGUCPrefixReserved("encrypted_field");
 	prev_ProcessUtility = ProcessUtility_hook;

@@ -2,7 +2,8 @@
 # with citus first in shared_preload_libraries.  The application's SQL is
 # the same as on one node: decrypting SELECTs (router and multi-shard,
 # prepared and not), searches, UPDATEs that encrypt and rewrap, the column
-# procedures, views, and a reference table.  Keys reach the worker backends
+# procedures, views, and a reference table; shard queries run in the
+# workers' parallel workers as well.  Keys reach the worker backends
 # only for one transaction: nothing is left after COMMIT, ROLLBACK, a
 # rolled-back savepoint, ef_lock() or DISCARD ALL, and another session on
 # the same node holds nothing.  No node's log holds a key or a plaintext
@@ -357,6 +358,45 @@ like($r->{update}, qr/^ERROR 0A000: cannot update through view "patients_clear",
 	'UPDATE through the view is refused with a clear error');
 like($r->{delete}, qr/^ERROR 0A000: cannot delete through view "patients_clear", which reads a Citus table/,
 	'DELETE through the view is refused with a clear error');
+
+# workers that run their shard queries in parallel workers: the worker
+# backend opens the set before it hands its keys to its parallel workers,
+# which neither open the set themselves nor end it when they exit, so the
+# connections the transaction opens later still take it; the results are
+# the serial ones
+my @parallel_sql = (
+	# the unlock reads the registry's local placement, after which Citus
+	# runs no EXPLAIN ANALYZE unless local execution is off
+	'BEGIN', 'SET LOCAL citus.enable_local_execution TO off',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'plan::EXPLAIN (ANALYZE, COSTS off, TIMING off, SUMMARY off) SELECT count(ef_decrypt(email)) FROM customers',
+	'COMMIT',
+	'BEGIN', 'tu1b::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'all::SELECT count(ef_decrypt(email)) FROM customers',
+	'SET LOCAL citus.force_max_query_parallelization TO on',
+	'again::SELECT count(ef_decrypt(email)) FROM customers',
+	'names::SELECT string_agg(name, \',\' ORDER BY id) FROM patients_clear',
+	'emails::SELECT md5(string_agg(ef_decrypt(email), \',\' ORDER BY tenant_id, id)) FROM customers',
+	'COMMIT');
+my $serial = client($coord, sql => \@parallel_sql);
+my $parallel_setting = $w1->pg_version >= 16 ? 'debug_parallel_query' : 'force_parallel_mode';
+for my $w ($w1, $w2)
+{
+	$w->safe_psql('postgres', "ALTER SYSTEM SET $parallel_setting = on");
+	$w->reload;
+}
+$r = client($coord, sql => \@parallel_sql);
+for my $w ($w1, $w2)
+{
+	$w->safe_psql('postgres', "ALTER SYSTEM RESET $parallel_setting");
+	$w->reload;
+}
+unlike($serial->{plan}, qr/Workers Launched/, 'without the setting, the shard queries run serially');
+like($r->{plan}, qr/Workers Launched: 1/, "with $parallel_setting on the workers, the shard queries run in parallel workers");
+is($r->{all}, '4', 'a worker backend hands the forwarded keys to its parallel workers, which decrypt');
+is($r->{again}, '4', 'connections the transaction opens later take the set: no parallel worker ended it');
+is($r->{names}, $serial->{names}, 'the view decrypts the same in parallel workers as serially');
+is($r->{emails}, $serial->{emails}, 'every value decrypts the same in parallel workers as serially');
 
 # a worker restarted mid-session has a new key: one transaction fails with a
 # hint, the next reads the new key
