@@ -537,25 +537,49 @@ my %shard_of = map {
 		AND (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I', c.relname), false, true, '')))[1]::text::int > 0
 		ORDER BY c.relname LIMIT 1}))
 } ($w1, $w2);
-$r = client($received_by, sql => [
-	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$unopened'",
-	"SELECT assign_distributed_transaction_id($group, 999997, now())",
-	"replay_unopened::SELECT count(ef_decrypt(email)) FROM $shard_of{$received_by->name}", 'ROLLBACK',
-]);
-like($r->{replay_unopened}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
+# a worker session that takes a set as if it served a coordinator's
+# transaction of this number, and decrypts a shard with it
+sub replay_set
+{
+	my ($node, $set, $number, $shard_table) = @_;
+	return client($node, sql => [
+		'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$set'",
+		"SELECT assign_distributed_transaction_id($group, $number, now())",
+		"replay::SELECT count(ef_decrypt(email)) FROM $shard_table", 'ROLLBACK',
+	])->{replay};
+}
+like(replay_set($received_by, $unopened, 999997, $shard_of{ $received_by->name }), qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
 	'a set received but never opened is refused once its transaction ended');
+
+# a transaction that sends a worker more than 64 sets records every one
+# (the record grows past its first 64 entries): the last keyed set,
+# replayed after the transaction, is refused
+my ($tenant_node) = grep { $_->port == $port_of{1} } ($w1, $w2, $w3);
+my $tenant_shard = $coord->safe_psql('postgres',
+	q{SELECT 'customers_' || get_shard_id_for_distribution_column('customers', 1)});
+my $mark = length(slurp_file($tenant_node->logfile));
+my @many = ('BEGIN');
+for my $i (1 .. 70)
+{
+	push @many, "u$i" . '::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	  "r$i" . '::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1',
+	  "l$i" . '::SELECT ef_lock()';
+}
+$r = client($coord, sql => [ @many, 'COMMIT' ]);
+is($r->{r70}, '2', 'the 70th unlock of a transaction still reaches the worker');
+my @many_sets = substr(slurp_file($tenant_node->logfile), $mark) =~ /forwarded_keys = '([0-9a-f]+)'/g;
+cmp_ok(scalar @many_sets, '>', 64, 'the worker received more than 64 sets in that transaction');
+my ($longest) = sort { $b <=> $a } map { length } @many_sets;
+my ($last_keyed) = grep { length == $longest } reverse @many_sets;
+like(replay_set($tenant_node, $last_keyed, 999990, $tenant_shard), qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
+	'a set sent after the 64th of its transaction is refused once the transaction ended');
 
 # a set sealed to a worker that never took part in its transaction is
 # refused once it is older than encrypted_field.forwarded_keys_max_age
 $bystander->append_conf('postgresql.conf', 'encrypted_field.forwarded_keys_max_age = 10');
 $bystander->reload;
 sleep 11;
-$r = client($bystander, sql => [
-	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$unopened'",
-	"SELECT assign_distributed_transaction_id($group, 999996, now())",
-	"replay_aged::SELECT count(ef_decrypt(email)) FROM $shard_of{$bystander->name}", 'ROLLBACK',
-]);
-like($r->{replay_aged}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| /,
+like(replay_set($bystander, $unopened, 999996, $shard_of{ $bystander->name }), qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| /,
 	'a set for a worker that never took part is refused once it is older than the maximum age');
 $bystander->append_conf('postgresql.conf', 'encrypted_field.forwarded_keys_max_age = 300');
 $bystander->reload;
