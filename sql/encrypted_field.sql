@@ -251,6 +251,19 @@ CREATE FUNCTION ef_envelope(value encrypted_field) RETURNS encrypted_field_envel
 	AS 'MODULE_PATHNAME', 'ef_envelope' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ef_envelope(encrypted_field) IS 'the parts of a value''s envelope, readable with no key held';
 
+-- The routines below name this extension's objects with the extschema
+-- placeholder (the word between two @), which CREATE EXTENSION and ALTER
+-- EXTENSION UPDATE replace with the schema's name as quote_identifier()
+-- writes it ("Enc Field", or plain public); since CVE-2023-39417 (15.4 and
+-- later) they refuse to when the name holds a double quote, single quote,
+-- dollar sign or backslash (quoting_relevant_chars in PostgreSQL's
+-- src/backend/commands/extension.c).  So the placeholder followed by .name
+-- is a qualified name as it stands; in quotes with .name, a literal that
+-- regclass or regtype input reads as one; in quotes alone, a literal holding
+-- the quoted schema, which SQL a routine generates takes as a format()
+-- argument with %s (%I would quote it twice), never in the format string,
+-- where a % in the name would be read as a format specifier.  No comment
+-- holds the placeholder: a newline in the name would end the comment.
 \i routines/ef_column_batch_check.sql
 
 \i routines/ef_update_in_batches.sql

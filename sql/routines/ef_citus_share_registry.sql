@@ -3,6 +3,9 @@
 -- \i routines/ef_citus_share_registry.sql
 --
 -- Copyright (c) 2026, The encrypted_field Authors
+--
+-- The schema, quoted as an identifier, is a format() argument (%s), never
+-- part of a format string: see sql/encrypted_field.sql above its routines
 
 -- On a Citus coordinator, make the key registry (ef_keys, ef_index_keys)
 -- reference tables, so that every node, and every node added later, has
@@ -35,7 +38,7 @@ BEGIN
 	IF shared OPERATOR(pg_catalog.=) 0 THEN
 		ALTER TABLE @extschema@.ef_index_keys DROP CONSTRAINT ef_index_keys_key_id_fkey;
 		PERFORM pg_catalog.run_command_on_workers(pg_catalog.format(
-			'ALTER TABLE %I.ef_index_keys DROP CONSTRAINT IF EXISTS ef_index_keys_key_id_fkey', '@extschema@'));
+			'ALTER TABLE %s.ef_index_keys DROP CONSTRAINT IF EXISTS ef_index_keys_key_id_fkey', '@extschema@'));
 		PERFORM pg_catalog.create_reference_table('@extschema@.ef_keys'::pg_catalog.regclass);
 		PERFORM pg_catalog.create_reference_table('@extschema@.ef_index_keys'::pg_catalog.regclass);
 		ALTER TABLE @extschema@.ef_index_keys ADD CONSTRAINT ef_index_keys_key_id_fkey

@@ -2,6 +2,9 @@
 -- that change it) where a line reads \i routines/ef_create_view.sql
 --
 -- Copyright (c) 2026, The encrypted_field Authors
+--
+-- The schema, quoted as an identifier, is a format() argument (%s), never
+-- part of a format string: see sql/encrypted_field.sql above its routines
 
 -- Creates a view that shows a table's encrypted_field columns decrypted (as
 -- text) to sessions holding the key, and INSTEAD OF triggers that encrypt
@@ -105,9 +108,9 @@ BEGIN
 				ctx_t := format('%L OPERATOR(pg_catalog.||) t.%I::pg_catalog.text', ctx_prefix, key_column);
 				ctx_new := format('%L OPERATOR(pg_catalog.||) NEW.%I::pg_catalog.text', ctx_prefix, key_column);
 			END IF;
-			sel := sel || format('@extschema@.ef_decrypt(t.%I, %s) AS %I', a.attname, ctx_t, a.attname);
-			enc := format('@extschema@.ef_encrypt(NEW.%I::pg_catalog.text, %s, %L, NULL, %L)', a.attname, ctx_new,
-				a.attname = ANY (searchable_columns), rel_name || '.' || a.attname);
+			sel := sel || format('%s.ef_decrypt(t.%I, %s) AS %I', '@extschema@', a.attname, ctx_t, a.attname);
+			enc := format('%s.ef_encrypt(NEW.%I::pg_catalog.text, %s, %L, NULL, %L)', '@extschema@', a.attname,
+				ctx_new, a.attname = ANY (searchable_columns), rel_name || '.' || a.attname);
 			ins_vals := ins_vals || enc;
 			-- a changed key column changes every value's context: all are
 			-- encrypted again, under the new one

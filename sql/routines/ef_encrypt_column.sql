@@ -2,6 +2,9 @@
 -- that change it) where a line reads \i routines/ef_encrypt_column.sql
 --
 -- Copyright (c) 2026, The encrypted_field Authors
+--
+-- The schema, quoted as an identifier, is a format() argument (%s), never
+-- part of a format string: see sql/encrypted_field.sql above its routines
 
 -- Encrypts an existing plaintext column into an encrypted_field column, in
 -- batches that each commit, so a live table is converted without one long
@@ -25,7 +28,7 @@ BEGIN
 	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
 		WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) target
 		AND NOT a.attisdropped) THEN
-		EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN %I @extschema@.encrypted_field', tbl, target);
+		EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN %I %s.encrypted_field', tbl, target, '@extschema@');
 		COMMIT;
 		RAISE NOTICE 'ef_encrypt_column: added column % to %', target, tbl;
 	ELSIF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
@@ -37,9 +40,10 @@ BEGIN
 
 	CALL @extschema@.ef_update_in_batches(
 		pg_catalog.format('SELECT ctid FROM %s WHERE %I IS NULL AND %I IS NOT NULL', tbl, target, col),
-		pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_encrypt(%I, %s, %L::boolean, NULL, %L::text) '
+		pg_catalog.format('UPDATE %s SET %I = %s.ef_encrypt(%I, %s, %L::boolean, NULL, %L::text) '
 			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %I IS NULL AND %I IS NOT NULL',
-			tbl, target, col, COALESCE(context_expr, 'NULL'), searchable, search_domain, target, col),
+			tbl, target, '@extschema@', col, COALESCE(context_expr, 'NULL'), searchable, search_domain,
+			target, col),
 		batch_size, 'ef_encrypt_column:', pg_catalog.format('rows of %s encrypted into %s', tbl, target),
 		done);
 

@@ -2,6 +2,9 @@
 -- that change it) where a line reads \i routines/ef_reterm_column.sql
 --
 -- Copyright (c) 2026, The encrypted_field Authors
+--
+-- The schema, quoted as an identifier, is a format() argument (%s), never
+-- part of a format string: see sql/encrypted_field.sql above its routines
 
 -- Moves a column's searchable values to the newest index key after
 -- ef_rotate_index_key(), in batches that each commit, like ef_rewrap_column.
@@ -49,22 +52,23 @@ BEGIN
 	-- library is preloaded) moves nothing: values would go to another index
 	-- key than target, so the final count asks for a second run instead
 	CALL @extschema@.ef_update_in_batches(
-		pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_index_key_id(%I) '
-			'OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[])', tbl, col, older),
-		pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_reterm(%I, %s, %L::text, %L::text) '
+		pg_catalog.format('SELECT ctid FROM %s WHERE %s.ef_index_key_id(%I) '
+			'OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[])', tbl, '@extschema@', col, older),
+		pg_catalog.format('UPDATE %s SET %I = %s.ef_reterm(%I, %s, %L::text, %L::text) '
 			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
-			'AND @extschema@.ef_index_key_id(%I) OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[]) '
-			'AND (SELECT @extschema@.ef_term_index_key_id()) '
+			'AND %s.ef_index_key_id(%I) OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[]) '
+			'AND (SELECT %s.ef_term_index_key_id()) '
 			'OPERATOR(pg_catalog.=) %s',
-			tbl, col, col, COALESCE(context_expr, 'NULL'), search_domain, search_normalize, col, older, target),
+			tbl, col, '@extschema@', col, COALESCE(context_expr, 'NULL'), search_domain, search_normalize,
+			'@extschema@', col, older, '@extschema@', target),
 		batch_size, 'ef_reterm_column:', pg_catalog.format('rows of %s moved to index key %s', tbl, target),
 		done);
 
 	-- left: the group's values whose term is not of target (an older index
 	-- key, or another group's, of a value re-wrapped before 0.3.0 refused it)
-	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_index_key_id(%I) '
-		'OPERATOR(pg_catalog.<>) $1 AND @extschema@.ef_key_id(%I) OPERATOR(pg_catalog.=) ANY ($2)',
-		tbl, col, col) INTO remaining USING target, grp_keys;
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE %s.ef_index_key_id(%I) '
+		'OPERATOR(pg_catalog.<>) $1 AND %s.ef_key_id(%I) OPERATOR(pg_catalog.=) ANY ($2)',
+		tbl, '@extschema@', col, '@extschema@', col) INTO remaining USING target, grp_keys;
 	IF remaining > 0 THEN
 		RAISE WARNING 'ef_reterm_column: % rows of % still have terms of an older index key, or of another group''s', remaining, tbl
 			USING HINT = 'They changed, or the index key was rotated, during the run: call ef_reterm_column again. A value with another group''s term must be encrypted again with ef_encrypt.';

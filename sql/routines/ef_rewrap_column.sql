@@ -2,6 +2,9 @@
 -- that change it) where a line reads \i routines/ef_rewrap_column.sql
 --
 -- Copyright (c) 2026, The encrypted_field Authors
+--
+-- The schema, quoted as an identifier, is a format() argument (%s), never
+-- part of a format string: see sql/encrypted_field.sql above its routines
 
 -- Re-wraps a column in batches, each committed on its own, so that a large
 -- table rotates without one long transaction and an interruption loses only
@@ -36,16 +39,17 @@ BEGIN
 	END IF;
 
 	CALL @extschema@.ef_update_in_batches(
-		pg_catalog.format('SELECT ctid FROM %s WHERE @extschema@.ef_key_id(%I) OPERATOR(pg_catalog.<>) %s',
-			tbl, col, target),
-		pg_catalog.format('UPDATE %s SET %I = @extschema@.ef_rewrap(%I, %s) '
+		pg_catalog.format('SELECT ctid FROM %s WHERE %s.ef_key_id(%I) OPERATOR(pg_catalog.<>) %s',
+			tbl, '@extschema@', col, target),
+		pg_catalog.format('UPDATE %s SET %I = %s.ef_rewrap(%I, %s) '
 			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
-			'AND @extschema@.ef_key_id(%I) OPERATOR(pg_catalog.<>) %s', tbl, col, col, target, col, target),
+			'AND %s.ef_key_id(%I) OPERATOR(pg_catalog.<>) %s',
+			tbl, col, '@extschema@', col, target, '@extschema@', col, target),
 		batch_size, 'ef_rewrap_column:', pg_catalog.format('rows of %s re-wrapped to master key %s', tbl, target),
 		done);
 
-	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE @extschema@.ef_key_id(%I) '
-		'OPERATOR(pg_catalog.<>) $1', tbl, col) INTO remaining USING target;
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE %s.ef_key_id(%I) '
+		'OPERATOR(pg_catalog.<>) $1', tbl, '@extschema@', col) INTO remaining USING target;
 	IF remaining > 0 THEN
 		RAISE WARNING 'ef_rewrap_column: % rows of % are still under another key', remaining, tbl
 			USING HINT = 'They changed during the run; call ef_rewrap_column again.';
