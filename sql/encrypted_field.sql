@@ -263,7 +263,8 @@ COMMENT ON FUNCTION ef_envelope(encrypted_field) IS 'the parts of a value''s env
 -- the quoted schema, which SQL a routine generates takes as a format()
 -- argument with %s (%I would quote it twice), never in the format string,
 -- where a % in the name would be read as a format specifier.  No comment
--- holds the placeholder: a newline in the name would end the comment.
+-- holds the placeholder: a newline in the name would end the comment (newer
+-- releases refuse newlines and comment markers in the name as well).
 \i routines/ef_column_batch_check.sql
 
 \i routines/ef_update_in_batches.sql

@@ -513,6 +513,18 @@ like($r->{role}, qr/^ERROR 55P02: encrypted_field.forwarded_keys can only be set
 	'a set cannot be made a role default');
 is($r->{show}, '(sealed)', 'SHOW never shows a set');
 
+# a server with the library but without Citus refuses any set, and says why
+my $plain_node = PostgreSQL::Test::Cluster->new('no_citus');
+$plain_node->init;
+$plain_node->append_conf('postgresql.conf', "shared_preload_libraries = 'encrypted_field'");
+$plain_node->start;
+$plain_node->safe_psql('postgres', 'CREATE EXTENSION encrypted_field');
+my (undef, undef, $no_citus_err) = $plain_node->psql('postgres',
+	"BEGIN; SET LOCAL encrypted_field.forwarded_keys = '$set'; SELECT 1; ROLLBACK;");
+like($no_citus_err, qr/ERROR:  keys forwarded by a Citus coordinator were refused\nDETAIL:  Citus is not loaded in this session\./,
+	'without Citus, a set is refused at the next statement (28000), with the reason');
+$plain_node->stop;
+
 # a set a worker received but never opened is refused after its transaction
 my %before = map { $_->name => length(slurp_file($_->logfile)) } ($w1, $w2);
 $r = client($coord, sql => [
