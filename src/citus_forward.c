@@ -400,7 +400,8 @@ CitusForwardHint(const char *usual)
 {
 	if (not_opened != NULL)
 		return not_opened;
-	if (opened)
+	/* a parallel worker opens no set: its leader's hint would be wrong here */
+	if (opened || IsParallelWorker())
 		return usual;
 	if (ForeignSet() && !NodeKeyAvailable())
 		return NO_NODE_KEY_HINT;

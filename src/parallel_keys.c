@@ -8,9 +8,8 @@
  * extension adds to what it copies into them.  It does copy every setting
  * that is not at its default (SerializeGUCState), into the parallel
  * context's own dynamic shared memory, which only the workers of that
- * query attach.  So, when a query whose plan may run in parallel, and can
- * reach code that is not built in, starts (ExecutorStart) in a backend that
- * holds keys:
+ * query attach.  So, when a query whose plan may run in parallel starts
+ * (ExecutorStart) in a backend that holds keys:
  *
  * 1. the leader seals a copy of its held key slots (the key-wrapping keys,
  *	  the index keys, their ids, roles and groups) with AES-256-GCM under a
@@ -38,12 +37,15 @@
  * exited (after the executor has ended, or in the abort, which waits for
  * them first) and only then wipes the segment.
  *
- * A plan that can reach no code but PostgreSQL's own (no function of this
- * extension, no user function that could call one: PlanMayNeedKeys says
- * how that is known, and why the extension's type support, which such a
- * plan may still call, needs no key) hands nothing over: its workers
- * cannot use a key, so none goes to /dev/shm for them, and the query pays
- * for no seal and no segment.  A hand-over is reported at DEBUG1, without
+ * Every parallel plan of a key-holding backend gets the keys, even one
+ * that calls no function of this extension: a plan cannot show all the
+ * code its workers run.  A domain's CHECK runs in domain_in, reached
+ * through array_in, record_in or jsonb_populate_record with no trace in
+ * the plan, and the executor calls an operator class's support functions
+ * (a user's, that decrypts) for sorts, window functions and range types
+ * the same way.  Handing over only to plans that record a non-built-in
+ * function (PlannedStmt.invalItems) failed those queries in the workers;
+ * test/parallel.sql runs them.  A hand-over is reported at DEBUG1, without
  * the handle or the secret.
  *
  * Parallel index builds (CREATE INDEX, REINDEX) start workers without an
@@ -486,61 +488,10 @@ TakeKeys(void)
 	RegisterCallbacks();
 }
 
-/*
- * Tell whether the workers of a plan may run code that is not built in,
- * which alone may need a held key: whether the planner recorded any
- * PlanInvalItem for it.
- *
- * PostgreSQL records one (setrefs.c, fix_expr_common and
- * record_plan_function_dependency), as PROCOID, for every function with an
- * OID from FirstUnpinnedObjectId on that a FuncExpr, OpExpr, DistinctExpr,
- * NullIfExpr, ScalarArrayOpExpr (and its hash and negator functions),
- * Aggref or WindowFunc of the plan or of its subplans and initplans calls
- * (they share the list), and for every SQL function it inlined away
- * (clauses.c, inline_function and inline_set_returning_function); as
- * TYPEOID, for a domain without constraints whose CoerceToDomain it
- * dropped.  So every call the plan makes of a function of this extension,
- * or of a user function that may call one (a SQL or PL/pgSQL wrapper of
- * ef_decrypt), gives it an item; a call the planner folded into a
- * constant ran in the leader.
- *
- * Built-in code also calls into the extension without an item, but only
- * its types' support functions, and none of them reads a key:
- *
- * - the I/O functions (ef_in, ef_out, ef_recv, ef_send and the term's):
- *	 CoerceViaIO (text casts), ArrayCoerceExpr, array_out, record_out,
- *	 to_json, format(), array_agg's serial functions.  They convert and
- *	 validate envelope bytes only (ef_type.c, textform.c, envelope.c);
- * - the btree and hash support functions and operators (ef_cmp, ef_eq,
- *	 ef_hash ...), which the executor looks up itself for Sort,
- *	 Incremental Sort, Agg, Group, Unique, SetOp, WindowAgg, Memoize and
- *	 Hash nodes, RowCompareExpr, MinMaxExpr (GREATEST, LEAST), array, record
- *	 and range comparisons, hashed SubPlans, index scans and runtime
- *	 partition pruning.  They compare and hash the search term stored in
- *	 the value, or its envelope bytes inside ANALYZE (ef_ops.c);
- * - ef_typanalyze, which only ANALYZE calls, never in a parallel worker.
- *
- * A domain's CHECK constraint (a CoerceToDomain of a domain with
- * constraints records nothing) is parallel restricted (clauses.c,
- * max_parallel_hazard_walker): it runs in the leader, which holds the
- * keys.  The built-in functions that run SQL given as text (query_to_xml,
- * table_to_xml, ts_stat ...) are parallel restricted or unsafe.  The
- * extension defines no subscripting handler, access method or table
- * sample method, which a plan would call unrecorded, and its executor and
- * log hooks, which run in every worker, need no held key.  An item of a
- * kind PostgreSQL never records (a planner hook's) counts too: what it
- * stands for is unknown.
- */
-static bool
-PlanMayNeedKeys(const PlannedStmt *pstmt)
-{
-	return pstmt->invalItems != NIL;
-}
 
 /*
- * Hand keys over when a query that may run in parallel, and reach code
- * that is not built in, starts in a backend that holds keys; or take them
- * in a worker
+ * Hand keys over when a query that may run in parallel starts in a backend
+ * that holds keys, or take them in a worker
  */
 static void
 ParallelKeysExecutorStart(QueryDesc *queryDesc, int eflags)
@@ -549,7 +500,7 @@ ParallelKeysExecutorStart(QueryDesc *queryDesc, int eflags)
 		TakeKeys();
 	else if (handoff_seg == NULL && queryDesc->plannedstmt->parallelModeNeeded &&
 			 !IsInParallelMode() && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
-			 PlanMayNeedKeys(queryDesc->plannedstmt) && KeystoreGetAny(0) != NULL)
+			 KeystoreGetAny(0) != NULL)
 		HandKeysOver(queryDesc);
 
 	if (prev_ExecutorStart)
