@@ -6,11 +6,11 @@
 -- exactly the serial results: a decrypting count, an aggregate over
 -- ef_decrypt_as(..., NULL::numeric), a join on terms, ef_term probes,
 -- parallel-safe SQL and PL/pgSQL wrappers of ef_decrypt, and a parallel
--- index build on a searchable column, and a domain whose CHECK decrypts,
--- reached through an array cast: the plan does not show that (nor a user's
--- operator class whose support function decrypts, which a sort calls), so
--- every parallel plan of a key-holding session hands the keys over, a
--- plain table's too.  A leader that holds no key hands nothing, and its workers raise
+-- index build on a searchable column, a domain whose CHECK decrypts,
+-- reached through an array cast (the plan shows no function of this
+-- extension: so every parallel plan of a key-holding session hands the
+-- keys over, a plain table's too), and a sort by a user's operator class
+-- whose support function decrypts.  A leader that holds no key hands nothing, and its workers raise
 -- the leader's error.  The setting that carries the hand-over is refused
 -- to SET and shows empty.
 --
@@ -26,7 +26,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(40);
+SELECT plan(41);
 
 CREATE EXTENSION encrypted_field;
 SELECT ef_register_key(1);
@@ -93,9 +93,21 @@ END $$;
 CREATE FUNCTION par_dec_sql(v encrypted_field) RETURNS text
 	LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$ SELECT ef_decrypt(v) $$;
 
--- a domain whose CHECK decrypts: a worker runs it in domain_in, through an
--- array cast, where the plan shows no function of this extension
+-- a domain whose CHECK decrypts, which a worker runs in domain_in, through
+-- an array cast, where the plan shows no function of this extension; and an
+-- operator class whose support function decrypts, which a sort calls
 CREATE DOMAIN par_checked AS encrypted_field CHECK (ef_decrypt_as(VALUE, NULL::numeric) IS NOT NULL);
+CREATE FUNCTION par_cmp(a encrypted_field, b encrypted_field) RETURNS int
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE
+	AS $$ SELECT numeric_cmp(ef_decrypt_as(a, NULL::numeric), ef_decrypt_as(b, NULL::numeric)) $$;
+CREATE FUNCTION par_lt(a encrypted_field, b encrypted_field) RETURNS boolean
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$ SELECT par_cmp(a, b) < 0 $$;
+CREATE FUNCTION par_same(a encrypted_field, b encrypted_field) RETURNS boolean
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$ SELECT par_cmp(a, b) = 0 $$;
+CREATE OPERATOR <<< (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, FUNCTION = par_lt);
+CREATE OPERATOR === (LEFTARG = encrypted_field, RIGHTARG = encrypted_field, FUNCTION = par_same);
+CREATE OPERATOR CLASS par_numeric_ops FOR TYPE encrypted_field USING btree AS
+	OPERATOR 1 <<<, OPERATOR 3 ===, FUNCTION 1 par_cmp(encrypted_field, encrypted_field);
 
 -- the serial results
 SET max_parallel_workers_per_gather = 0;
@@ -106,6 +118,7 @@ SELECT count(*) AS s_plain_count, sum(id) AS s_plain_sum, md5(string_agg(t, ',' 
 	FROM plain \gset
 SELECT count(*) AS s_groups FROM (SELECT s FROM par GROUP BY s) g \gset
 SELECT count(*) AS s_domain FROM par WHERE ('{' || n::text || '}')::par_checked[] IS NOT NULL \gset
+SELECT string_agg(id::text, ',') AS s_sorted FROM (SELECT id FROM par WHERE id <= 300 ORDER BY n USING <<< LIMIT 5) o \gset
 
 -- forced: every query runs in a worker
 SET max_parallel_workers_per_gather = 2;
@@ -145,11 +158,14 @@ SELECT is(:'f_made'::text, 'made in a worker'::text, 'forced parallel: ef_encryp
 SELECT count(*) AS f_probe FROM par WHERE s = ef_term('v7') \gset
 SELECT is(:f_probe::bigint, 40::bigint, 'forced parallel: ef_term probes find the values');
 
--- code the plan does not show: a domain's CHECK (domain_in, through the
--- array cast)
+-- a domain's CHECK (domain_in, through the array cast: the plan does not
+-- show it) and a user's operator class (the sort), in a worker
 SELECT count(*) AS f_domain FROM par WHERE ('{' || n::text || '}')::par_checked[] IS NOT NULL \gset
 SELECT is(:f_domain::bigint, :s_domain::bigint,
 	'forced parallel: a domain whose CHECK decrypts, through an array cast, as serial');
+SELECT string_agg(id::text, ',') AS f_sorted FROM (SELECT id FROM par WHERE id <= 300 ORDER BY n USING <<< LIMIT 5) o \gset
+SELECT is(:'f_sorted'::text, :'s_sorted'::text,
+	'forced parallel: a sort by an operator class whose support function decrypts, as serial');
 
 SELECT pg_temp.log_mark('f_plpgsql');
 SELECT string_agg(md5(par_dec_plpgsql(s)), '' ORDER BY id) AS f_plpgsql_md5 FROM par \gset
