@@ -400,8 +400,7 @@ CitusForwardHint(const char *usual)
 {
 	if (not_opened != NULL)
 		return not_opened;
-	/* a parallel worker opens no set: its leader's hint would be wrong here */
-	if (opened || IsParallelWorker())
+	if (opened)
 		return usual;
 	if (ForeignSet() && !NodeKeyAvailable())
 		return NO_NODE_KEY_HINT;

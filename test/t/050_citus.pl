@@ -365,6 +365,10 @@ like($r->{delete}, qr/^ERROR 0A000: cannot delete through view "patients_clear",
 # connections the transaction opens later still take it; the results are
 # the serial ones
 my @parallel_sql = (
+	# outside a transaction block no key is forwarded, and the error says why
+	'su1::SELECT ef_unlock(1, %(k1)s)',
+	'autocommit::SELECT count(ef_decrypt(email)) FROM customers',
+	'lock::SELECT ef_lock()',
 	# the unlock reads the registry's local placement, after which Citus
 	# runs no EXPLAIN ANALYZE unless local execution is off
 	'BEGIN', 'SET LOCAL citus.enable_local_execution TO off',
@@ -394,6 +398,8 @@ for my $w ($w1, $w2)
 unlike($serial->{plan}, qr/Workers Launched/, 'without the setting, the shard queries run serially');
 like($r->{plan}, qr/Workers Launched: 1/, "with $parallel_setting on the workers, the shard queries run in parallel workers");
 is($r->{all}, '4', 'a worker backend hands the forwarded keys to its parallel workers, which decrypt');
+like($r->{autocommit}, qr/^ERROR 55000: no master key is unlocked in this session \| On Citus, the coordinator forwards its keys to the workers only inside a transaction block/,
+	'outside a transaction block, a parallel worker of a worker says keys are forwarded only inside one');
 is($r->{again}, '4', 'connections the transaction opens later take the set: no parallel worker ended it');
 is($r->{names}, $serial->{names}, 'the view decrypts the same in parallel workers as serially');
 is($r->{emails}, $serial->{emails}, 'every value decrypts the same in parallel workers as serially');
