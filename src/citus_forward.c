@@ -51,6 +51,7 @@
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "forward_seal.h"
+#include "hook_chain.h"
 #include "keystore.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -562,10 +563,7 @@ EfCitusExecutorStart(QueryDesc *queryDesc, int eflags)
 		else if (MustSend())
 			SendKeys();
 	}
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
+	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);
 }
 
 static void
@@ -575,10 +573,7 @@ EfCitusExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 	executor_depth++;
 	PG_TRY();
 	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
-		else
-			standard_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
+		EfNextExecutorRun(prev_ExecutorRun, queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
 	}
 	PG_FINALLY();
 	{
@@ -607,12 +602,8 @@ EfCitusProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		routine_depth++;
 	PG_TRY();
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		EfNextProcessUtility(prev_ProcessUtility, pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{

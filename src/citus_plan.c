@@ -57,6 +57,7 @@
 #include "catalog/pg_type.h"
 #include "citus_forward.h"
 #include "citus_plan.h"
+#include "hook_chain.h"
 #include "key_plan.h"
 #include "registry.h"
 #include "commands/extension.h"
@@ -445,10 +446,7 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 					 errhint("Set plan_cache_mode to auto or force_custom_plan.")));
 	}
 
-	if (prev_planner_hook)
-		result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
-	else
-		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	result = EfNextPlanner(prev_planner_hook, parse, query_string, cursorOptions, boundParams);
 
 	if (context.unresolved && result->planTree != NULL)
 	{
@@ -469,10 +467,7 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 static void
 CitusPlanExecutorEnd(QueryDesc *queryDesc)
 {
-	if (prev_ExecutorEnd)
-		prev_ExecutorEnd(queryDesc);
-	else
-		standard_ExecutorEnd(queryDesc);
+	EfNextExecutorEnd(prev_ExecutorEnd, queryDesc);
 	if (reset_after_run)
 	{
 		reset_after_run = false;

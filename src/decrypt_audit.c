@@ -80,6 +80,7 @@
 #include "decrypt_audit.h"
 #include "ef_report.h"
 #include "executor/executor.h"
+#include "hook_chain.h"
 #include "key_plan.h"
 #include "keystore.h"
 #include "lib/stringinfo.h"
@@ -1346,10 +1347,7 @@ DecryptAuditExecutorStart(QueryDesc *queryDesc, int eflags)
 	PlannedStmt *pstmt = queryDesc->plannedstmt;
 	bool		top = nesting_level == 0;
 
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
+	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);
 
 	if (ef_audit != EF_AUDIT_STATEMENT || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
@@ -1392,10 +1390,7 @@ DecryptAuditExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 	nesting_level++;
 	PG_TRY();
 	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
-		else
-			standard_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
+		EfNextExecutorRun(prev_ExecutorRun, queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
 	}
 	PG_FINALLY();
 	{
@@ -1414,10 +1409,7 @@ DecryptAuditExecutorFinish(QueryDesc *queryDesc)
 	nesting_level++;
 	PG_TRY();
 	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		EfNextExecutorFinish(prev_ExecutorFinish, queryDesc);
 	}
 	PG_FINALLY();
 	{
@@ -1433,10 +1425,7 @@ DecryptAuditExecutorEnd(QueryDesc *queryDesc)
 {
 	AuditFrame *frame;
 
-	if (prev_ExecutorEnd)
-		prev_ExecutorEnd(queryDesc);
-	else
-		standard_ExecutorEnd(queryDesc);
+	EfNextExecutorEnd(prev_ExecutorEnd, queryDesc);
 	Unbind(queryDesc);
 	frame = FrameOf(queryDesc);
 	if (frame != NULL)
@@ -1461,12 +1450,8 @@ DecryptAuditProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	nesting_level++;
 	PG_TRY();
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		EfNextProcessUtility(prev_ProcessUtility, pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{

@@ -21,6 +21,7 @@
 #include "compat.h"
 #include "crypto.h"
 #include "decrypt_audit.h"
+#include "hook_chain.h"
 #include "key_channel.h"
 #include "key_plan.h"
 #include "key_source.h"
@@ -58,12 +59,8 @@ EfProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	KeySourceEnter(queryString);
 	PG_TRY();
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		EfNextProcessUtility(prev_ProcessUtility, pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{

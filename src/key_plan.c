@@ -27,6 +27,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
+#include "hook_chain.h"
 #include "key_plan.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
@@ -135,9 +136,7 @@ EfPlanner(Query *parse, const char *query_string, int cursorOptions,
 {
 	if (boundParams != NULL && CallsKeyFunction((Node *) parse, NULL))
 		boundParams = NULL;
-	if (prev_planner_hook)
-		return prev_planner_hook(parse, query_string, cursorOptions, boundParams);
-	return standard_planner(parse, query_string, cursorOptions, boundParams);
+	return EfNextPlanner(prev_planner_hook, parse, query_string, cursorOptions, boundParams);
 }
 
 /* Install the planner hook */

@@ -40,6 +40,7 @@
 #include "compat.h"
 #include "crypto.h"
 #include "executor/executor.h"
+#include "hook_chain.h"
 #include "key_source.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
@@ -173,10 +174,7 @@ EfExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 	KeySourceEnter(queryDesc->sourceText);
 	PG_TRY();
 	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
-		else
-			standard_ExecutorRun(queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
+		EfNextExecutorRun(prev_ExecutorRun, queryDesc, direction, count EF_EXECUTE_ONCE_ARG);
 	}
 	PG_FINALLY();
 	{
@@ -192,10 +190,7 @@ EfExecutorFinish(QueryDesc *queryDesc)
 	KeySourceEnter(queryDesc->sourceText);
 	PG_TRY();
 	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		EfNextExecutorFinish(prev_ExecutorFinish, queryDesc);
 	}
 	PG_FINALLY();
 	{

@@ -77,6 +77,7 @@
 #include "decrypt_audit.h"
 #include "ef_report.h"
 #include "executor/executor.h"
+#include "hook_chain.h"
 #include "keystore.h"
 #include "lockedmem.h"
 #include "miscadmin.h"
@@ -503,10 +504,7 @@ ParallelKeysExecutorStart(QueryDesc *queryDesc, int eflags)
 			 KeystoreGetAny(0) != NULL)
 		HandKeysOver(queryDesc);
 
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
+	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);
 }
 
 /*
@@ -517,10 +515,7 @@ ParallelKeysExecutorStart(QueryDesc *queryDesc, int eflags)
 static void
 ParallelKeysExecutorEnd(QueryDesc *queryDesc)
 {
-	if (prev_ExecutorEnd)
-		prev_ExecutorEnd(queryDesc);
-	else
-		standard_ExecutorEnd(queryDesc);
+	EfNextExecutorEnd(prev_ExecutorEnd, queryDesc);
 	if (handoff_seg != NULL && handoff_query == queryDesc)
 		EndHandoff(queryDesc);
 }

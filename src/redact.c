@@ -49,6 +49,7 @@
 
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "hook_chain.h"
 #include "lib/stringinfo.h"
 #include "citus_forward.h"
 #include "redact.h"
@@ -407,10 +408,7 @@ static void
 EfExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	RedactParameterLogging();
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
+	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);
 	if (queryDesc->params != NULL && queryDesc->params->paramValuesStr != NULL)
 	{
 		explicit_bzero(queryDesc->params->paramValuesStr,
@@ -437,10 +435,7 @@ EfExecutorEnd(QueryDesc *queryDesc)
 {
 	int			n = Min(executing_depth, MAX_EXECUTING);
 
-	if (prev_ExecutorEnd)
-		prev_ExecutorEnd(queryDesc);
-	else
-		standard_ExecutorEnd(queryDesc);
+	EfNextExecutorEnd(prev_ExecutorEnd, queryDesc);
 	for (int i = n - 1; i >= 0; i--)
 		if (executing[i] == queryDesc)
 		{
