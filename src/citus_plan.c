@@ -79,25 +79,6 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-typedef enum FuncKind
-{
-	FN_OTHER = 0,
-	FN_TERM,
-	FN_TERMS,
-	FN_ENCRYPT,
-	FN_REWRAP,
-	FN_RETERM,
-	FN_DECRYPT					/* not moved: marks a view ef_create_view made */
-} FuncKind;
-
-#define FUNC_CACHE_SIZE 64
-
-typedef struct FuncCacheEntry
-{
-	Oid			funcid;
-	FuncKind	kind;
-} FuncCacheEntry;
-
 /* The twins the hook calls instead, by kind */
 typedef struct Twins
 {
@@ -115,7 +96,6 @@ typedef struct RewriteContext
 	bool		unresolved;		/* a term waits for a parameter's value */
 } RewriteContext;
 
-static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
 /* a plan of this session holds a term computed with the keys then held */
 static bool folded_any = false;
 
@@ -131,63 +111,37 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static Twins twins;
 static planner_hook_type prev_planner_hook = NULL;
 
+/* Forget the twins' OIDs when pg_proc changes */
 static void
-InvalidateCaches(Datum arg, int cacheid, uint32 hashvalue)
+InvalidateTwins(Datum arg, int cacheid, uint32 hashvalue)
 {
-	memset(func_cache, 0, sizeof(func_cache));
 	twins.valid = false;
 }
 
-/* Which of this library's functions is this, by its C symbol? */
-static FuncKind
-LookupKind(Oid funcid)
-{
-	static const struct
-	{
-		const char *symbol;
-		FuncKind	kind;
-	}			kinds[] = {
-		{"ef_term", FN_TERM},
-		{"ef_terms", FN_TERMS},
-		{"ef_encrypt", FN_ENCRYPT},
-		{"ef_rewrap", FN_REWRAP},
-		{"ef_reterm", FN_RETERM},
-		{"ef_decrypt", FN_DECRYPT},
-		{"ef_decrypt_as", FN_DECRYPT},
-	};
-	char	   *symbol = KeyPlanLibrarySymbol(funcid);
-	FuncKind	kind = FN_OTHER;
-
-	if (symbol == NULL)
-		return FN_OTHER;
-	for (size_t i = 0; i < lengthof(kinds) && kind == FN_OTHER; i++)
-		if (strcmp(symbol, kinds[i].symbol) == 0)
-			kind = kinds[i].kind;
-	pfree(symbol);
-	return kind;
-}
-
-static FuncKind
-Kind(Oid funcid)
-{
-	FuncCacheEntry *entry = &func_cache[funcid % FUNC_CACHE_SIZE];
-
-	if (entry->funcid != funcid)
-	{
-		entry->kind = LookupKind(funcid);
-		entry->funcid = funcid;
-	}
-	return entry->kind;
-}
-
-/* Does a query call one of the functions this hook moves? */
+/*
+ * Does a query call one of the functions this hook moves, or ef_decrypt
+ * (which marks a view ef_create_view made)?
+ */
 static bool
 CallsMovable(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, FuncExpr) && Kind(((FuncExpr *) node)->funcid) != FN_OTHER)
-		return true;
+	if (IsA(node, FuncExpr))
+	{
+		switch (KeyPlanFunction(((FuncExpr *) node)->funcid))
+		{
+			case EF_FUNCTION_TERM:
+			case EF_FUNCTION_TERMS:
+			case EF_FUNCTION_ENCRYPT:
+			case EF_FUNCTION_REWRAP:
+			case EF_FUNCTION_RETERM:
+			case EF_FUNCTION_DECRYPT:
+				return true;
+			default:
+				break;
+		}
+	}
 	if (IsA(node, Query))
 		return query_tree_walker((Query *) node, CallsMovable, context, 0);
 	return expression_tree_walker(node, CallsMovable, context);
@@ -353,9 +307,9 @@ FoldTerms(Node *node, RewriteContext *context)
 	if (IsA(node, FuncExpr))
 	{
 		FuncExpr   *func = (FuncExpr *) node;
-		FuncKind	kind = Kind(func->funcid);
+		EfFunction	kind = KeyPlanFunction(func->funcid);
 
-		if ((kind == FN_TERM || kind == FN_TERMS) && !func->funcretset &&
+		if ((kind == EF_FUNCTION_TERM || kind == EF_FUNCTION_TERMS) && !func->funcretset &&
 			!NotConstantWalker((Node *) func->args, NULL) &&
 			!contain_volatile_functions((Node *) func->args))
 		{
@@ -382,26 +336,26 @@ UseTwins(Node *node, void *context)
 	if (IsA(node, FuncExpr))
 	{
 		FuncExpr   *func = (FuncExpr *) copyObject(node);
-		FuncKind	kind = Kind(func->funcid);
+		EfFunction	kind = KeyPlanFunction(func->funcid);
 		bool		over_columns = NotConstantWalker((Node *) func->args, NULL);
 
 		func->args = (List *) expression_tree_mutator((Node *) func->args, UseTwins, context);
-		if (kind == FN_ENCRYPT || kind == FN_REWRAP || kind == FN_RETERM)
+		if (kind == EF_FUNCTION_ENCRYPT || kind == EF_FUNCTION_REWRAP || kind == EF_FUNCTION_RETERM)
 			EnsureTwins();
-		if (kind == FN_ENCRYPT && !over_columns)
+		if (kind == EF_FUNCTION_ENCRYPT && !over_columns)
 			func->funcid = twins.encrypt_on_coordinator;
-		else if (kind == FN_REWRAP && over_columns)
+		else if (kind == EF_FUNCTION_REWRAP && over_columns)
 			func->funcid = twins.rewrap_on_shard;
-		else if ((kind == FN_ENCRYPT || kind == FN_RETERM) && over_columns)
+		else if ((kind == EF_FUNCTION_ENCRYPT || kind == EF_FUNCTION_RETERM) && over_columns)
 		{
 			if (reference)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("%s over a column cannot update a Citus reference table",
-								kind == FN_ENCRYPT ? "ef_encrypt()" : "ef_reterm()"),
+								kind == EF_FUNCTION_ENCRYPT ? "ef_encrypt()" : "ef_reterm()"),
 						 errdetail("Citus updates each placement of a reference table on its own, and each would get a different encryption of the same value."),
 						 errhint("Encrypt on the coordinator: compute the values with a SELECT and write them with UPDATE ... SET c = $1.")));
-			func->funcid = kind == FN_ENCRYPT ? twins.encrypt_on_shard : twins.reterm_on_shard;
+			func->funcid = kind == EF_FUNCTION_ENCRYPT ? twins.encrypt_on_shard : twins.reterm_on_shard;
 		}
 		return (Node *) func;
 	}
@@ -499,5 +453,5 @@ CitusPlanInstallHook(void)
 	planner_hook = CitusPlanner;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = CitusPlanExecutorEnd;
-	CacheRegisterSyscacheCallback(PROCOID, InvalidateCaches, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, InvalidateTwins, (Datum) 0);
 }

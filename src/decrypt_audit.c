@@ -235,15 +235,6 @@ static UnlockReason *reasons = NULL;
 static int	nreasons = 0;
 static int	maxreasons = 0;
 
-/* functions already looked at, as in key_plan.c */
-#define FUNC_CACHE_SIZE 64
-typedef struct FuncCacheEntry
-{
-	Oid			funcid;
-	int			op;				/* EfAuditOp, or 0 */
-} FuncCacheEntry;
-
-static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -889,52 +880,24 @@ DecryptAuditCount(FmgrInfo *flinfo, EfAuditOp op, int32 key_id)
  * ------------------------------------------------------------------------
  */
 
-/* Forget the function cache when pg_proc changes */
-static void
-InvalidateFuncCache(Datum arg, int cacheid, uint32 hashvalue)
-{
-	memset(func_cache, 0, sizeof(func_cache));
-}
-
-/* Which audited function of this library is this, if any? */
-static int
-LookupAuditedFunction(Oid funcid)
-{
-	static const struct
-	{
-		const char *symbol;
-		EfAuditOp	op;
-	}			audited[] = {
-		{"ef_decrypt", EF_AUDIT_DECRYPT},
-		{"ef_decrypt_as", EF_AUDIT_DECRYPT},
-		{"ef_term", EF_AUDIT_SEARCH},
-		{"ef_terms", EF_AUDIT_SEARCH},
-		{"ef_rewrap", EF_AUDIT_REWRAP},
-		{"ef_reterm", EF_AUDIT_RETERM},
-	};
-	char	   *symbol = KeyPlanLibrarySymbol(funcid);
-	int			result = 0;
-
-	for (size_t i = 0; symbol != NULL && i < lengthof(audited); i++)
-		if (strcmp(symbol, audited[i].symbol) == 0)
-			result = audited[i].op;
-	if (symbol != NULL)
-		pfree(symbol);
-	return result;
-}
-
-/* Which audited function is this, if any?  Cached */
+/* Which audited function is this, if any: its EfAuditOp, or 0 */
 static int
 AuditedFunction(Oid funcid)
 {
-	FuncCacheEntry *entry = &func_cache[funcid % FUNC_CACHE_SIZE];
-
-	if (entry->funcid != funcid)
+	switch (KeyPlanFunction(funcid))
 	{
-		entry->op = LookupAuditedFunction(funcid);
-		entry->funcid = funcid;
+		case EF_FUNCTION_DECRYPT:
+			return EF_AUDIT_DECRYPT;
+		case EF_FUNCTION_TERM:
+		case EF_FUNCTION_TERMS:
+			return EF_AUDIT_SEARCH;
+		case EF_FUNCTION_REWRAP:
+			return EF_AUDIT_REWRAP;
+		case EF_FUNCTION_RETERM:
+			return EF_AUDIT_RETERM;
+		default:
+			return 0;
 	}
-	return entry->op;
 }
 
 typedef struct WalkContext
@@ -1529,7 +1492,6 @@ DecryptAuditInstallHooks(void)
 	ProcessUtility_hook = DecryptAuditProcessUtility;
 	RegisterXactCallback(DecryptAuditXactCallback, NULL);
 	RegisterSubXactCallback(DecryptAuditSubXactCallback, NULL);
-	CacheRegisterSyscacheCallback(PROCOID, InvalidateFuncCache, (Datum) 0);
 	EnableQueryId();
 }
 

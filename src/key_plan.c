@@ -41,7 +41,7 @@
 typedef struct FuncCacheEntry
 {
 	Oid			funcid;
-	bool		is_key_function;
+	EfFunction	function;
 } FuncCacheEntry;
 
 static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
@@ -58,8 +58,8 @@ InvalidateFuncCache(Datum arg, int cacheid, uint32 hashvalue)
  * The C symbol of a function of this library, palloc'd, or NULL for any
  * other function: functions are known by what they are, not their names
  */
-char *
-KeyPlanLibrarySymbol(Oid funcid)
+static char *
+LibrarySymbol(Oid funcid)
 {
 	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	char	   *result = NULL;
@@ -85,35 +85,55 @@ KeyPlanLibrarySymbol(Oid funcid)
 	return result;
 }
 
-/* Is this function ef_unlock() or ef_register_key() of this library? */
-static bool
-LookupKeyFunction(Oid funcid)
+/* What a function is, looked up in pg_proc */
+static EfFunction
+LookupFunction(Oid funcid)
 {
-	char	   *symbol = KeyPlanLibrarySymbol(funcid);
-	bool		result;
+	static const struct
+	{
+		const char *symbol;
+		EfFunction	function;
+	}			known[] = {
+		{"ef_unlock", EF_FUNCTION_UNLOCK},
+		{"ef_unlock_with_reason", EF_FUNCTION_UNLOCK},
+		{"ef_register_key", EF_FUNCTION_REGISTER_KEY},
+		{"ef_register_key_in_group", EF_FUNCTION_REGISTER_KEY},
+		{"ef_encrypt", EF_FUNCTION_ENCRYPT},
+		{"ef_decrypt", EF_FUNCTION_DECRYPT},
+		{"ef_decrypt_as", EF_FUNCTION_DECRYPT},
+		{"ef_term", EF_FUNCTION_TERM},
+		{"ef_terms", EF_FUNCTION_TERMS},
+		{"ef_rewrap", EF_FUNCTION_REWRAP},
+		{"ef_reterm", EF_FUNCTION_RETERM},
+	};
+	char	   *symbol = LibrarySymbol(funcid);
+	EfFunction	result = EF_FUNCTION_OTHER;
 
 	if (symbol == NULL)
-		return false;
-	result = strcmp(symbol, "ef_unlock") == 0 ||
-		strcmp(symbol, "ef_unlock_with_reason") == 0 ||
-		strcmp(symbol, "ef_register_key") == 0 ||
-		strcmp(symbol, "ef_register_key_in_group") == 0;
+		return EF_FUNCTION_OTHER;
+	for (size_t i = 0; i < lengthof(known) && result == EF_FUNCTION_OTHER; i++)
+		if (strcmp(symbol, known[i].symbol) == 0)
+			result = known[i].function;
 	pfree(symbol);
 	return result;
 }
 
-/* Is this function a key function?  Cached */
-static bool
-IsKeyFunction(Oid funcid)
+/*
+ * What a function is: the one cache of the planner hooks and the decrypt
+ * audit, which ask for every function call of every statement they plan or
+ * run, forgotten when pg_proc changes
+ */
+EfFunction
+KeyPlanFunction(Oid funcid)
 {
 	FuncCacheEntry *entry = &func_cache[funcid % FUNC_CACHE_SIZE];
 
 	if (entry->funcid != funcid)
 	{
-		entry->is_key_function = LookupKeyFunction(funcid);
+		entry->function = LookupFunction(funcid);
 		entry->funcid = funcid;
 	}
-	return entry->is_key_function;
+	return entry->function;
 }
 
 /* Does an expression or query, at any depth, call a key function? */
@@ -122,8 +142,13 @@ CallsKeyFunction(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, FuncExpr) && IsKeyFunction(((FuncExpr *) node)->funcid))
-		return true;
+	if (IsA(node, FuncExpr))
+	{
+		EfFunction	function = KeyPlanFunction(((FuncExpr *) node)->funcid);
+
+		if (function == EF_FUNCTION_UNLOCK || function == EF_FUNCTION_REGISTER_KEY)
+			return true;
+	}
 	if (IsA(node, Query))
 		return query_tree_walker((Query *) node, CallsKeyFunction, context, 0);
 	return expression_tree_walker(node, CallsKeyFunction, context);

@@ -13,7 +13,21 @@
 #ifndef EF_KEY_PLAN_H
 #define EF_KEY_PLAN_H
 
+/* What a function is, by its C symbol in this library (overloads alike) */
+typedef enum EfFunction
+{
+	EF_FUNCTION_OTHER = 0,		/* not a function of this library, or not these */
+	EF_FUNCTION_UNLOCK,			/* ef_unlock, ef_unlock_with_reason */
+	EF_FUNCTION_REGISTER_KEY,	/* ef_register_key, ef_register_key_in_group */
+	EF_FUNCTION_ENCRYPT,
+	EF_FUNCTION_DECRYPT,		/* ef_decrypt, ef_decrypt_as */
+	EF_FUNCTION_TERM,
+	EF_FUNCTION_TERMS,
+	EF_FUNCTION_REWRAP,
+	EF_FUNCTION_RETERM
+} EfFunction;
+
 extern void KeyPlanInstallHook(void);
-extern char *KeyPlanLibrarySymbol(Oid funcid);
+extern EfFunction KeyPlanFunction(Oid funcid);
 
 #endif							/* EF_KEY_PLAN_H */
