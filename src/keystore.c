@@ -131,6 +131,8 @@ Forget(HeldKey *key)
 	{
 		generation++;
 		CitusPlanKeysChanged();
+		/* the kept contexts may hold this key's KEK and index key schedules */
+		EfCryptoScrub();
 	}
 	explicit_bzero(key, sizeof(HeldKey));
 }

@@ -2,7 +2,7 @@
 # Copyright (c) 2026, The encrypted_field Authors
 """Look for a held key in a backend's memory.
 
-Usage: memcheck.py PID KEYHEX held|only-held|wiped|absent|present
+Usage: memcheck.py PID KEYHEX held|only-held|wiped|absent|present|kek-present|kek-gone
        memcheck.py PID KEYHEX handoff
        memcheck.py PID KEYHEX secret-private|secret-absent VALUE
 Finds the mappings of process PID that are excluded from core dumps
@@ -18,6 +18,9 @@ master key for key id 1 (doc/envelope.md), not the master key itself.
   only-held: as held, and the KEK's 32 bytes are in no other readable
           mapping (OpenSSL's AES key schedule of a KEK that was used holds
           its first 16 bytes in the heap, doc/security.md: not looked for);
+  kek-present: the KEK's first 16 bytes (which an AES-256 key schedule
+          holds as its first round key) are in some readable mapping;
+  kek-gone: they are in none: no held copy, kept copy or key schedule;
   handoff: print "handoff=VALUE", the parallel hand-over setting
           (encrypted_field.parallel_keys, "HANDLE:BASE64 SECRET") as the
           parallel context of a running query carries it in a dynamic
@@ -116,6 +119,10 @@ def main():
         return 0 if (n == 0) == (mode == "absent") else 1
     kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                info=b"encrypted_field v1 key wrap" + (1).to_bytes(4, "big")).derive(bytes.fromhex(keyhex))
+    if mode in ("kek-present", "kek-gone"):
+        n = count_everywhere(pid, kek[:16])
+        print("memcheck.py: KEK's first 16 bytes found %d time(s) in backend %s" % (n, pid))
+        return 0 if (n == 0) == (mode == "kek-gone") else 1
     maps = dontdump_mappings(pid)
     if not maps:
         print("memcheck.py: no mapping excluded from core dumps in backend %s" % pid)

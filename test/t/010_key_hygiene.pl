@@ -376,6 +376,29 @@ sub memcheck
 	$session->finish;
 }
 
+# A key forgotten without ef_lock (the savepoint that unlocked it rolled
+# back) leaves no kept copy or key schedule of its KEK behind either
+{
+	my ($in, $out) = ('', '');
+	my $session;
+	{
+		local %ENV = (%ENV, node_env($node, $db), PGOPTIONS => "-c encrypted_field.keys=1:$key");
+		$session = IPC::Run::start([ 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=0' ],
+			'<', \$in, '>', \$out, '2>&1');
+	}
+	$in .= "SELECT 'pid=' || pg_backend_pid();\n";
+	wait_output($session, \$out, qr/^pid=/m, 5);
+	my ($pid) = $out =~ /^pid=(\d+)/m;
+	$in .= "BEGIN; SAVEPOINT s; SELECT ef_unlock(1); SELECT ef_encrypt('kept'::text) IS NOT NULL; SELECT 'encrypted';\n";
+	wait_output($session, \$out, qr/^encrypted/m, 5);
+	ok(memcheck($pid, 'kek-present'), 'memory: a KEK that wrapped a data key is in a key schedule (the control)');
+	$in .= "ROLLBACK TO SAVEPOINT s; SELECT 'rolled back';\n";
+	wait_output($session, \$out, qr/^rolled back/m, 5);
+	ok(memcheck($pid, 'kek-gone'), 'memory: a savepoint rollback that forgets the key leaves nothing of its KEK');
+	$in .= "COMMIT;\n";
+	$session->finish;
+}
+
 # Memory: the bind parameter the key came from is wiped, and no other copy
 # of the key's bytes is left.  A copy that a cursor keeps is found (the
 # control: the scan sees a copy where there is one).
