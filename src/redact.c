@@ -164,14 +164,19 @@ Replace(char *old, const char *with)
 	return pstrdup(with);
 }
 
-/* Did the file of this name raise the log line? */
+/*
+ * Did the file of this name raise the log line?  The whole base name must
+ * match: a suffix would let another extension's pgaudit.c pass as audit.c
+ */
 static bool
 RaisedBy(ErrorData *edata, const char *file)
 {
-	size_t		len = edata->filename ? strlen(edata->filename) : 0;
+	const char *base;
 
-	return len >= strlen(file) &&
-		strcmp(edata->filename + len - strlen(file), file) == 0;
+	if (edata->filename == NULL)
+		return false;
+	base = strrchr(edata->filename, '/');
+	return strcmp(base != NULL ? base + 1 : edata->filename, file) == 0;
 }
 
 /*
