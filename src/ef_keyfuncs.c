@@ -327,15 +327,19 @@ static Datum
 Unlock(FunctionCallInfo fcinfo)
 {
 	int32		key_id;
-	EfKeyScope	scope = GetScope(fcinfo);
-	char	   *reason = DecryptAuditReasonArgument(fcinfo, 3);
 	uint8		master[EF_KEY_LEN];
 	uint8		kek[EF_KEY_LEN];
 
 	TakeMasterKey(fcinfo, &key_id, master, true);
 	PG_TRY();
 	{
-		/* after the key's source is checked: an exposed key is the news */
+		/*
+		 * The other arguments after the key's source is checked and the
+		 * statement hidden: an exposed key is the news, whatever else is wrong
+		 */
+		EfKeyScope	scope = GetScope(fcinfo);
+		char	   *reason = DecryptAuditReasonArgument(fcinfo, 3);
+
 		DecryptAuditCheckReason(key_id, reason);
 		UnlockWith(key_id, scope, reason, master, kek);
 	}

@@ -16,7 +16,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(187);
+SELECT plan(189);
 
 CREATE EXTENSION encrypted_field;
 
@@ -180,6 +180,12 @@ CREATE FUNCTION tap_unlock_function(k bytea) RETURNS void LANGUAGE plpgsql AS $$
 SELECT throws_ok(format($f$SELECT ef_unlock(1, %L::bytea)$f$, '\x' || encode(tap_key(1), 'hex')),
 	'28EF1', 'master key 1 was not given as a bind parameter', 'the right key as a bytea literal: 28EF1');
 SELECT is((SELECT count(*)::int FROM ef_held_keys()), 0, 'the refused bytea literal holds no key');
+SELECT throws_ok(format($f$SELECT ef_unlock(1, %L::bytea, 'session', repeat('x', 201))$f$, '\x' || encode(tap_key(1), 'hex')),
+	'28EF1', 'master key 1 was not given as a bind parameter',
+	'the right key as a literal with a reason too long and a scope: the exposed key is the error (28EF1)');
+SELECT throws_ok(format($f$SELECT ef_unlock(1, %L::bytea, 'forever')$f$, '\x' || encode(tap_key(1), 'hex')),
+	'28EF1', 'master key 1 was not given as a bind parameter',
+	'the right key as a literal with an unknown scope: the exposed key is the error (28EF1)');
 SELECT throws_ok(format($f$SELECT ef_unlock(1, decode(%L, 'hex'))$f$, encode(tap_key(1), 'hex')),
 	'28EF1', 'master key 1 was not given as a bind parameter', 'the right key through decode(''...'', ''hex''): 28EF1');
 SELECT is((SELECT count(*)::int FROM ef_held_keys()), 0, 'the refused decode() holds no key');
