@@ -304,6 +304,28 @@ RegisterCallbacks(void)
 }
 
 /*
+ * Create the hand-over's segment; if that fails (no segment or /dev/shm
+ * space left), wipe the plain copy of the keys before the error goes on
+ */
+static dsm_segment *
+CreateSegment(Size size, HeldKey *plain, size_t plain_mapped)
+{
+	dsm_segment *seg = NULL;
+
+	PG_TRY();
+	{
+		seg = dsm_create(size, 0);
+	}
+	PG_CATCH();
+	{
+		LockedPagesFree(plain, plain_mapped);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return seg;
+}
+
+/*
  * Seal a copy of every held key slot, oldest unlock first, into a new
  * segment, and give its handle and the secret to the setting the workers
  * will receive
@@ -348,7 +370,7 @@ HandKeysOver(QueryDesc *queryDesc)
 	}
 
 	RegisterCallbacks();
-	seg = dsm_create(SHARE_OFFSET(nkeys) + DecryptAuditShareSize(), 0);
+	seg = CreateSegment(SHARE_OFFSET(nkeys) + DecryptAuditShareSize(), plain, plain_mapped);
 	dsm_pin_mapping(seg);
 	header = dsm_segment_address(seg);
 	DecryptAuditShareInit((char *) header + SHARE_OFFSET(nkeys));
@@ -377,7 +399,10 @@ HandKeysOver(QueryDesc *queryDesc)
 	len = EfB64Encode(secret, EF_KEY_LEN, value + prefix, sizeof(value) - prefix - 1);
 	explicit_bzero(secret, sizeof(secret));
 	if (len < 0)
+	{
+		explicit_bzero(value, sizeof(value));
 		elog(ERROR, "could not encode the parallel hand-over");
+	}
 	value[prefix + len] = '\0';
 	setting_it = true;
 	PG_TRY();
