@@ -103,12 +103,13 @@ static int	routine_depth = 0;
 static int	executor_depth = 0;
 
 /*
- * coordinator: the id of the last set this backend sent, as the setting
- * spells it, so that it never opens its own
+ * coordinator: the ids of every set this backend sent in this transaction,
+ * so that it never opens its own: a savepoint's rollback puts back the
+ * setting of an earlier one
  */
-#define SET_ID_OFFSET	8		/* hex of the magic */
-#define SET_ID_HEX		(2 * EF_FORWARD_ID_LEN)
-static char sent_id[SET_ID_HEX + 1] = "";
+static uint8 (*sent_ids)[EF_FORWARD_ID_LEN] = NULL;
+static int	sent_count = 0;
+static int	sent_max = 0;
 /* a set is being opened: the statements that does so open nothing */
 static bool opening = false;
 /* worker: the set has been opened and its keys are held */
@@ -282,6 +283,22 @@ OwnKeyCount(void)
 	return n;
 }
 
+/* Note the id of a set this backend sends, for the rest of the transaction */
+static void
+RememberSent(const uint8 *id)
+{
+	if (sent_count == sent_max)
+	{
+		int			more = Max(8, 2 * sent_max);
+
+		sent_ids = sent_ids == NULL ?
+			MemoryContextAlloc(TopMemoryContext, more * EF_FORWARD_ID_LEN) :
+			repalloc(sent_ids, more * EF_FORWARD_ID_LEN);
+		sent_max = more;
+	}
+	memcpy(sent_ids[sent_count++], id, EF_FORWARD_ID_LEN);
+}
+
 /*
  * Seal the keys held now to every worker and hand the set to Citus, or the
  * empty set when none is held
@@ -315,8 +332,7 @@ SendKeys(void)
 			header.initiator = LocalGroup();
 			set = ForwardSeal(&header, keys, nkeys,
 							  (const uint8 (*)[EF_NODE_KEY_LEN]) node_pubs, node_count);
-			memcpy(sent_id, set + SET_ID_OFFSET, SET_ID_HEX);
-			sent_id[SET_ID_HEX] = '\0';
+			RememberSent(header.id);
 		}
 		explicit_bzero(keys, sizeof(ForwardKey) * EF_FORWARD_MAX_KEYS);
 
@@ -372,13 +388,20 @@ MustSend(void)
 	return OidIsValid(get_extension_oid("citus", true));
 }
 
-/* Does the setting hold a set that another backend sent? */
+/* Does the setting hold a set that another backend sent (or a malformed one)? */
 static bool
 ForeignSet(void)
 {
-	return forwarded_keys != NULL && forwarded_keys[0] != '\0' &&
-		!(sent_id[0] != '\0' && strlen(forwarded_keys) > SET_ID_OFFSET + SET_ID_HEX &&
-		  strncmp(forwarded_keys + SET_ID_OFFSET, sent_id, SET_ID_HEX) == 0);
+	ForwardHeader header;
+
+	if (forwarded_keys == NULL || forwarded_keys[0] == '\0')
+		return false;
+	if (sent_count == 0 || !ForwardReadHeader(forwarded_keys, &header))
+		return true;
+	for (int i = 0; i < sent_count; i++)
+		if (memcmp(sent_ids[i], header.id, EF_FORWARD_ID_LEN) == 0)
+			return false;
+	return true;
 }
 
 /* Is this backend serving a coordinator's transaction that forwarded keys? */
@@ -649,6 +672,7 @@ CitusForwardXactCallback(XactEvent event, void *arg)
 	not_opened = NULL;
 	sent_lxid = InvalidLocalTransactionId;
 	sent_keys = false;
+	sent_count = 0;
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		ForgetNodeKeys();
 }

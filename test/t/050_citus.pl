@@ -241,6 +241,32 @@ is($r->{in_savepoint}, '4', 'keys forwarded in a savepoint');
 like($r->{after_savepoint}, qr/^ERROR 55000: no master key is unlocked/, 'are gone after ROLLBACK TO SAVEPOINT');
 like($r->{after_discard}, qr/^ERROR 55000: no master key is unlocked/, 'DISCARD ALL on the coordinator leaves the workers nothing');
 
+# after a savepoint that sent a new set rolls back, the workers hold the set
+# sent before it again, and the coordinator still sends the next one: a key
+# unlocked after the rollback reaches them
+$r = client($coord, env => { EF_P1 => 'under key two' }, sql => [
+	'create2::CREATE TABLE keyed2 (id int, v encrypted_field)',
+	'dist2::SELECT create_distributed_table(\'keyed2\', \'id\')',
+	'BEGIN', 'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'ins2::INSERT INTO keyed2 VALUES (1, ef_encrypt(%(p1)s::text, key_id => 2))', 'COMMIT',
+	'BEGIN',
+	'a1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'a_read::SELECT count(*) FROM keyed2',
+	'SAVEPOINT s',
+	'b2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'b_read::SELECT ef_decrypt(v) FROM keyed2',
+	'ROLLBACK TO SAVEPOINT s',
+	'gone::SELECT ef_decrypt(v) FROM keyed2',
+	'ROLLBACK TO SAVEPOINT s',
+	'c2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'c_read::SELECT ef_decrypt(v) FROM keyed2',
+	'COMMIT',
+]);
+is($r->{ins2}, 'INSERT 0 1', 'a value under key 2 on a distributed table');
+is($r->{b_read}, 'under key two', 'a key unlocked in a savepoint decrypts on the workers');
+like($r->{gone}, qr/^ERROR 55000: master key 2 is not unlocked/, 'after ROLLBACK TO SAVEPOINT the workers hold only the earlier set (key 1)');
+is($r->{c_read}, 'under key two', 'a key unlocked after the rollback reaches the workers');
+
 # where each tenant's rows live, to reach a worker on a connection of its own
 my %port_of = map {
 	($_ => $coord->safe_psql('postgres', "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid) "
