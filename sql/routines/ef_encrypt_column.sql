@@ -40,7 +40,7 @@ BEGIN
 
 	CALL @extschema@.ef_update_in_batches(
 		pg_catalog.format('SELECT ctid FROM %s WHERE %I IS NULL AND %I IS NOT NULL', tbl, target, col),
-		pg_catalog.format('UPDATE %s SET %I = %s.ef_encrypt(%I, %s, %L::boolean, NULL, %L::text) '
+		pg_catalog.format('UPDATE %s SET %I = %s.ef_encrypt(%I, %s, %L::pg_catalog.bool, NULL, %L::pg_catalog.text) '
 			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND %I IS NULL AND %I IS NOT NULL',
 			tbl, target, '@extschema@', col, COALESCE(context_expr, 'NULL'), searchable, search_domain,
 			target, col),

@@ -54,7 +54,7 @@ BEGIN
 	CALL @extschema@.ef_update_in_batches(
 		pg_catalog.format('SELECT ctid FROM %s WHERE %s.ef_index_key_id(%I) '
 			'OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[])', tbl, '@extschema@', col, older),
-		pg_catalog.format('UPDATE %s SET %I = %s.ef_reterm(%I, %s, %L::text, %L::text) '
+		pg_catalog.format('UPDATE %s SET %I = %s.ef_reterm(%I, %s, %L::pg_catalog.text, %L::pg_catalog.text) '
 			'WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) '
 			'AND %s.ef_index_key_id(%I) OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.int4[]) '
 			'AND (SELECT %s.ef_term_index_key_id()) '
