@@ -312,7 +312,8 @@ SELECT remote_exec('ef_r', 'SET client_min_messages = log');
 
 -- failed statements that carry a key literally: the server logs the error,
 -- but not the statement.  A key written into a statement is refused (28EF1)
--- unless an argument is refused first (length, key id, scope).
+-- unless the key argument itself is refused first (its length, the key id);
+-- a bad scope or reason comes after the key's source is checked.
 SELECT log_mark('statements');
 SELECT throws_ok(format($f$SELECT remote('ef_r', %L)$f$, format('SELECT ef_unlock(1, %L::bytea)', '\x' || encode(tap_key(2), 'hex'))),
 	'28EF1', NULL, 'a literal wrong key is refused');
@@ -323,7 +324,7 @@ SELECT throws_ok(format($f$SELECT remote('ef_r', %L)$f$, format('SELECT ef_regis
 SELECT throws_ok(format($f$SELECT remote('ef_r', %L)$f$, format('SELECT ef_unlock(99, %L::bytea)', '\x' || encode(tap_key(1), 'hex'))),
 	'28EF1', NULL, 'the right key literal for an unregistered id is refused');
 SELECT throws_ok(format($f$SELECT remote('ef_r', %L)$f$, format('SELECT ef_unlock(1, decode(%L, %L), %L)', encode(tap_key(1), 'base64'), 'base64', 'forever')),
-	'22023', NULL, 'the right key in base64 with a bad scope fails');
+	'28EF1', NULL, 'the right key in base64 with a bad scope: the key written into the statement is the error');
 SELECT throws_ok(format($f$SELECT remote('ef_r', %L)$f$, format('SELECT ef_unlock(NULL, %L::bytea)', '\x' || encode(tap_key(1), 'hex'))),
 	'22004', NULL, 'the right key literal with a NULL key id fails');
 SELECT throws_ok(format($f$SELECT remote('ef_r', %L)$f$, format('SELECT app_unlock(%L::bytea)', '\x' || encode(tap_key(2), 'hex'))),
