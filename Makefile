@@ -6,7 +6,7 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 MODULE_big = $(EXTENSION)
 # SQL-facing (fmgr wrappers only): ef_*.c; the domain: value, envelope,
 # plaintext, compress, term, indexkey, keystore, registry, kdf; the provider:
-# crypto_openssl, cipher_direct; utilities: lockedmem, randpool, redact, audit, decrypt_audit
+# crypto_openssl, cipher_direct, hmac_direct; utilities: lockedmem, randpool, redact, audit, decrypt_audit
 # (doc/architecture.md)
 OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/ef_ops.o \
        src/ef_analyze.o src/ef_report.o \
@@ -14,7 +14,7 @@ OBJS = src/encrypted_field.o src/ef_type.o src/ef_funcs.o src/ef_keyfuncs.o src/
        src/indexkey.o src/rotation_count.o src/keystore.o src/registry.o src/kdf.o \
        src/key_channel.o src/key_source.o src/key_plan.o src/parallel_keys.o \
        src/citus_forward.o src/citus_plan.o src/forward_seal.o src/node_key.o src/ef_citus.o \
-       src/crypto_openssl.o src/cipher_direct.o src/crypto_x25519.o \
+       src/crypto_openssl.o src/cipher_direct.o src/hmac_direct.o src/crypto_x25519.o \
        src/lockedmem.o src/randpool.o src/redact.o src/audit.o src/decrypt_audit.o
 
 # Released versions' scripts are frozen in sql/. The current version's
@@ -66,7 +66,7 @@ sql/$(EXTENSION)--%.sql: sql/upgrade/%.sql $(wildcard sql/routines/*.sql)
 # C unit tests of the crypto and envelope layers; they need no server
 UNIT_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter $(PG_CFLAGS) \
               -I$(shell $(PG_CONFIG) --includedir-server) -Isrc
-UNIT_SRCS = src/crypto_openssl.c src/cipher_direct.c src/envelope.c src/kdf.c src/lockedmem.c
+UNIT_SRCS = src/crypto_openssl.c src/cipher_direct.c src/hmac_direct.c src/envelope.c src/kdf.c src/lockedmem.c
 
 test/unit/test_crypto: test/unit/test_crypto.c test/unit/unit.h $(UNIT_SRCS) src/crypto.h
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_crypto.c $(UNIT_SRCS) -lcrypto

@@ -355,7 +355,7 @@ two_a=$(cat "$work/ssl_a")
 [ -n "$one_bps" ] && [ -n "$two_a" ] && [ -n "$two_b" ] || fail "openssl speed did not run twice at once"
 r_cores=$(awk -v a="$two_a" -v b="$two_b" -v o="$one_bps" 'BEGIN { printf "%.2f", (a + b) / o }')
 ${CC:-cc} -O2 -I"$("$PG_CONFIG" --includedir-server)" -Isrc -o "$work/floor" \
-	bench/floor.c src/cipher_direct.c -lcrypto || fail "bench/floor.c did not build"
+	bench/floor.c src/cipher_direct.c src/hmac_direct.c -lcrypto || fail "bench/floor.c did not build"
 "$work/floor" "$floor_ms" >"$work/floor.txt" || fail "bench/floor did not run"
 
 # ---------------------------------------------------------------- the report

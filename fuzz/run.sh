@@ -18,7 +18,7 @@ lib=$("$pg_config" --pkglibdir)
 out=fuzz/build
 mkdir -p "$out" fuzz/corpus/envelope fuzz/corpus/text fuzz/regressions
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wno-ignored-attributes -I$inc -Isrc"
-common="src/crypto_openssl.c src/cipher_direct.c src/envelope.c src/kdf.c src/textform.c src/lockedmem.c"
+common="src/crypto_openssl.c src/cipher_direct.c src/hmac_direct.c src/envelope.c src/kdf.c src/textform.c src/lockedmem.c"
 
 clang -g -O1 -Wno-ignored-attributes -I"$inc" -Isrc -o "$out/make_seeds" fuzz/make_seeds.c $common \
 	"$lib/libpgcommon.a" "$lib/libpgport.a" -lcrypto

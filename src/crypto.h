@@ -57,8 +57,8 @@ extern EfCryptoStatus EfKeyUnwrap(const uint8 *kek, const uint8 *in, size_t len,
 
 extern EfCryptoStatus EfHmacSha256(const uint8 *key, size_t keylen,
 								   const uint8 *msg, size_t len, uint8 *out);
-extern EfCryptoStatus EfHmacSha256Kept(const uint8 *key, const uint8 *msg,
-									   size_t len, uint8 *out);
+extern EfCryptoStatus EfHmacSha256Kept(const uint8 *key, const EfBuf *parts,
+									   int nparts, uint8 *out);
 extern EfCryptoStatus EfHkdfSha256(const uint8 *ikm, size_t ikmlen,
 								   const uint8 *salt, size_t saltlen,
 								   const uint8 *info, size_t infolen,
@@ -70,5 +70,6 @@ extern void EfCryptoShutdown(void);
 /* for the unit tests: both ways of calling the ciphers */
 extern void EfCryptoSetDirect(bool direct);
 extern int	EfCryptoDirectCiphers(void);
+extern bool EfCryptoDirectHmac(void);
 
 #endif							/* EF_CRYPTO_H */

@@ -24,14 +24,16 @@
  * buffering cost several times the AES-NI block itself.
  *
  * Keys used for many values stay keyed for the rest of the transaction: a
- * key-wrapping key (KEK) in an ECB context per direction, an index key in an
- * HMAC context ("kept" keys).  Keying a context costs as much as wrapping a
- * data key, and re-keying OpenSSL 3's contexts looks its parameters up by
- * name (OSSL_PARAM_locate, strcmp) every time.  The copies that find a kept
- * context live in locked pages left out of core dumps (lockedmem.c); the
- * key schedules and HMAC states themselves live in OpenSSL's heap, which is
- * not, until EfCryptoScrub() re-keys them with zeros at the end of each
- * transaction and when keys are forgotten.  doc/security.md weighs that.
+ * key-wrapping key (KEK) in an ECB context per direction, an index key as
+ * its HMAC's inner and outer SHA-256 states (hmac_direct.c), or in an HMAC
+ * context where those cannot be used ("kept" keys).  Keying a context costs
+ * as much as wrapping a data key, and re-keying OpenSSL 3's contexts looks
+ * its parameters up by name (OSSL_PARAM_locate, strcmp) every time.  The
+ * copies that find a kept key, and the index keys' digest states, live in
+ * locked pages left out of core dumps (lockedmem.c); the key schedules and
+ * HMAC contexts live in OpenSSL's heap, which is not, until EfCryptoScrub()
+ * re-keys them with zeros at the end of each transaction and when keys are
+ * forgotten.  doc/security.md weighs that.
  * The AES-GCM context holds only the last value's data key; it is
  * overwritten by the next value, and scrubbed at the same times.
  *
@@ -57,6 +59,7 @@
 #include "cipher_direct.h"
 #include "compat.h"
 #include "crypto.h"
+#include "hmac_direct.h"
 #include "lockedmem.h"
 
 /* How many KEKs and index keys stay keyed at once */
@@ -77,6 +80,11 @@ typedef struct KeptCopies
 {
 	uint8		kek[EF_KEPT_KEKS][EF_KEY_LEN];
 	uint8		mac_key[EF_KEPT_MACS][EF_KEY_LEN];
+#ifdef EF_HAVE_HMAC_DIRECT
+	/* the index keys' digest states, when hmac_direct.c computes the MACs */
+	EfHmacState mac_state[EF_KEPT_MACS];
+	EfHmacWork	mac_work;
+#endif
 } KeptCopies;
 
 static KeptCopies *kept = NULL;
@@ -379,6 +387,8 @@ EfKeyUnwrap(const uint8 *kek, const uint8 *in, size_t len, uint8 *out)
 /* the HMAC-SHA-256 context, its digest set once; keyed per call */
 static EVP_MAC *hmac_mac = NULL;
 static EVP_MAC_CTX *hmac_ctx = NULL;
+/* do kept index keys compute their MACs in hmac_direct.c?  Set with hmac_ctx */
+static bool hmac_direct = false;
 
 static bool
 EnsureHmac(void)
@@ -402,6 +412,9 @@ EnsureHmac(void)
 		hmac_ctx = NULL;
 		return false;
 	}
+#ifdef EF_HAVE_HMAC_DIRECT
+	hmac_direct = use_direct && EfHmacDirectUsable();
+#endif
 	return true;
 }
 #endif
@@ -450,7 +463,10 @@ EfHmacSha256(const uint8 *key, size_t keylen, const uint8 *msg, size_t len,
 }
 
 #ifdef EF_HAVE_EVP_MAC
-/* A kept index key's HMAC context, keyed once, restarted per message */
+/*
+ * A kept index key's HMAC context, keyed once, restarted per message; not
+ * made when hmac_direct.c computes the key's MACs from its digest states
+ */
 typedef struct KeptMac
 {
 	bool		used;
@@ -460,10 +476,13 @@ typedef struct KeptMac
 static KeptMac kept_mac[EF_KEPT_MACS];
 static int	mac_victim = 0;
 
-/* Forget a kept index key: re-key its context with zeros, wipe its copy */
+/* Forget a kept index key: wipe its states, or re-key its context with zeros */
 static void
 DropMac(int i)
 {
+#ifdef EF_HAVE_HMAC_DIRECT
+	explicit_bzero(&kept->mac_state[i], sizeof(kept->mac_state[i]));
+#endif
 	if (kept_mac[i].ctx != NULL &&
 		EVP_MAC_init(kept_mac[i].ctx, zero_key, EF_KEY_LEN, NULL) != 1)
 	{
@@ -476,21 +495,18 @@ DropMac(int i)
 }
 
 /*
- * Return an HMAC-SHA-256 context keyed with a 32-byte key and ready for a
- * message, or NULL.  A context keyed earlier in the transaction restarts
- * from its keyed state (EVP_MAC_init with no key: HMAC copies its inner
- * digest state); a new one is duplicated from the template, whose digest is
- * set, and keyed.
+ * Return the slot of a 32-byte index key, keying it if this transaction
+ * has not used it yet (its digest states, or a context duplicated from the
+ * template, whose digest is set), or -1
  */
-static EVP_MAC_CTX *
-MacContext(const uint8 *key)
+static int
+MacSlot(const uint8 *key)
 {
 	int			i;
 
 	for (i = 0; i < EF_KEPT_MACS; i++)
 		if (kept_mac[i].used && SameKey(kept->mac_key[i], key))
-			return EVP_MAC_init(kept_mac[i].ctx, NULL, 0, NULL) == 1 ?
-				kept_mac[i].ctx : NULL;
+			return i;
 
 	for (i = 0; i < EF_KEPT_MACS && kept_mac[i].used; i++)
 		;
@@ -500,39 +516,70 @@ MacContext(const uint8 *key)
 		mac_victim = (mac_victim + 1) % EF_KEPT_MACS;
 		DropMac(i);
 	}
-	if (kept_mac[i].ctx == NULL)
-		kept_mac[i].ctx = EVP_MAC_CTX_dup(hmac_ctx);
-	if (kept_mac[i].ctx == NULL ||
-		EVP_MAC_init(kept_mac[i].ctx, key, EF_KEY_LEN, NULL) != 1)
-		return NULL;
+#ifdef EF_HAVE_HMAC_DIRECT
+	if (hmac_direct)
+		EfHmacDirectKey(&kept->mac_state[i], key, EF_KEY_LEN, &kept->mac_work);
+	else
+#endif
+	{
+		if (kept_mac[i].ctx == NULL)
+			kept_mac[i].ctx = EVP_MAC_CTX_dup(hmac_ctx);
+		if (kept_mac[i].ctx == NULL ||
+			EVP_MAC_init(kept_mac[i].ctx, key, EF_KEY_LEN, NULL) != 1)
+			return -1;
+	}
 	memcpy(kept->mac_key[i], key, EF_KEY_LEN);
 	kept_mac[i].used = true;
-	return kept_mac[i].ctx;
+	return i;
 }
 #endif
 
 /*
- * HMAC-SHA-256 of msg under a 32-byte key used for many messages (an index
- * key), whose keyed state stays in a kept context until EfCryptoScrub();
- * out receives 32 bytes
+ * HMAC-SHA-256 of the message made of nparts pieces under a 32-byte key
+ * used for many messages (an index key), whose keyed state stays kept until
+ * EfCryptoScrub(); out receives 32 bytes.  The pieces are hashed where they
+ * are: no copy of the message is made.
  */
 EfCryptoStatus
-EfHmacSha256Kept(const uint8 *key, const uint8 *msg, size_t len, uint8 *out)
+EfHmacSha256Kept(const uint8 *key, const EfBuf *parts, int nparts, uint8 *out)
 {
 #ifdef EF_HAVE_EVP_MAC
-	static const uint8 empty = 0;
 	EVP_MAC_CTX *ctx;
 	size_t		outl = 0;
+	int			i;
 
-	if (!EnsureContexts() || !EnsureHmac() || (ctx = MacContext(key)) == NULL)
+	if (!EnsureContexts() || !EnsureHmac() || (i = MacSlot(key)) < 0)
 		return EF_CRYPTO_INTERNAL;
-	if (EVP_MAC_update(ctx, len > 0 ? msg : &empty, len) != 1 ||
-		EVP_MAC_final(ctx, out, &outl, EF_SHA256_LEN) != 1 ||
-		outl != EF_SHA256_LEN)
+#ifdef EF_HAVE_HMAC_DIRECT
+	if (hmac_direct)
+	{
+		EfHmacDirectMac(&kept->mac_state[i], parts, nparts, &kept->mac_work, out);
+		return EF_CRYPTO_OK;
+	}
+#endif
+	ctx = kept_mac[i].ctx;
+	if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1)
+		return EF_CRYPTO_INTERNAL;
+	for (int p = 0; p < nparts; p++)
+		if (parts[p].len > 0 && EVP_MAC_update(ctx, parts[p].data, parts[p].len) != 1)
+			return EF_CRYPTO_INTERNAL;
+	if (EVP_MAC_final(ctx, out, &outl, EF_SHA256_LEN) != 1 || outl != EF_SHA256_LEN)
 		return EF_CRYPTO_INTERNAL;
 	return EF_CRYPTO_OK;
 #else
-	return EfHmacSha256(key, EF_KEY_LEN, msg, len, out);
+	/* OpenSSL 1.1.1: a context per message, as its one-shot HMAC() makes */
+	HMAC_CTX   *ctx = HMAC_CTX_new();
+	unsigned int outl = 0;
+	bool		ok;
+
+	if (ctx == NULL)
+		return EF_CRYPTO_INTERNAL;
+	ok = HMAC_Init_ex(ctx, key, EF_KEY_LEN, EVP_sha256(), NULL) == 1;
+	for (int p = 0; ok && p < nparts; p++)
+		ok = parts[p].len == 0 || HMAC_Update(ctx, parts[p].data, parts[p].len) == 1;
+	ok = ok && HMAC_Final(ctx, out, &outl) == 1 && outl == EF_SHA256_LEN;
+	HMAC_CTX_free(ctx);
+	return ok ? EF_CRYPTO_OK : EF_CRYPTO_INTERNAL;
 #endif
 }
 
@@ -625,6 +672,7 @@ EfCryptoShutdown(void)
 	EVP_MAC_free(hmac_mac);
 	hmac_ctx = NULL;
 	hmac_mac = NULL;
+	hmac_direct = false;
 #endif
 	if (kept != NULL)
 		LockedPagesFree(kept, kept_mapped);
@@ -641,6 +689,17 @@ EfCryptoSetDirect(bool direct)
 {
 	EfCryptoShutdown();
 	use_direct = direct;
+}
+
+/* Do kept index keys compute their MACs from digest states (hmac_direct.c)? */
+bool
+EfCryptoDirectHmac(void)
+{
+#ifdef EF_HAVE_EVP_MAC
+	return EnsureContexts() && EnsureHmac() && hmac_direct;
+#else
+	return false;
+#endif
 }
 
 /* How many of the two ciphers (GCM, ECB) are called directly: 0 to 2 */

@@ -112,54 +112,63 @@ Normalize(TermNormalize how, text *t)
 	return t;
 }
 
+#define TERM_HEADER_LEN	(sizeof(term_label) - 1 + 2 + 4)
+
 /*
- * The message a term authenticates: label, type code, normalisation, the
- * domain (dlen bytes; none: the empty domain) and the normalised
- * plaintext.  The caller wipes and frees it.
+ * The message a term authenticates, in the pieces where its bytes lie: the
+ * header (label, type code, normalisation, length of the domain), the
+ * domain (none: the empty domain) and the normalised plaintext.  The
+ * plaintext is not copied: the MAC reads it in place.
  */
-static uint8 *
-TermMessage(const char *domain, uint32 dlen, TermNormalize normalize,
-			uint8 type_code, const char *data, size_t len, size_t *msglen)
+typedef struct TermMessage
+{
+	uint8		header[TERM_HEADER_LEN];
+	EfBuf		parts[3];
+	text	   *norm;			/* the normalised plaintext, if normalised */
+} TermMessage;
+
+static void
+TermMessageMake(TermMessage *m, const char *domain, uint32 dlen,
+				TermNormalize normalize, uint8 type_code, const char *data,
+				size_t len)
 {
 	uint32		be_dlen = pg_hton32(dlen);
-	text	   *norm = NULL;
-	size_t		prefix;
-	uint8	   *msg;
 
+	m->norm = NULL;
 	if (normalize != TERM_EXACT)
 	{
 		/* TermCheckBeforeCopy() has refused other types */
 		Assert(IsNormalizable(type_code));
-		norm = Normalize(normalize, cstring_to_text_with_len(data, len));
-		data = VARDATA_ANY(norm);
-		len = VARSIZE_ANY_EXHDR(norm);
+		m->norm = Normalize(normalize, cstring_to_text_with_len(data, len));
+		data = VARDATA_ANY(m->norm);
+		len = VARSIZE_ANY_EXHDR(m->norm);
 	}
-
-	prefix = sizeof(term_label) - 1 + 2 + 4 + dlen;
-	*msglen = prefix + len;
-	msg = palloc(*msglen);
-	memcpy(msg, term_label, sizeof(term_label) - 1);
-	msg[8] = type_code;
-	msg[9] = (uint8) normalize;
-	memcpy(msg + 10, &be_dlen, sizeof(be_dlen));
-	if (dlen > 0)
-		memcpy(msg + 14, domain, dlen);
-	memcpy(msg + prefix, data, len);
-	if (norm != NULL)
-		ef_secure_pfree(norm, VARSIZE_ANY(norm));
-	return msg;
+	memcpy(m->header, term_label, sizeof(term_label) - 1);
+	m->header[8] = type_code;
+	m->header[9] = (uint8) normalize;
+	memcpy(m->header + 10, &be_dlen, sizeof(be_dlen));
+	m->parts[0] = (EfBuf) {m->header, TERM_HEADER_LEN};
+	m->parts[1] = (EfBuf) {(const uint8 *) domain, dlen};
+	m->parts[2] = (EfBuf) {(const uint8 *) data, len};
 }
 
-/*
- * The term of a message under one index key: its id, then the MAC.  On a
- * failure, the caller wipes the message before reporting it.
- */
+/* Wipe and free the normalised copy of the plaintext, if one was made */
+static void
+TermMessageDone(TermMessage *m)
+{
+	if (m->norm != NULL)
+		ef_secure_pfree(m->norm, VARSIZE_ANY(m->norm));
+	m->norm = NULL;
+}
+
+/* The term of a message under one index key: its id, then the MAC */
 static EfCryptoStatus
-TermUnder(int32 index_key_id, const uint8 *index_key, const uint8 *msg,
-		  size_t msglen, uint8 *term)
+TermUnder(int32 index_key_id, const uint8 *index_key, const TermMessage *m,
+		  uint8 *term)
 {
 	uint8		mac[EF_SHA256_LEN];
-	EfCryptoStatus status = EfHmacSha256Kept(index_key, msg, msglen, mac);
+	EfCryptoStatus status = EfHmacSha256Kept(index_key, m->parts,
+											 lengthof(m->parts), mac);
 
 	EnvelopeTermSetIndexKeyId(term, index_key_id);
 	memcpy(term + 2, mac, EF_TERM_LEN - 2);
@@ -200,8 +209,7 @@ TermCompute(const char *domain, size_t domain_len, TermNormalize normalize,
 			uint8 type_code, const char *data, size_t len, uint8 *term,
 			const HeldKey *holder)
 {
-	size_t		msglen;
-	uint8	   *msg;
+	TermMessage m;
 	EfCryptoStatus status;
 
 	if (holder == NULL)
@@ -211,9 +219,9 @@ TermCompute(const char *domain, size_t domain_len, TermNormalize normalize,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("master key %d holds no index key", holder->key_id),
 				 errdetail("Every registered master key wraps the index key of its group, and none was found for this one.")));
-	msg = TermMessage(domain, domain_len, normalize, type_code, data, len, &msglen);
-	status = TermUnder(holder->index_key_id[0], holder->index_key[0], msg, msglen, term);
-	ef_secure_pfree(msg, msglen);
+	TermMessageMake(&m, domain, domain_len, normalize, type_code, data, len);
+	status = TermUnder(holder->index_key_id[0], holder->index_key[0], &m, term);
+	TermMessageDone(&m);
 	if (status != EF_CRYPTO_OK)
 		ef_crypto_report(status);
 }
@@ -235,8 +243,7 @@ TermComputeAll(const char *domain, size_t domain_len, TermNormalize normalize,
 	const HeldKey *primary = IndexKeyForNewTerms();
 	int			n;
 	int			all;
-	size_t		msglen;
-	uint8	   *msg;
+	TermMessage m;
 	EfCryptoStatus status = EF_CRYPTO_OK;
 
 	/* the term ef_term() gives first, then every other index key held */
@@ -251,10 +258,10 @@ TermComputeAll(const char *domain, size_t domain_len, TermNormalize normalize,
 			keys[n++] = keys[i];
 		}
 	n = Min(n, Min(max, EF_TERMS_MAX));
-	msg = TermMessage(domain, domain_len, normalize, type_code, data, len, &msglen);
+	TermMessageMake(&m, domain, domain_len, normalize, type_code, data, len);
 	for (int i = 0; i < n && status == EF_CRYPTO_OK; i++)
-		status = TermUnder(ids[i], keys[i], msg, msglen, terms[i]);
-	ef_secure_pfree(msg, msglen);
+		status = TermUnder(ids[i], keys[i], &m, terms[i]);
+	TermMessageDone(&m);
 	if (status != EF_CRYPTO_OK)
 		ef_crypto_report(status);
 	return n;

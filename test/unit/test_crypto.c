@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/opensslconf.h>
 #include <openssl/opensslv.h>
 
 #include "crypto.h"
@@ -369,6 +370,17 @@ wrap_vector(char **f)
 	unit_case_end();
 }
 
+/* A computed MAC against a vector's (maybe truncated) tag */
+static void
+check_hmac_tag(const char *what, const uint8 *mac, Expect expect, const Hex *tag)
+{
+	if (expect == EXPECT_VALID)
+		check_bytes(what, mac, tag->len, tag->p, tag->len);
+	else if (expect == EXPECT_INVALID)
+		UNIT_CHECK(memcmp(mac, tag->p, tag->len) != 0,
+				   "%s: computed tag matches an invalid vector's tag", what);
+}
+
 /* keySize tagSize tcId result key msg tag flags; the tag may be truncated */
 static void
 hmac_vector(char **f)
@@ -391,12 +403,25 @@ hmac_vector(char **f)
 	{
 		st = EfHmacSha256(key.p, key.len, msg.p, msg.len, mac);
 		if (UNIT_CHECK(st == EF_CRYPTO_OK, "hmac returned %s", status_name(st)))
+			check_hmac_tag("tag prefix", mac, expect, &tag);
+
+		/*
+		 * An index key's size: the kept path too, the message in three
+		 * pieces (the middle one empty when the message is short), as a
+		 * term's header, domain and plaintext are hashed
+		 */
+		if (key.len == EF_KEY_LEN)
 		{
-			if (expect == EXPECT_VALID)
-				check_bytes("tag prefix", mac, tag.len, tag.p, tag.len);
-			else if (expect == EXPECT_INVALID)
-				UNIT_CHECK(memcmp(mac, tag.p, tag.len) != 0,
-						   "computed tag matches an invalid vector's tag");
+			size_t		cut1 = msg.len / 3;
+			size_t		cut2 = msg.len < 3 ? cut1 : 2 * msg.len / 3;
+			EfBuf		parts[3] = {
+				{msg.p, cut1}, {msg.p + cut1, cut2 - cut1}, {msg.p + cut2, msg.len - cut2}
+			};
+
+			memset(mac, 0, sizeof(mac));
+			st = EfHmacSha256Kept(key.p, parts, lengthof(parts), mac);
+			if (UNIT_CHECK(st == EF_CRYPTO_OK, "kept hmac returned %s", status_name(st)))
+				check_hmac_tag("kept tag prefix", mac, expect, &tag);
 		}
 	}
 	free(key.p);
@@ -677,6 +702,7 @@ check_kept(void)
 	uint8		mac[EF_SHA256_LEN];
 	uint8		kept_mac[EF_SHA256_LEN];
 	const uint8 msg[] = "ef1-term message";
+	const EfBuf whole = {msg, sizeof(msg)};
 	EfCryptoStatus st;
 
 	unit_case_begin("direct: kept KEKs and index keys, evicted and scrubbed");
@@ -690,11 +716,11 @@ check_kept(void)
 			UNIT_CHECK(st == EF_CRYPTO_OK, "wrap returned %s", status_name(st));
 			st = EfHmacSha256(keys[i], EF_KEY_LEN, msg, sizeof(msg), mac);
 			UNIT_CHECK(st == EF_CRYPTO_OK, "hmac returned %s", status_name(st));
-			st = EfHmacSha256Kept(keys[i], msg, sizeof(msg), kept_mac);
+			st = EfHmacSha256Kept(keys[i], &whole, 1, kept_mac);
 			UNIT_CHECK(st == EF_CRYPTO_OK, "kept hmac returned %s", status_name(st));
 			check_bytes("kept hmac", kept_mac, sizeof(kept_mac), mac, sizeof(mac));
 			/* twice: the second restarts the kept state */
-			st = EfHmacSha256Kept(keys[i], msg, sizeof(msg), kept_mac);
+			st = EfHmacSha256Kept(keys[i], &whole, 1, kept_mac);
 			UNIT_CHECK(st == EF_CRYPTO_OK, "kept hmac returned %s", status_name(st));
 			check_bytes("kept hmac again", kept_mac, sizeof(kept_mac), mac, sizeof(mac));
 		}
@@ -765,8 +791,17 @@ main(int argc, char **argv)
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 		UNIT_CHECK(EfCryptoDirectCiphers() == (direct ? 2 : 0),
 				   "%d of the two ciphers are called directly", EfCryptoDirectCiphers());
+#ifdef OPENSSL_NO_DEPRECATED_3_0
+		UNIT_CHECK(!EfCryptoDirectHmac(), "a build without SHA256_Init keeps EVP_MAC");
+#else
+		/* OpenSSL's default provider gives SHA-256 here (no FIPS configuration) */
+		UNIT_CHECK(EfCryptoDirectHmac() == direct,
+				   "index keys' MACs %s from digest states",
+				   EfCryptoDirectHmac() ? "are computed" : "are not computed");
+#endif
 #else
 		UNIT_CHECK(EfCryptoDirectCiphers() == 0, "OpenSSL 1.1.1 has no provider functions to call");
+		UNIT_CHECK(!EfCryptoDirectHmac(), "OpenSSL 1.1.1 keeps HMAC_CTX");
 #endif
 		unit_case_end();
 

@@ -1,0 +1,133 @@
+/*-------------------------------------------------------------------------
+ *
+ * hmac_direct.c
+ *		HMAC-SHA-256 resumed from an index key's precomputed digest states
+ *
+ * Every searchable value costs one HMAC under the same index key.  HMAC
+ * (RFC 2104) hashes the key's inner pad block, then the message; then the
+ * outer pad block, then the inner digest.  The two pad blocks depend only on
+ * the key, so their SHA-256 states are computed once per key and each
+ * message resumes from copies of them: two memcpy's and the message's own
+ * blocks.  OpenSSL 3's EVP_MAC restarts a kept HMAC context by duplicating
+ * its inner and outer digest contexts, a free and a malloc each per
+ * message, and its parameters are found by name; together that was 40% of
+ * the HMAC of a term's message here (bench/floor.c).
+ *
+ * The SHA-256 code is OpenSSL's, through its SHA256_* functions, which
+ * OpenSSL 3 deprecates but keeps and which its default provider itself
+ * runs.  They bypass the provider, so they are used only where EVP would
+ * fetch SHA-256 from the default provider and no ENGINE takes it; with a
+ * FIPS provider, or any other, the caller keeps EVP_MAC.
+ *
+ * The states hold the key in all but name: whoever has them can compute
+ * the key's MACs.  They live where the caller puts them (the kept page,
+ * locked and left out of core dumps), and the working state of each
+ * message is wiped when it is done.
+ *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
+ * IDENTIFICATION
+ *		src/hmac_direct.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+/* SHA256_Init and friends, and ENGINE_get_digest_engine: see above */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include <openssl/evp.h>
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#ifndef OPENSSL_NO_ENGINE
+#include <openssl/engine.h>
+#endif
+#include <openssl/provider.h>
+#endif
+
+#include "hmac_direct.h"
+
+#ifdef EF_HAVE_HMAC_DIRECT
+
+#define SHA256_BLOCK	64
+
+/*
+ * Would EVP's SHA-256 run the same code as SHA256_*?  Only when it comes
+ * from OpenSSL's default provider and no ENGINE is configured for it.
+ */
+bool
+EfHmacDirectUsable(void)
+{
+	EVP_MD	   *md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	bool		usable;
+
+	if (md == NULL)
+		return false;
+	usable = strcmp(OSSL_PROVIDER_get0_name(EVP_MD_get0_provider(md)), "default") == 0;
+	EVP_MD_free(md);
+#ifndef OPENSSL_NO_ENGINE
+	{
+		ENGINE	   *engine = ENGINE_get_digest_engine(NID_sha256);
+
+		if (engine != NULL)
+		{
+			ENGINE_finish(engine);
+			usable = false;
+		}
+	}
+#endif
+	return usable;
+}
+
+/*
+ * Compute a key's state: SHA-256 with the key's inner pad block absorbed,
+ * and with its outer one.  A key longer than a block is hashed first, as
+ * RFC 2104 says; index keys are 32 bytes.  work is wiped.
+ */
+void
+EfHmacDirectKey(EfHmacState *state, const uint8 *key, size_t keylen,
+				EfHmacWork *work)
+{
+	uint8		pad[SHA256_BLOCK];
+
+	StaticAssertStmt(SHA256_DIGEST_LENGTH <= SHA256_BLOCK, "digest fits a block");
+	if (keylen > SHA256_BLOCK)
+	{
+		SHA256_Init(&work->ctx);
+		SHA256_Update(&work->ctx, key, keylen);
+		SHA256_Final(work->inner_digest, &work->ctx);
+		key = work->inner_digest;
+		keylen = SHA256_DIGEST_LENGTH;
+	}
+	memset(pad, 0x36, sizeof(pad));
+	for (size_t i = 0; i < keylen; i++)
+		pad[i] ^= key[i];
+	SHA256_Init(&state->inner);
+	SHA256_Update(&state->inner, pad, sizeof(pad));
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] ^= 0x36 ^ 0x5c;
+	SHA256_Init(&state->outer);
+	SHA256_Update(&state->outer, pad, sizeof(pad));
+	explicit_bzero(pad, sizeof(pad));
+	explicit_bzero(work, sizeof(*work));
+}
+
+/*
+ * The MAC of the message made of nparts pieces, into out (32 bytes); work
+ * holds the digest states meanwhile and is wiped
+ */
+void
+EfHmacDirectMac(const EfHmacState *state, const EfBuf *parts, int nparts,
+				EfHmacWork *work, uint8 *out)
+{
+	work->ctx = state->inner;
+	for (int i = 0; i < nparts; i++)
+		if (parts[i].len > 0)
+			SHA256_Update(&work->ctx, parts[i].data, parts[i].len);
+	SHA256_Final(work->inner_digest, &work->ctx);
+	work->ctx = state->outer;
+	SHA256_Update(&work->ctx, work->inner_digest, sizeof(work->inner_digest));
+	SHA256_Final(out, &work->ctx);
+	explicit_bzero(work, sizeof(*work));
+}
+
+#endif							/* EF_HAVE_HMAC_DIRECT */

@@ -1,0 +1,55 @@
+/*-------------------------------------------------------------------------
+ *
+ * hmac_direct.h
+ *		HMAC-SHA-256 resumed from an index key's precomputed digest states
+ *
+ * Included only by files that include OpenSSL's headers (crypto_openssl.c).
+ * A key's state is two SHA-256 states, the inner and the outer pad's block
+ * absorbed; the caller keeps it where no core dump reaches (the kept page)
+ * and wipes it when the key goes.
+ *
+ * Copyright (c) 2026, The encrypted_field Authors
+ *
+ * IDENTIFICATION
+ *		src/hmac_direct.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EF_HMAC_DIRECT_H
+#define EF_HMAC_DIRECT_H
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "crypto.h"
+
+/*
+ * SHA-256's own functions are deprecated in OpenSSL 3 but not removed; a
+ * build without them (no-deprecated) keeps EVP_MAC for every message
+ */
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(OPENSSL_NO_DEPRECATED_3_0)
+#define EF_HAVE_HMAC_DIRECT 1
+#endif
+
+#ifdef EF_HAVE_HMAC_DIRECT
+/* An index key's keyed state, and the working space of one message (both secret) */
+typedef struct EfHmacState
+{
+	SHA256_CTX	inner;
+	SHA256_CTX	outer;
+} EfHmacState;
+
+typedef struct EfHmacWork
+{
+	SHA256_CTX	ctx;
+	uint8		inner_digest[SHA256_DIGEST_LENGTH];
+} EfHmacWork;
+
+extern bool EfHmacDirectUsable(void);
+extern void EfHmacDirectKey(EfHmacState *state, const uint8 *key, size_t keylen,
+							EfHmacWork *work);
+extern void EfHmacDirectMac(const EfHmacState *state, const EfBuf *parts,
+							int nparts, EfHmacWork *work, uint8 *out);
+#endif
+
+#endif							/* EF_HMAC_DIRECT_H */
