@@ -184,9 +184,66 @@ declare -A rows
 for table in src src_s2k1 src_s2k3 e pc g1 g3; do
 	rows[$table]=$(q -c "SELECT count(*) FROM $table")
 done
+# ---------------------------------------------------------------- the cores
+# What this machine's cores give, with no database: the same GCM loop alone
+# on each of the first two cores, pinned, then on both at once.  A virtual
+# machine's cores need not be equal (one may share its physical core with
+# another guest's): here they have differed by a third.  By the wall clock
+# (-elapsed): openssl speed otherwise divides by the CPU time it got, which
+# hides a core that is shared or slow, and once read 2.01x for two processes
+# that did 1.69x the work of one.  The sum of both at once over the faster
+# core alone bounds what any 2-worker scan can gain against a serial one on
+# the faster core, pgcrypto's as ours.  (runs of 8 s: 3 s ones varied by a
+# fifth between runs)
+step "the cores: the same AES-GCM loop alone on each, then on both"
+ceiling_secs=$([ $smoke -eq 1 ] && echo 1 || echo 8)
+ssl_rate() { # the cores to run on; none: where the scheduler puts it
+	local pin=()
+	[ -z "${1:-}" ] || pin=(taskset -c "$1")
+	"${pin[@]}" openssl speed -elapsed -mr -aead -evp aes-256-gcm -bytes 100 \
+		-seconds "$ceiling_secs" 2>/dev/null | awk -F: '/^\+F:/ { print $4 }'
+}
+# the cores this process may use, from a list such as 0-1 or 0,2-3
+mapfile -t cores < <(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status | tr ',' '\n' |
+	awk -F- '{ if (NF == 2) for (i = $1; i <= $2; i++) print i; else print $1 }')
+fast_cpu=
+if [ ${#cores[@]} -ge 2 ] && command -v taskset >/dev/null; then
+	c0=${cores[0]} c1=${cores[1]}
+	alone0=$(ssl_rate "$c0")
+	alone1=$(ssl_rate "$c1")
+	ssl_rate "$c0" >"$work/ssl_a" &
+	ssl_pid=$!
+	two_b=$(ssl_rate "$c1")
+	wait "$ssl_pid"
+	two_a=$(cat "$work/ssl_a")
+	[ -n "$alone0" ] && [ -n "$alone1" ] && [ -n "$two_a" ] && [ -n "$two_b" ] ||
+		fail "openssl speed did not run on each core and on both"
+	fast_cpu=$(awk -v a="$alone0" -v b="$alone1" -v c0="$c0" -v c1="$c1" 'BEGIN { print (a >= b) ? c0 : c1 }')
+	r_cores=$(awk -v a="$two_a" -v b="$two_b" -v x="$alone0" -v y="$alone1" \
+		'BEGIN { printf "%.2f", (a + b) / (x >= y ? x : y) }')
+	cores_text="the same AES-GCM loop (\`openssl speed -elapsed -aead -evp aes-256-gcm -bytes 100\`, ${ceiling_secs} s) did $(awk -v r="$alone0" 'BEGIN { printf "%.0f", r / 1e6 }') MB/s alone on core $c0, $(awk -v r="$alone1" 'BEGIN { printf "%.0f", r / 1e6 }') MB/s alone on core $c1, and $(awk -v a="$two_a" -v b="$two_b" 'BEGIN { printf "%.0f + %.0f", a / 1e6, b / 1e6 }') MB/s on both at once: ${r_cores}x the faster core alone. The serial rows ran on core $fast_cpu (the session's backend pinned there with taskset), so their rates are the faster core's."
+else
+	one_bps=$(ssl_rate)
+	ssl_rate >"$work/ssl_a" &
+	ssl_pid=$!
+	two_b=$(ssl_rate)
+	wait "$ssl_pid"
+	two_a=$(cat "$work/ssl_a")
+	[ -n "$one_bps" ] && [ -n "$two_a" ] && [ -n "$two_b" ] || fail "openssl speed did not run twice at once"
+	r_cores=$(awk -v a="$two_a" -v b="$two_b" -v o="$one_bps" 'BEGIN { printf "%.2f", (a + b) / o }')
+	cores_text="two \`openssl speed -elapsed -aead -evp aes-256-gcm -bytes 100\` side by side did ${r_cores}x the work of one alone (no database, nothing shared; not pinned: $(nproc) core(s) or no taskset)."
+fi
+
 # one session, so one backend, runs every measurement in turn
 {
 	echo "$unlock"
+	if [ -n "$fast_cpu" ]; then
+		# the serial rows on the faster core: the backend is pinned there
+		# (its parallel workers are not; they are the postmaster's children)
+		echo "SELECT pg_backend_pid() AS bpid \\gset"
+		echo "\\setenv EF_BENCH_BACKEND :bpid"
+		echo "\\! taskset -p -c $fast_cpu \"\$EF_BENCH_BACKEND\" >/dev/null && taskset -p -c \"\$EF_BENCH_BACKEND\" >$work/pinned.txt"
+	fi
 	echo "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
 	echo "SET parallel_leader_participation = off;"
 	for op in "${ops[@]}"; do		# the warm-up run: caches, libraries, hint bits
@@ -209,6 +266,8 @@ done
 } >"$work/throughput.sql"
 step "timing ${#ops[@]} operations, $runs run(s) after a warm-up"
 q -f "$work/throughput.sql" | grep '^R|' >"$work/throughput.txt"
+[ -z "$fast_cpu" ] || grep -q "list: $fast_cpu\$" "$work/pinned.txt" 2>/dev/null ||
+	fail "the session's backend was not pinned to core $fast_cpu"
 # every run of every operation must have evaluated every row
 awk -F'|' '$4 != $5 { print "bench: " $2 " counted " $4 " of " $5 " rows"; bad = 1 } END { exit bad }' \
 	"$work/throughput.txt" >&2 || fail "a function was not evaluated on every row"
@@ -340,20 +399,6 @@ gcm_bps=$(openssl speed -mr -aead -evp aes-256-gcm -bytes 100 -seconds "$ssl_sec
 	awk -F: '/^\+F:/ { print $4 }')
 [ -n "$gcm_bps" ] || fail "openssl speed did not run"
 gcm_ns=$(awk -v b="$gcm_bps" 'BEGIN { printf "%.0f", 100 / b * 1e9 }')
-# What this machine's cores give two processes at once, with no database:
-# the same GCM loop alone, then two copies side by side, their rates summed.
-# That bounds what any 2-worker scan can gain here, pgcrypto's as ours.
-# (runs of 8 s: 3 s ones varied by a fifth between runs)
-ceiling_secs=$([ $smoke -eq 1 ] && echo 1 || echo 8)
-ssl_rate() { openssl speed -mr -aead -evp aes-256-gcm -bytes 100 -seconds "$ceiling_secs" 2>/dev/null | awk -F: '/^\+F:/ { print $4 }'; }
-one_bps=$(ssl_rate)
-ssl_rate >"$work/ssl_a" &
-ssl_pid=$!
-two_b=$(ssl_rate)
-wait "$ssl_pid"
-two_a=$(cat "$work/ssl_a")
-[ -n "$one_bps" ] && [ -n "$two_a" ] && [ -n "$two_b" ] || fail "openssl speed did not run twice at once"
-r_cores=$(awk -v a="$two_a" -v b="$two_b" -v o="$one_bps" 'BEGIN { printf "%.2f", (a + b) / o }')
 ${CC:-cc} -O2 -I"$("$PG_CONFIG" --includedir-server)" -Isrc -o "$work/floor" \
 	bench/floor.c src/cipher_direct.c src/hmac_direct.c -lcrypto || fail "bench/floor.c did not build"
 "$work/floor" "$floor_ms" >"$work/floor.txt" || fail "bench/floor did not run"
@@ -423,7 +468,7 @@ per_row_us() { awk -v r="$1" 'BEGIN { printf "%.2f", 1e6 / r }'; }
 	row "\`count(md5(t))\`, 2 parallel workers" "md5 2 workers" "${r_par_md5}x serial" "reference: no key, no extension"
 	echo
 	echo "Parallel rows: \`max_parallel_workers_per_gather = 2\`, \`parallel_leader_participation = off\` (the leader only gathers), on $(nproc) cores; the leader hands its keys to the workers of the query (src/parallel_keys.c)."
-	echo "The machine's own ceiling for two processes: two \`openssl speed -aead -evp aes-256-gcm -bytes 100\` side by side did ${r_cores}x the work of one alone (no database, nothing shared)."
+	echo "The machine's own ceiling for two processes: $cores_text"
 	echo
 	echo "pgp_sym_* run on fewer rows ($(fmt "$n_s2k1") with s2k-mode=1, $(fmt "$n_s2k3") with the default iterated s2k, whose count is random between 65,536 and 253,952 bytes hashed); rows/s are per row all the same."
 	echo
