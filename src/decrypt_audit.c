@@ -907,6 +907,8 @@ typedef struct WalkContext
 	Plan	   *plan;			/* the plan node whose expressions these are */
 	AuditFrame *frame;			/* opened at the first call found */
 	const void *frame_owner;
+	int64		queryid;		/* of the frame's statement */
+	const char *command;
 } WalkContext;
 
 static char *ResolveColumn(Expr *expr, Plan *plan, PlannedStmt *pstmt, int depth);
@@ -1072,11 +1074,11 @@ Bind(FuncExpr *call, EfAuditOp op, WalkContext *ctx)
 			if (ctx->frame != NULL && ctx->frame_owner != NULL)
 			{
 				ctx->frame->owner = ctx->frame_owner;
-				ctx->frame->queryid = running_queryid;
-				ctx->frame->command = running_command;
+				ctx->frame->queryid = ctx->queryid;
+				ctx->frame->command = ctx->command;
 			}
 			else
-				ctx->frame = FrameOpen(ctx->frame_owner, running_queryid, running_command);
+				ctx->frame = FrameOpen(ctx->frame_owner, ctx->queryid, ctx->command);
 		}
 	}
 	if (nbindings == maxbindings)
@@ -1315,32 +1317,29 @@ DecryptAuditExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (ef_audit != EF_AUDIT_STATEMENT || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
 
+	/*
+	 * The walk reads the catalogs, so it can fail (a lock wait cancelled,
+	 * out of memory): it takes the statement from ctx and sets no global,
+	 * which a failure would leave set for the statements after it
+	 */
 	ctx.query = queryDesc;
 	ctx.pstmt = pstmt;
 	if (top)
 	{
 		/* a top-level query has a frame of its own */
-		const void *save_running = running;
-		int64		save_queryid = running_queryid;
-		const char *save_command = running_command;
-
-		running = queryDesc;
-		running_queryid = (int64) pstmt->queryId;
-		running_command = QueryCommand(queryDesc);
 		ctx.frame_owner = queryDesc;
-		WalkPlan(pstmt->planTree, &ctx);
-		WalkPlans(pstmt->subplans, &ctx);
-		running = save_running;
-		running_queryid = save_queryid;
-		running_command = save_command;
+		ctx.queryid = (int64) pstmt->queryId;
+		ctx.command = QueryCommand(queryDesc);
 	}
 	else
 	{
 		/* a nested one counts in the running statement's */
 		ctx.frame_owner = running;
-		WalkPlan(pstmt->planTree, &ctx);
-		WalkPlans(pstmt->subplans, &ctx);
+		ctx.queryid = running_queryid;
+		ctx.command = running_command;
 	}
+	WalkPlan(pstmt->planTree, &ctx);
+	WalkPlans(pstmt->subplans, &ctx);
 }
 
 /* Run a query, its calls counting in its top-level statement's frame */

@@ -11,7 +11,9 @@
 # that only workers decrypt, and forced ones) write the serial plan's
 # counts: the workers' counts reach the leader's line (also when only a
 # PL/pgSQL wrapper the workers run decrypts), and those of a statement that
-# fails, in a worker or in the leader, up to the failure.
+# fails, in a worker or in the leader, up to the failure.  A statement that
+# fails while its plan is walked leaves nothing that puts a later
+# statement's counts under its query id.
 # Copyright (c) 2026, The encrypted_field Authors
 use strict;
 use warnings;
@@ -37,6 +39,7 @@ log_rotation_age = 0
 compute_query_id = on
 log_statement = none
 session_preload_libraries = 'encrypted_field'
+max_prepared_transactions = 2
 CONF
 $node->start;
 my $csv = $node->data_dir . '/log/audit.csv';
@@ -208,6 +211,35 @@ is($st, 0, 'pooled: a transaction-scoped unlock, then DISCARD ALL') or diag($err
 my ($direct_queryid) = $out =~ /Query Identifier: (-?\d+)/;
 ok(defined $direct_queryid, 'EXPLAIN VERBOSE shows the direct statement\'s query id') or diag($out . $err);
 
+# a statement that fails while its plan is walked (the lock that naming a
+# partition's root needs is not granted in time), then a statement that
+# decrypts while it is planned (the planner folds ef_decrypt of a constant
+# to estimate the condition): that call counts in the second statement's
+# line, under its query id, not in a line of the failed one
+($st, $out, $err) = session('ef_walk_failed', <<'SQL', user => '', fail => 1);
+SELECT ef_unlock(1, reason => 'TICKET-walk_failed');
+SELECT note AS env FROM events_1 WHERE id = 1 \gset
+SELECT ef_decrypt(note) FROM events_1 WHERE id = 1;
+BEGIN;
+LOCK pg_catalog.pg_inherits IN ACCESS EXCLUSIVE MODE;
+PREPARE TRANSACTION 'ef_walk_failed';
+SET lock_timeout = '200ms';
+SELECT ef_decrypt(note) FROM events_1 WHERE id = 2;
+RESET lock_timeout;
+COMMIT PREPARED 'ef_walk_failed';
+SELECT count(*) AS planned FROM events_1 WHERE ef_decrypt(note) = ef_decrypt(:'env'::encrypted_field);
+SQL
+like($err, qr/ERROR:  canceling statement due to lock timeout/, 'walk_failed: the statement fails')
+  or diag($out);
+like($out, qr/^1$/m, 'walk_failed: the next statement runs') or diag($err);
+($st, $out, $err) = session('ef_walk_failed_explain', <<'SQL', user => '');
+EXPLAIN (VERBOSE, COSTS OFF) SELECT ef_decrypt(note) FROM events_1 WHERE id = 1;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) AS planned FROM events_1
+	WHERE ef_decrypt(note) = ef_decrypt(NULL::encrypted_field);
+SQL
+my @walk_queryids = $out =~ /Query Identifier: (-?\d+)/g;
+is(scalar @walk_queryids, 2, 'walk_failed: EXPLAIN VERBOSE shows both query ids') or diag($out . $err);
+
 # ---------------------------------------------------------------- levels
 ($st, $out, $err) = session('ef_level_unlock', <<'SQL', user => '');
 SET encrypted_field.audit = unlock;
@@ -297,6 +329,14 @@ is_deeply($search[0]{columns}, [], 'search: no column decrypted');
 my @pooled = lines_of('pooled');
 is(scalar @pooled, 1, 'pooled: one statement line, DISCARD ALL after it');
 is($pooled[0]{keys}[0]{reason}, 'TICKET-pooled', 'pooled: the transaction-scoped unlock\'s reason');
+my @walk = lines_of('walk_failed');
+is_deeply([ map { [ $_->{status}, $_->{queryid} ] } @walk ],
+	[ [ 'ok', $walk_queryids[0] ], [ 'ok', $walk_queryids[1] ] ],
+	'walk_failed: a line for each statement that decrypted, under its own query id')
+  or diag(explain(\@walk));
+is_deeply({ map { ("$_->{op} $_->{column}" => $_->{values}) } @{ $walk[1]{columns} } },
+	{ 'decrypt public.events.note' => 2, 'decrypt expression' => 3 },
+	'walk_failed: the call made while the statement was planned counts in its line');
 is(scalar lines_of('level_unlock'), 0, 'audit = unlock: no statement line');
 is(scalar lines_of('reason_given'), 0, 'a session that decrypted nothing: no statement line');
 
