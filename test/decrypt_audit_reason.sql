@@ -10,7 +10,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(18);
+SELECT plan(20);
 
 CREATE EXTENSION encrypted_field;
 SELECT ef_register_key(1);
@@ -32,6 +32,27 @@ SELECT throws_ok($$SET encrypted_field.require_reason = 'some'$$, '22023',
 	'the reason requirement is off, all or a list of key ids');
 SELECT throws_ok($$SET encrypted_field.require_reason = '1, 0'$$, '22023', NULL,
 	'key ids in the reason requirement are positive');
+
+-- at most 64 key ids (MAX_REQUIRED_IDS); the text of the 65th's refusal is
+-- in its detail, which throws_ok does not read
+CREATE FUNCTION set_error(setting text, OUT state text, OUT message text, OUT detail text)
+LANGUAGE plpgsql AS $f$
+BEGIN
+	EXECUTE setting;
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+END $f$;
+SAVEPOINT ids;
+SELECT lives_ok(format('SET LOCAL encrypted_field.require_reason = %L',
+		(SELECT string_agg(g::text, ',') FROM generate_series(1, 64) g)),
+	'the reason requirement takes a list of 64 key ids');
+ROLLBACK TO SAVEPOINT ids;
+SELECT results_eq(format($q$SELECT * FROM set_error(format('SET encrypted_field.require_reason = %%L', %L))$q$,
+		(SELECT string_agg(g::text, ',') FROM generate_series(1, 65) g)),
+	format($q$VALUES ('22023', %L, 'At most 64 key ids can be listed; use "all".')$q$,
+		'invalid value for parameter "encrypted_field.require_reason": "'
+		|| (SELECT string_agg(g::text, ',') FROM generate_series(1, 65) g) || '"'),
+	'a list of 65 key ids is refused: 22023, with the limit in the detail');
 
 CREATE ROLE ef_tap_reason_user;
 SET ROLE ef_tap_reason_user;
