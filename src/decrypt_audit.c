@@ -21,8 +21,8 @@
  * partitioned table for a partition; otherwise it is "expression".  Each
  * call found becomes a binding: its FuncExpr, which the executor hands the
  * function as flinfo->fn_expr, and a counter slot in the statement's frame.
- * The per-row path (DecryptAuditCount) finds the binding (the last one
- * found, else a short scan) and bumps two counters.  Calls without a
+ * The per-row path (DecryptAuditCount) finds the binding (in a small cache
+ * by FuncExpr, else a short scan) and bumps two counters.  Calls without a
  * binding (PL/pgSQL simple expressions, a call the walk did not see) count
  * as "expression" in the running statement.
  *
@@ -205,7 +205,22 @@ static AuditFrame *frames = NULL;	/* open frames */
 static AuditBinding *bindings = NULL;
 static int	nbindings = 0;
 static int	maxbindings = 0;
-static int	last_binding = -1;
+
+/*
+ * Which binding a call finds, by its FuncExpr: the newest binding of it,
+ * as a scan of bindings from the end finds it.  A direct-mapped cache, so
+ * that the calls of a row (ef_decrypt(a), ef_decrypt(b)) each find theirs
+ * without displacing the other's; emptied when bindings are removed (their
+ * indexes move), and set for a FuncExpr when a newer binding of it is made.
+ */
+#define BINDING_CACHE_BITS	4
+typedef struct BindingCacheEntry
+{
+	const Node *expr;
+	int			index;			/* in bindings */
+} BindingCacheEntry;
+
+static BindingCacheEntry binding_cache[1 << BINDING_CACHE_BITS];
 
 /* the frame and slots of calls without a binding, per op */
 static AuditFrame *unbound_frame = NULL;
@@ -820,6 +835,43 @@ FramesCloseOf(SubTransactionId subid, const char *status)
  * ------------------------------------------------------------------------
  */
 
+/* The binding cache's entry for a FuncExpr (Fibonacci hashing) */
+static inline BindingCacheEntry *
+BindingCacheEntryOf(const Node *expr)
+{
+	uint64		h = (uint64) (uintptr_t) expr * UINT64CONST(0x9E3779B97F4A7C15);
+
+	return &binding_cache[h >> (64 - BINDING_CACHE_BITS)];
+}
+
+/* Forget every cached binding index, as bindings are removed */
+static void
+BindingCacheReset(void)
+{
+	memset(binding_cache, 0, sizeof(binding_cache));
+}
+
+/* The newest binding of a call, or NULL */
+static inline AuditBinding *
+FindBinding(const Node *expr)
+{
+	BindingCacheEntry *c;
+
+	if (expr == NULL)
+		return NULL;
+	c = BindingCacheEntryOf(expr);
+	if (c->expr == expr && c->index < nbindings && bindings[c->index].expr == expr)
+		return &bindings[c->index];
+	for (int i = nbindings - 1; i >= 0; i--)
+		if (bindings[i].expr == expr)
+		{
+			c->expr = expr;
+			c->index = i;
+			return &bindings[i];
+		}
+	return NULL;
+}
+
 /*
  * Count one value handled by an audited function: its binding's counter in
  * its frame, else the running statement's "expression" counter; and its
@@ -828,24 +880,9 @@ FramesCloseOf(SubTransactionId subid, const char *status)
 void
 DecryptAuditCount(FmgrInfo *flinfo, EfAuditOp op, int32 key_id)
 {
-	const Node *expr = flinfo->fn_expr;
-	AuditBinding *b = NULL;
+	AuditBinding *b = FindBinding(flinfo->fn_expr);
 	AuditFrame *frame;
 	int			slot;
-
-	if (expr != NULL && last_binding >= 0 && last_binding < nbindings &&
-		bindings[last_binding].expr == expr)
-		b = &bindings[last_binding];
-	else if (expr != NULL)
-	{
-		for (int i = nbindings - 1; i >= 0; i--)
-			if (bindings[i].expr == expr)
-			{
-				last_binding = i;
-				b = &bindings[i];
-				break;
-			}
-	}
 
 	if (b != NULL && b->op == op)
 	{
@@ -1057,6 +1094,7 @@ Bind(FuncExpr *call, EfAuditOp op, WalkContext *ctx)
 {
 	const char *name;
 	AuditBinding *b;
+	BindingCacheEntry *cached;
 
 	if (op == EF_AUDIT_SEARCH)
 		name = SearchDomain(call);
@@ -1096,6 +1134,10 @@ Bind(FuncExpr *call, EfAuditOp op, WalkContext *ctx)
 	b->name = name;
 	b->frame = ctx->frame;
 	b->slot = FrameSlot(ctx->frame, op, name);
+	/* the newest binding of the call is the one its calls find */
+	cached = BindingCacheEntryOf(b->expr);
+	cached->expr = b->expr;
+	cached->index = nbindings - 1;
 }
 
 /* Find the audited calls in an expression of a plan node */
@@ -1258,7 +1300,7 @@ Unbind(const QueryDesc *query)
 		if (bindings[i].query != query)
 			bindings[kept++] = bindings[i];
 	nbindings = kept;
-	last_binding = -1;
+	BindingCacheReset();
 }
 
 /* Forget the bindings of the queries of an aborted (sub)transaction (0: all) */
@@ -1271,7 +1313,7 @@ UnbindOf(SubTransactionId subid)
 		if (subid != InvalidSubTransactionId && bindings[i].subid != subid)
 			bindings[kept++] = bindings[i];
 	nbindings = kept;
-	last_binding = -1;
+	BindingCacheReset();
 }
 
 /* ------------------------------------------------------------------------
