@@ -76,6 +76,7 @@
 #include "access/xact.h"
 #include "audit.h"
 #include "catalog/partition.h"
+#include "common/hashfn.h"
 #include "compat.h"
 #include "decrypt_audit.h"
 #include "ef_report.h"
@@ -94,6 +95,7 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -235,9 +237,16 @@ static const char *running_command = NULL;
 /* in a parallel worker, the share of its leader's query, or NULL */
 static AuditShare *worker_share = NULL;
 
-/* names printed in lines: each distinct name once per session */
+/*
+ * Names printed in lines, each distinct one once, so that a frame's column
+ * is found by pointer: a hash table by the name's text.  Emptied when it
+ * holds MAX_NAMES and no frame or binding points into it, so that a
+ * session that meets ever new names (search domains folded from a custom
+ * plan's parameters) does not keep them all.
+ */
+#define MAX_NAMES			1024
 static MemoryContext names_cxt = NULL;
-static List *names = NIL;
+static HTAB *names = NULL;
 
 /* unlock reasons by the held key's unlock sequence number */
 typedef struct UnlockReason
@@ -490,26 +499,59 @@ DecryptAuditReasonOf(int32 key_id)
  * ------------------------------------------------------------------------
  */
 
-/* Intern a name for the session */
+/* Hash the name a key of names points to */
+static uint32
+NameHash(const void *key, Size keysize)
+{
+	const char *name = *(const char *const *) key;
+
+	return hash_bytes((const unsigned char *) name, (int) strlen(name));
+}
+
+/* Compare the names two keys of names point to */
+static int
+NameCompare(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(const char *const *) key1, *(const char *const *) key2);
+}
+
+/* Intern a name: the one copy of its text, in names_cxt */
 static const char *
 InternName(const char *name)
 {
-	ListCell   *lc;
-	MemoryContext old;
-	char	   *copy;
+	const char **entry;
 
-	foreach(lc, names)
-		if (strcmp((const char *) lfirst(lc), name) == 0)
-			return (const char *) lfirst(lc);
-	if (names_cxt == NULL)
-		names_cxt = AllocSetContextCreate(TopMemoryContext,
-										  "encrypted_field audit names",
-										  ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(names_cxt);
-	copy = pstrdup(name);
-	names = lappend(names, copy);
-	MemoryContextSwitchTo(old);
-	return copy;
+	if (names != NULL && hash_get_num_entries(names) >= MAX_NAMES &&
+		frames == NULL && nbindings == 0)
+	{
+		MemoryContextReset(names_cxt);
+		names = NULL;
+	}
+	if (names == NULL)
+	{
+		HASHCTL		ctl = {0};
+
+		if (names_cxt == NULL)
+			names_cxt = AllocSetContextCreate(TopMemoryContext,
+											  "encrypted_field audit names",
+											  ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(const char *);
+		ctl.entrysize = sizeof(const char *);
+		ctl.hash = NameHash;
+		ctl.match = NameCompare;
+		ctl.hcxt = names_cxt;
+		names = hash_create("encrypted_field audit names", 64, &ctl,
+							HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	}
+	entry = hash_search(names, &name, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		/* copied first: an entry never points to the caller's text */
+		const char *copy = MemoryContextStrdup(names_cxt, name);
+
+		entry = hash_search(names, &copy, HASH_ENTER, NULL);
+	}
+	return *entry;
 }
 
 /* Name a role for a line, in or out of a transaction */

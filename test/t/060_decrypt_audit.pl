@@ -240,6 +240,16 @@ SQL
 my @walk_queryids = $out =~ /Query Identifier: (-?\d+)/g;
 is(scalar @walk_queryids, 2, 'walk_failed: EXPLAIN VERBOSE shows both query ids') or diag($out . $err);
 
+# more distinct names than the session keeps (1024 search domains): the
+# names are let go of between statements, and the next lines name theirs
+($st, $out, $err) = session('ef_names', <<'SQL');
+SELECT ef_unlock(1, reason => 'TICKET-names');
+DO $$ BEGIN FOR i IN 1..1100 LOOP EXECUTE format('SELECT ef_term(%L, %L)', 'x', 'domain ' || i); END LOOP; END $$;
+SELECT ef_decrypt(o.note), ef_decrypt(e.note) FROM orders o JOIN events e ON e.id = o.id;
+SELECT id FROM customers WHERE email = ef_term('user2@example.com', 'customers.email');
+SQL
+is($st, 0, 'names: 1100 search domains, then a join and a search') or diag($err);
+
 # ---------------------------------------------------------------- levels
 ($st, $out, $err) = session('ef_level_unlock', <<'SQL', user => '');
 SET encrypted_field.audit = unlock;
@@ -337,6 +347,15 @@ is_deeply([ map { [ $_->{status}, $_->{queryid} ] } @walk ],
 is_deeply({ map { ("$_->{op} $_->{column}" => $_->{values}) } @{ $walk[1]{columns} } },
 	{ 'decrypt public.events.note' => 2, 'decrypt expression' => 3 },
 	'walk_failed: the call made while the statement was planned counts in its line');
+my @names = lines_of('names');
+is(scalar @names, 3, 'names: a line per statement');
+is(scalar(grep { $_->{domain} =~ /^domain \d+$/ && $_->{probes} == 1 } @{ $names[0]{searches} }), 1100,
+	'names: the DO block\'s line names its 1100 domains');
+is_deeply({ map { ("$_->{op} $_->{column}" => $_->{values}) } @{ $names[1]{columns} } },
+	{ 'decrypt public.orders.note' => 4, 'decrypt public.events.note' => 4 },
+	'names: the next statement\'s line names its columns');
+ok((grep { ($_->{domain} // '') eq 'customers.email' && $_->{probes} >= 1 } @{ $names[2]{searches} }),
+	'names: the search\'s line names its domain') or diag(explain($names[2]));
 is(scalar lines_of('level_unlock'), 0, 'audit = unlock: no statement line');
 is(scalar lines_of('reason_given'), 0, 'a session that decrypted nothing: no statement line');
 
