@@ -57,8 +57,9 @@
  * OS account, like any shared memory; with dynamic_shared_memory_type =
  * mmap, in a file under pg_dynshmem/ in the data directory, as does the
  * parallel context's copy of the settings with the secret: see
- * doc/security.md).  The setting is refused to SET, ALTER ROLE and files, hidden from SHOW ALL and pg_settings, shows as empty
- * to SHOW and current_setting(), and is never written to the log: its check
+ * doc/security.md).  The setting is refused to SET, ALTER ROLE and files,
+ * hidden from SHOW ALL and pg_settings, shows as empty to SHOW and
+ * current_setting(), and is never written to the log: its check
  * hook never fails for the values the extension gives it, so no "invalid
  * value" error can quote it.  A leader that holds no key hands nothing, and
  * its workers raise the errors the leader would.
