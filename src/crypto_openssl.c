@@ -387,8 +387,15 @@ EfKeyUnwrap(const uint8 *kek, const uint8 *in, size_t len, uint8 *out)
 /* the HMAC-SHA-256 context, its digest set once; keyed per call */
 static EVP_MAC *hmac_mac = NULL;
 static EVP_MAC_CTX *hmac_ctx = NULL;
-/* do kept index keys compute their MACs in hmac_direct.c?  Set with hmac_ctx */
+/*
+ * Do kept index keys compute their MACs in hmac_direct.c?  Decided once,
+ * when the first HMAC context is made, and again only after
+ * EfCryptoShutdown(), which drops every kept key: a kept key's state is of
+ * the one kind, and deciding again while keys are kept would use it as
+ * the other.
+ */
 static bool hmac_direct = false;
+static bool hmac_decided = false;
 
 static bool
 EnsureHmac(void)
@@ -413,8 +420,10 @@ EnsureHmac(void)
 		return false;
 	}
 #ifdef EF_HAVE_HMAC_DIRECT
-	hmac_direct = use_direct && EfHmacDirectUsable();
+	if (!hmac_decided)
+		hmac_direct = use_direct && EfHmacDirectUsable(hmac_mac);
 #endif
+	hmac_decided = true;
 	return true;
 }
 #endif
@@ -518,7 +527,10 @@ MacSlot(const uint8 *key)
 	}
 #ifdef EF_HAVE_HMAC_DIRECT
 	if (hmac_direct)
-		EfHmacDirectKey(&kept->mac_state[i], key, EF_KEY_LEN, &kept->mac_work);
+	{
+		if (!EfHmacDirectKey(&kept->mac_state[i], key, EF_KEY_LEN, &kept->mac_work))
+			return -1;
+	}
 	else
 #endif
 	{
@@ -552,10 +564,8 @@ EfHmacSha256Kept(const uint8 *key, const EfBuf *parts, int nparts, uint8 *out)
 		return EF_CRYPTO_INTERNAL;
 #ifdef EF_HAVE_HMAC_DIRECT
 	if (hmac_direct)
-	{
-		EfHmacDirectMac(&kept->mac_state[i], parts, nparts, &kept->mac_work, out);
-		return EF_CRYPTO_OK;
-	}
+		return EfHmacDirectMac(&kept->mac_state[i], parts, nparts, &kept->mac_work, out) ?
+			EF_CRYPTO_OK : EF_CRYPTO_INTERNAL;
 #endif
 	ctx = kept_mac[i].ctx;
 	if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1)
@@ -673,6 +683,7 @@ EfCryptoShutdown(void)
 	hmac_ctx = NULL;
 	hmac_mac = NULL;
 	hmac_direct = false;
+	hmac_decided = false;
 #endif
 	if (kept != NULL)
 		LockedPagesFree(kept, kept_mapped);

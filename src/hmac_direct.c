@@ -15,9 +15,10 @@
  *
  * The SHA-256 code is OpenSSL's, through its SHA256_* functions, which
  * OpenSSL 3 deprecates but keeps and which its default provider itself
- * runs.  They bypass the provider, so they are used only where EVP would
- * fetch SHA-256 from the default provider and no ENGINE takes it; with a
- * FIPS provider, or any other, the caller keeps EVP_MAC.
+ * runs.  They bypass the provider, so they are used only where EVP's HMAC
+ * and SHA-256 both come from the default provider, FIPS mode is off and no
+ * ENGINE is configured for SHA-256; otherwise (a FIPS provider, any other,
+ * an OpenSSL built without deprecated functions) the caller keeps EVP_MAC.
  *
  * The states hold the key in all but name: whoever has them can compute
  * the key's MACs.  They live where the caller puts them (the kept page,
@@ -36,6 +37,7 @@
 /* SHA256_Init and friends, and ENGINE_get_digest_engine: see above */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 #ifndef OPENSSL_NO_ENGINE
@@ -51,15 +53,25 @@
 #define SHA256_BLOCK	64
 
 /*
- * Would EVP's SHA-256 run the same code as SHA256_*?  Only when it comes
- * from OpenSSL's default provider and no ENGINE is configured for it.
+ * Would EVP's HMAC-SHA-256 run the same code as SHA256_*?  Only when the
+ * HMAC the caller fetched and the SHA-256 EVP fetches both come from
+ * OpenSSL's default provider, FIPS mode is off, and no ENGINE is
+ * configured for SHA-256 (OpenSSL 3's HMAC does not use one, but a
+ * configuration that names one asks for it).  Asked once per backend.
  */
 bool
-EfHmacDirectUsable(void)
+EfHmacDirectUsable(const EVP_MAC *hmac)
 {
-	EVP_MD	   *md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	EVP_MD	   *md;
 	bool		usable;
 
+	if (hmac == NULL || EVP_default_properties_is_fips_enabled(NULL) ||
+		strcmp(OSSL_PROVIDER_get0_name(EVP_MAC_get0_provider(hmac)), "default") != 0)
+		return false;
+	/* a failed fetch leaves errors on OpenSSL's queue: take them off again */
+	ERR_set_mark();
+	md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	ERR_pop_to_mark();
 	if (md == NULL)
 		return false;
 	usable = strcmp(OSSL_PROVIDER_get0_name(EVP_MD_get0_provider(md)), "default") == 0;
@@ -81,53 +93,65 @@ EfHmacDirectUsable(void)
 /*
  * Compute a key's state: SHA-256 with the key's inner pad block absorbed,
  * and with its outer one.  A key longer than a block is hashed first, as
- * RFC 2104 says; index keys are 32 bytes.  work is wiped.
+ * RFC 2104 says; index keys are 32 bytes.  work is wiped; on a failure
+ * (none is expected: these functions fail only on a NULL argument) so is
+ * the state.
  */
-void
+bool
 EfHmacDirectKey(EfHmacState *state, const uint8 *key, size_t keylen,
 				EfHmacWork *work)
 {
 	uint8		pad[SHA256_BLOCK];
+	bool		ok = true;
 
 	StaticAssertStmt(SHA256_DIGEST_LENGTH <= SHA256_BLOCK, "digest fits a block");
 	if (keylen > SHA256_BLOCK)
 	{
-		SHA256_Init(&work->ctx);
-		SHA256_Update(&work->ctx, key, keylen);
-		SHA256_Final(work->inner_digest, &work->ctx);
+		ok = SHA256_Init(&work->ctx) == 1 &&
+			SHA256_Update(&work->ctx, key, keylen) == 1 &&
+			SHA256_Final(work->inner_digest, &work->ctx) == 1;
 		key = work->inner_digest;
 		keylen = SHA256_DIGEST_LENGTH;
 	}
 	memset(pad, 0x36, sizeof(pad));
 	for (size_t i = 0; i < keylen; i++)
 		pad[i] ^= key[i];
-	SHA256_Init(&state->inner);
-	SHA256_Update(&state->inner, pad, sizeof(pad));
+	ok = ok && SHA256_Init(&state->inner) == 1 &&
+		SHA256_Update(&state->inner, pad, sizeof(pad)) == 1;
 	for (size_t i = 0; i < sizeof(pad); i++)
 		pad[i] ^= 0x36 ^ 0x5c;
-	SHA256_Init(&state->outer);
-	SHA256_Update(&state->outer, pad, sizeof(pad));
+	ok = ok && SHA256_Init(&state->outer) == 1 &&
+		SHA256_Update(&state->outer, pad, sizeof(pad)) == 1;
 	explicit_bzero(pad, sizeof(pad));
 	explicit_bzero(work, sizeof(*work));
+	if (!ok)
+		explicit_bzero(state, sizeof(*state));
+	return ok;
 }
 
 /*
  * The MAC of the message made of nparts pieces, into out (32 bytes); work
- * holds the digest states meanwhile and is wiped
+ * holds the digest states meanwhile and is wiped.  On a failure out is
+ * zeroed.
  */
-void
+bool
 EfHmacDirectMac(const EfHmacState *state, const EfBuf *parts, int nparts,
 				EfHmacWork *work, uint8 *out)
 {
+	bool		ok = true;
+
 	work->ctx = state->inner;
-	for (int i = 0; i < nparts; i++)
-		if (parts[i].len > 0)
-			SHA256_Update(&work->ctx, parts[i].data, parts[i].len);
-	SHA256_Final(work->inner_digest, &work->ctx);
+	for (int i = 0; ok && i < nparts; i++)
+		ok = parts[i].len == 0 ||
+			SHA256_Update(&work->ctx, parts[i].data, parts[i].len) == 1;
+	ok = ok && SHA256_Final(work->inner_digest, &work->ctx) == 1;
 	work->ctx = state->outer;
-	SHA256_Update(&work->ctx, work->inner_digest, sizeof(work->inner_digest));
-	SHA256_Final(out, &work->ctx);
+	ok = ok && SHA256_Update(&work->ctx, work->inner_digest, sizeof(work->inner_digest)) == 1 &&
+		SHA256_Final(out, &work->ctx) == 1;
 	explicit_bzero(work, sizeof(*work));
+	if (!ok)
+		memset(out, 0, SHA256_DIGEST_LENGTH);
+	return ok;
 }
 
 #endif							/* EF_HAVE_HMAC_DIRECT */

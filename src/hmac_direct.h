@@ -45,10 +45,10 @@ typedef struct EfHmacWork
 	uint8		inner_digest[SHA256_DIGEST_LENGTH];
 } EfHmacWork;
 
-extern bool EfHmacDirectUsable(void);
-extern void EfHmacDirectKey(EfHmacState *state, const uint8 *key, size_t keylen,
+extern bool EfHmacDirectUsable(const EVP_MAC *hmac);
+extern bool EfHmacDirectKey(EfHmacState *state, const uint8 *key, size_t keylen,
 							EfHmacWork *work);
-extern void EfHmacDirectMac(const EfHmacState *state, const EfBuf *parts,
+extern bool EfHmacDirectMac(const EfHmacState *state, const EfBuf *parts,
 							int nparts, EfHmacWork *work, uint8 *out);
 #endif
 

@@ -166,7 +166,7 @@ static EfCryptoStatus
 TermUnder(int32 index_key_id, const uint8 *index_key, const TermMessage *m,
 		  uint8 *term)
 {
-	uint8		mac[EF_SHA256_LEN];
+	uint8		mac[EF_SHA256_LEN] = {0};
 	EfCryptoStatus status = EfHmacSha256Kept(index_key, m->parts,
 											 lengthof(m->parts), mac);
 

@@ -740,6 +740,58 @@ check_kept(void)
 	unit_case_end();
 }
 
+/*
+ * Kept index keys against keying per call, on many messages: lengths from
+ * 0 to 299 bytes (several SHA-256 blocks, and every place a block boundary
+ * can fall) cut into three pieces at random, seven keys taking turns in
+ * four kept slots, a scrub now and then
+ */
+static void
+check_kept_random(void)
+{
+	uint8		keys[7][EF_KEY_LEN];
+	uint8		msg[300];
+	uint8		mac[EF_SHA256_LEN];
+	uint8		kept_mac[EF_SHA256_LEN];
+	uint64		x = UINT64CONST(0x9E3779B97F4A7C15);
+	int			bad = 0;
+
+	/* xorshift64: the same messages every run */
+#define NEXT() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+	unit_case_begin("direct: kept index keys on 3000 messages in random pieces");
+	for (int i = 0; i < 7; i++)
+		for (int j = 0; j < EF_KEY_LEN; j++)
+			keys[i][j] = (uint8) NEXT();
+	for (int n = 0; n < 3000 && bad < 5; n++)
+	{
+		size_t		len = NEXT() % sizeof(msg);
+		size_t		cut1 = len == 0 ? 0 : NEXT() % (len + 1);
+		size_t		cut2 = cut1 + (len == cut1 ? 0 : NEXT() % (len - cut1 + 1));
+		const uint8 *key = keys[NEXT() % 7];
+		EfBuf		parts[3] = {
+			{msg, cut1}, {msg + cut1, cut2 - cut1}, {msg + cut2, len - cut2}
+		};
+		EfCryptoStatus st;
+
+		for (size_t j = 0; j < len; j++)
+			msg[j] = (uint8) NEXT();
+		if (n % 700 == 699)
+			EfCryptoScrub();
+		st = EfHmacSha256(key, EF_KEY_LEN, msg, len, mac);
+		if (!UNIT_CHECK(st == EF_CRYPTO_OK, "hmac returned %s", status_name(st)))
+			bad++;
+		memset(kept_mac, 0, sizeof(kept_mac));
+		st = EfHmacSha256Kept(key, parts, lengthof(parts), kept_mac);
+		if (!UNIT_CHECK(st == EF_CRYPTO_OK, "kept hmac returned %s", status_name(st)) ||
+			!UNIT_CHECK(memcmp(mac, kept_mac, sizeof(mac)) == 0,
+						"message %d (%zu bytes, cut at %zu and %zu): kept MAC differs",
+						n, len, cut1, cut2))
+			bad++;
+	}
+#undef NEXT
+	unit_case_end();
+}
+
 /* Print the counts of one part of the program as a comment line */
 static void
 report_part(const char *name, UnitCounts before)
@@ -820,6 +872,7 @@ main(int argc, char **argv)
 		check_gcm_tamper();
 		check_wrap();
 		check_kept();
+		check_kept_random();
 		check_shutdown();
 		snprintf(name, sizeof(name), "checks%s", way);
 		report_part(name, before);
