@@ -12,7 +12,7 @@ are the values of EF_P1 ... EF_P12, as text.  "prepared:" runs the statement
 as a named prepared statement (psycopg's prepare=True); "shell:" runs the
 rest as a shell command instead (to restart a node mid-session).  Prints one line per
 statement: "LABEL|ROWS" with rows joined by ";" and values by ",", or
-"LABEL|ERROR SQLSTATE: message | hint" (the client goes on).
+"LABEL|ERROR SQLSTATE: message | hint | detail" (the client goes on).
 """
 import os
 import re
@@ -46,5 +46,6 @@ with psycopg.connect(sys.argv[1], autocommit=True) as conn:
             out = ";".join(",".join("" if v is None else str(v) for v in row) for row in rows)
             print(f"{label}|{out}" if cur.description else f"{label}|{cur.statusmessage}")
         except psycopg.Error as e:
-            print(f"{label}|ERROR {e.sqlstate}: {e.diag.message_primary} | {e.diag.message_hint}")
+            print(f"{label}|ERROR {e.sqlstate}: {e.diag.message_primary} | {e.diag.message_hint}"
+                  " | " + str(e.diag.message_detail).replace("\n", " "))
         sys.stdout.flush()
