@@ -450,15 +450,53 @@ DistributedTransaction(int32 *initiator, int64 *number)
 	return *number != 0;
 }
 
+EF_NORETURN static void RefuseSetHint(const char *detail, const char *hint);
+
+static void
+RefuseSetHint(const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("keys forwarded by a Citus coordinator were refused"),
+			 errdetail_internal("%s", detail),
+			 hint != NULL ? errhint("%s", hint) : 0));
+}
+
 EF_NORETURN static void RefuseSet(const char *detail);
 
 static void
 RefuseSet(const char *detail)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-			 errmsg("keys forwarded by a Citus coordinator were refused"),
-			 errdetail_internal("%s", detail)));
+	RefuseSetHint(detail, NULL);
+}
+
+/* Refuse a set that this server no longer lets be opened, saying why */
+static void
+CheckSetState(NodeKeySetState state)
+{
+	switch (state)
+	{
+		case NODE_KEY_SET_OPEN:
+			break;
+		case NODE_KEY_SET_AGED:
+			RefuseSet("They are older than encrypted_field.forwarded_keys_max_age.");
+			break;
+		case NODE_KEY_SET_FUTURE:
+			RefuseSet("They were made more than 60 seconds ahead of this server's clock.");
+			break;
+		case NODE_KEY_SET_ENDED:
+			RefuseSet("The transaction they were sent for has ended.");
+			break;
+		case NODE_KEY_SET_DROPPED:
+			RefuseSetHint("They were made before sets that this server had to forget while they were young: "
+						  "more transactions ended within encrypted_field.forwarded_keys_max_age "
+						  "than it can record.",
+						  "Retry the transaction.");
+			break;
+		case NODE_KEY_SET_UNRECORDED:
+			RefuseSet("This server keeps no record of the sets it received.");
+			break;
+	}
 }
 
 /*
@@ -515,8 +553,7 @@ OpenSet(void)
 		}
 		if (status == FORWARD_OPENED)
 		{
-			if (NodeKeyForwardEnded(header.id, header.created, forwarded_keys_max_age))
-				RefuseSet("The transaction they were sent for has ended, or they are older than encrypted_field.forwarded_keys_max_age.");
+			CheckSetState(NodeKeyForwardState(header.id, header.created, forwarded_keys_max_age));
 			if (header.initiator != initiator)
 				RefuseSet("They were sent for another coordinator's transaction.");
 			initStringInfo(&ids);

@@ -160,23 +160,26 @@ NodeKeyAgree(const uint8 *peer_pub, uint8 *shared)
  * transaction has ended here, and not if it is no newer than the newest set
  * whose id had to be dropped from the ring while it was still young
  */
-bool
-NodeKeyForwardEnded(const uint8 *id, TimestampTz created, int max_age)
+NodeKeySetState
+NodeKeyForwardState(const uint8 *id, TimestampTz created, int max_age)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	bool		ended;
+	NodeKeySetState state = NODE_KEY_SET_OPEN;
 
 	if (node_key == NULL)
-		return true;
-	if (created < now - (TimestampTz) max_age * USECS_PER_SEC ||
-		created > now + EF_FORWARD_SKEW_USECS)
-		return true;
+		return NODE_KEY_SET_UNRECORDED;
+	if (created < now - (TimestampTz) max_age * USECS_PER_SEC)
+		return NODE_KEY_SET_AGED;
+	if (created > now + EF_FORWARD_SKEW_USECS)
+		return NODE_KEY_SET_FUTURE;
 	LWLockAcquire(node_key->lock, LW_SHARED);
-	ended = created <= node_key->horizon;
-	for (int i = 0; !ended && i < node_key->count; i++)
-		ended = memcmp(node_key->ended[i].id, id, EF_FORWARD_ID_LEN) == 0;
+	for (int i = 0; state == NODE_KEY_SET_OPEN && i < node_key->count; i++)
+		if (memcmp(node_key->ended[i].id, id, EF_FORWARD_ID_LEN) == 0)
+			state = NODE_KEY_SET_ENDED;
+	if (state == NODE_KEY_SET_OPEN && created <= node_key->horizon)
+		state = NODE_KEY_SET_DROPPED;
 	LWLockRelease(node_key->lock);
-	return ended;
+	return state;
 }
 
 /*

@@ -532,8 +532,8 @@ $r = client($w1, sql => [
 	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$set'",
 	'show::SHOW encrypted_field.forwarded_keys', 'ROLLBACK',
 ]);
-like($r->{replay}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
-	'a sealed set replayed from the log with its own transaction id is refused');
+like($r->{replay}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
+	'a sealed set replayed from the log with its own transaction id is refused: its transaction ended');
 like($r->{replay_new}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/,
 	'and with a new transaction id');
 like($r->{tampered}, qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused/, 'an altered set is refused');
@@ -623,7 +623,8 @@ like(replay_set($tenant_node, $last_keyed, 999990, $tenant_shard), qr/^ERROR 280
 $bystander->append_conf('postgresql.conf', 'encrypted_field.forwarded_keys_max_age = 10');
 $bystander->reload;
 sleep 11;
-like(replay_set($bystander, $unopened, 999996, $shard_of{ $bystander->name }), qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| /,
+like(replay_set($bystander, $unopened, 999996, $shard_of{ $bystander->name }),
+	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| They are older than encrypted_field\.forwarded_keys_max_age\./,
 	'a set for a worker that never took part is refused once it is older than the maximum age');
 $bystander->append_conf('postgresql.conf', 'encrypted_field.forwarded_keys_max_age = 300');
 $bystander->reload;
