@@ -490,8 +490,8 @@ CheckSetState(NodeKeySetState state)
 		case NODE_KEY_SET_DROPPED:
 			RefuseSetHint("They were made before sets that this server had to forget while they were young: "
 						  "more transactions ended within encrypted_field.forwarded_keys_max_age "
-						  "than it can record.",
-						  "Retry the transaction.");
+						  "than encrypted_field.citus_ended_sets can record.",
+						  "Retry the transaction. Raise encrypted_field.citus_ended_sets on this server and restart it.");
 			break;
 		case NODE_KEY_SET_UNRECORDED:
 			RefuseSet("This server keeps no record of the sets it received.");

@@ -131,6 +131,7 @@ _PG_init(void)
 	 */
 	ParallelKeysInstall();
 	CitusForwardInstallHooks();
+	NodeKeyDefine();
 	/* last: it drops placeholders, and the key channel reads its own */
 	MarkGUCPrefixReserved("encrypted_field");
 	prev_ProcessUtility = ProcessUtility_hook;

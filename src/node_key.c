@@ -14,8 +14,12 @@
  * So that a copy read from the log cannot be used again, the worker
  * remembers the ids of the sets whose transactions have ended (the first
  * worker backend to finish the transaction that used a set records it) and
- * refuses them; when the ring of remembered ids is full, the oldest goes
- * and every set made before it is refused too.
+ * refuses them.  They are kept in a hash table in shared memory, of
+ * encrypted_field.citus_ended_sets entries, until the set is older than
+ * encrypted_field.forwarded_keys_max_age and refused by its age anyway.
+ * Only when the table is full of sets still young does this server forget
+ * some: the oldest, and every set made up to the newest of those is
+ * refused from then on (the horizon).
  *
  * Shared memory needs shared_preload_libraries: without it this node has
  * no key, and cannot receive forwarded keys.
@@ -36,11 +40,19 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
 
-#define EF_ENDED_MAX	16384
 /* a set made this far ahead of this server's clock is refused */
 #define EF_FORWARD_SKEW_USECS	(60 * USECS_PER_SEC)
+/* a full table of young sets forgets this fraction of them at once */
+#define EF_ENDED_EVICT_SHARE	16
+/* the time slices in which the oldest young sets are counted */
+#define EF_ENDED_BINS	64
+/* at most one log line a minute says that sets are forgotten young */
+#define EF_ENDED_LOG_USECS	(60 * USECS_PER_SEC)
 
+/* An ended set: the hash key is its id */
 typedef struct EndedSet
 {
 	uint8		id[EF_FORWARD_ID_LEN];
@@ -54,11 +66,18 @@ typedef struct NodeKeyShared
 	uint8		pub[EF_NODE_KEY_LEN];
 	/* sets made at or before this time are refused: their ids were dropped */
 	TimestampTz horizon;
-	int			count;
-	EndedSet	ended[EF_ENDED_MAX];
+	/* no entry of the table was made before this time */
+	TimestampTz oldest;
+	/* when a log line last said that young sets were forgotten */
+	TimestampTz logged;
+	long		count;
 } NodeKeyShared;
 
+/* encrypted_field.citus_ended_sets */
+static int	ended_sets_max = 16384;
+
 static NodeKeyShared *node_key = NULL;
+static HTAB *ended_sets = NULL;
 
 /*
  * The private key: in a page of its own, made by the postmaster, that no
@@ -74,7 +93,8 @@ NodeKeyShmemRequest(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(NodeKeyShared)));
+	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(NodeKeyShared)),
+									hash_estimate_size(ended_sets_max, sizeof(EndedSet))));
 	RequestNamedLWLockTranche("encrypted_field node key", 1);
 }
 
@@ -82,6 +102,7 @@ static void
 NodeKeyShmemStartup(void)
 {
 	bool		found;
+	HASHCTL		info;
 
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
@@ -93,6 +114,8 @@ NodeKeyShmemStartup(void)
 		memset(node_key, 0, sizeof(NodeKeyShared));
 		node_key->lock = &(GetNamedLWLockTranche("encrypted_field node key"))->lock;
 		node_key->horizon = DT_NOBEGIN;
+		node_key->oldest = DT_NOEND;
+		node_key->logged = 0;	/* long ago: now - DT_NOBEGIN would overflow */
 		/* without a key the node simply cannot receive forwarded keys */
 		if (node_priv == NULL)
 			node_priv = LockedPagesAlloc(EF_NODE_KEY_LEN, &node_priv_mapped);
@@ -102,7 +125,32 @@ NodeKeyShmemStartup(void)
 			ereport(LOG,
 					(errmsg("encrypted_field: could not make this server's key; it cannot receive keys forwarded by a Citus coordinator")));
 	}
+	/* every entry is made now: entering one never takes more memory */
+	info.keysize = EF_FORWARD_ID_LEN;
+	info.entrysize = sizeof(EndedSet);
+	ended_sets = ShmemInitHash("encrypted_field ended sets",
+							   ended_sets_max, ended_sets_max, &info,
+							   HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Define the size of the record of ended sets.  A server setting can only
+ * be made by shared_preload_libraries: a library loaded later has no
+ * record anyway.
+ */
+void
+NodeKeyDefine(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	DefineCustomIntVariable("encrypted_field.citus_ended_sets",
+							gettext_noop("How many ended key sets forwarded by a Citus coordinator this server remembers."),
+							gettext_noop("Each takes about 48 bytes of shared memory. Make it at least the number of "
+										 "distributed transactions in encrypted_field.forwarded_keys_max_age."),
+							&ended_sets_max,
+							16384, 128, 16777216,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 }
 
 /* Ask for the shared key, when loaded by shared_preload_libraries */
@@ -158,7 +206,7 @@ NodeKeyAgree(const uint8 *peer_pub, uint8 *shared)
  * May a set made at this time, with this id, still be opened?  Not if it is
  * older than max_age seconds or made in this server's future, not if its
  * transaction has ended here, and not if it is no newer than the newest set
- * whose id had to be dropped from the ring while it was still young
+ * whose id had to be dropped while it was still young (the horizon)
  */
 NodeKeySetState
 NodeKeyForwardState(const uint8 *id, TimestampTz created, int max_age)
@@ -173,48 +221,162 @@ NodeKeyForwardState(const uint8 *id, TimestampTz created, int max_age)
 	if (created > now + EF_FORWARD_SKEW_USECS)
 		return NODE_KEY_SET_FUTURE;
 	LWLockAcquire(node_key->lock, LW_SHARED);
-	for (int i = 0; state == NODE_KEY_SET_OPEN && i < node_key->count; i++)
-		if (memcmp(node_key->ended[i].id, id, EF_FORWARD_ID_LEN) == 0)
-			state = NODE_KEY_SET_ENDED;
-	if (state == NODE_KEY_SET_OPEN && created <= node_key->horizon)
+	if (hash_search(ended_sets, id, HASH_FIND, NULL) != NULL)
+		state = NODE_KEY_SET_ENDED;
+	else if (created <= node_key->horizon)
 		state = NODE_KEY_SET_DROPPED;
 	LWLockRelease(node_key->lock);
 	return state;
 }
 
 /*
+ * Drop every entry made at or before this time, and every entry older than
+ * the maximum age; note when the oldest one left was made.  Returns how
+ * many were dropped.  The caller holds the lock exclusively.
+ */
+static long
+DropEnded(TimestampTz upto, TimestampTz aged_before)
+{
+	HASH_SEQ_STATUS scan;
+	EndedSet   *entry;
+	TimestampTz oldest = DT_NOEND;
+	long		dropped = 0;
+
+	hash_seq_init(&scan, ended_sets);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+	{
+		if (entry->created <= upto || entry->created < aged_before)
+		{
+			/* dynahash allows removing the entry just returned by a scan */
+			(void) hash_search(ended_sets, entry->id, HASH_REMOVE, NULL);
+			dropped++;
+		}
+		else
+			oldest = Min(oldest, entry->created);
+	}
+	node_key->count -= dropped;
+	node_key->oldest = oldest;
+	return dropped;
+}
+
+/*
+ * When the newest of the oldest sixteenth of the entries (those made up to
+ * now) was made, counted in slices of the time they span; at least the
+ * oldest entry's time.  DT_NOBEGIN when every entry was made after now.
+ */
+static TimestampTz
+EvictionHorizon(TimestampTz now)
+{
+	HASH_SEQ_STATUS scan;
+	EndedSet   *entry;
+	TimestampTz lo = DT_NOEND;
+	TimestampTz hi = DT_NOBEGIN;
+	TimestampTz width;
+	long		bins[EF_ENDED_BINS] = {0};
+	long		want = Max(1, node_key->count / EF_ENDED_EVICT_SHARE);
+	long		sum = 0;
+
+	hash_seq_init(&scan, ended_sets);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+	{
+		if (entry->created > now)
+			continue;
+		lo = Min(lo, entry->created);
+		hi = Max(hi, entry->created);
+	}
+	if (lo > hi)
+		return DT_NOBEGIN;
+	width = (hi - lo) / EF_ENDED_BINS + 1;
+	hash_seq_init(&scan, ended_sets);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+		if (entry->created <= now)
+			bins[(entry->created - lo) / width]++;
+	for (int i = 0; i < EF_ENDED_BINS; i++)
+	{
+		sum += bins[i];
+		if (sum >= want)
+			return Min(hi, lo + (i + 1) * width - 1);
+	}
+	return hi;
+}
+
+/*
+ * Make room in a full table: drop the sets refused by their age; if none
+ * is, forget the oldest young ones, and refuse every set made up to the
+ * newest of them.  The horizon never passes now, so that sets made in this
+ * server's future cannot stop it from taking keys: when every entry was
+ * made after now, the oldest goes without raising it.  Returns whether the
+ * horizon moved.  The caller holds the lock exclusively.
+ */
+static bool
+MakeRoom(TimestampTz now, int max_age)
+{
+	TimestampTz aged_before = now - (TimestampTz) max_age * USECS_PER_SEC;
+	TimestampTz before = node_key->horizon;
+	TimestampTz upto;
+
+	/* nothing to drop unless the oldest entry is refused already */
+	if ((node_key->oldest < aged_before || node_key->oldest <= node_key->horizon) &&
+		DropEnded(node_key->horizon, aged_before) > 0)
+		return false;
+	upto = EvictionHorizon(now);
+	if (upto == DT_NOBEGIN)
+		upto = node_key->oldest;	/* every entry is future-dated */
+	else
+		node_key->horizon = Max(node_key->horizon, upto);
+	(void) DropEnded(Max(upto, node_key->horizon), aged_before);
+	return node_key->horizon != before;
+}
+
+/*
  * Remember that the transaction that received this set has ended.  When
- * the ring is full, the oldest entry goes; if it was still young enough to
- * be opened, every set made up to it is refused from then on, but never one
- * made after now, so that sets made in the future cannot stop this server
- * from taking keys.  Called from transaction callbacks: it must not fail.
+ * the table is full, make room (above).  Called from transaction
+ * callbacks: it must not fail.
  */
 void
 NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	int			slot = -1;
+	EndedSet   *entry;
+	bool		found;
+	bool		raised = false;
+	TimestampTz horizon;
 
 	if (node_key == NULL || created > now + EF_FORWARD_SKEW_USECS ||
 		created < now - (TimestampTz) max_age * USECS_PER_SEC)
 		return;					/* refused by its age anyway */
 	LWLockAcquire(node_key->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < node_key->count; i++)
+	if (created <= node_key->horizon ||
+		hash_search(ended_sets, id, HASH_FIND, NULL) != NULL)
 	{
-		if (memcmp(node_key->ended[i].id, id, EF_FORWARD_ID_LEN) == 0)
-		{
-			LWLockRelease(node_key->lock);
-			return;
-		}
-		if (slot < 0 || node_key->ended[i].created < node_key->ended[slot].created)
-			slot = i;
+		/* refused already */
+		LWLockRelease(node_key->lock);
+		return;
 	}
-	if (node_key->count < EF_ENDED_MAX)
-		slot = node_key->count++;
-	else if (node_key->ended[slot].created >= now - (TimestampTz) max_age * USECS_PER_SEC)
-		node_key->horizon = Max(node_key->horizon,
-								Min(node_key->ended[slot].created, now));
-	memcpy(node_key->ended[slot].id, id, EF_FORWARD_ID_LEN);
-	node_key->ended[slot].created = created;
+	if (node_key->count >= ended_sets_max)
+		raised = MakeRoom(now, max_age);
+	entry = hash_search(ended_sets, id, HASH_ENTER_NULL, &found);
+	if (entry == NULL)
+	{
+		/* cannot happen: room was made; refuse the set by the horizon */
+		node_key->horizon = Max(node_key->horizon, Min(created, now));
+		raised = true;
+	}
+	else if (!found)
+	{
+		entry->created = created;
+		node_key->count++;
+		node_key->oldest = Min(node_key->oldest, created);
+	}
+	horizon = node_key->horizon;
+	if (raised && now - node_key->logged >= EF_ENDED_LOG_USECS)
+		node_key->logged = now;
+	else
+		raised = false;
 	LWLockRelease(node_key->lock);
+	if (raised)
+		ereport(LOG,
+				(errmsg("encrypted_field: more Citus transactions ended within encrypted_field.forwarded_keys_max_age than encrypted_field.citus_ended_sets can record; keys forwarded up to %s are refused",
+						timestamptz_to_str(horizon)),
+				 errhint("Raise encrypted_field.citus_ended_sets and restart this server.")));
 }

@@ -30,6 +30,7 @@ typedef enum NodeKeySetState
 	NODE_KEY_SET_UNRECORDED		/* this server keeps no record */
 } NodeKeySetState;
 
+extern void NodeKeyDefine(void);
 extern void NodeKeyInstallHooks(void);
 extern bool NodeKeyAvailable(void);
 extern bool NodeKeyPublic(uint8 *pub);

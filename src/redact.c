@@ -375,9 +375,11 @@ EfEmitLogHook(ErrorData *edata)
 	 * Citus logs statements nested in the one it was sent (repartitioning
 	 * runs a query it received as text, and logs that text): below WARNING,
 	 * a backend serving such a coordinator writes no message but audit lines
+	 * and what node_key.c says of the sets it records (no statement text)
 	 */
 	if (CitusForwardServing() && edata->elevel < WARNING && edata->message != NULL &&
-		!RaisedBy(edata, "audit.c") && !RaisedBy(edata, "decrypt_audit.c"))
+		!RaisedBy(edata, "audit.c") && !RaisedBy(edata, "decrypt_audit.c") &&
+		!RaisedBy(edata, "node_key.c"))
 		edata->message = Replace(edata->message, HIDDEN_SERVING);
 	/* and what a coordinator holding keys sends them (citus.log_remote_commands) */
 	if (RaisedBy(edata, "remote_commands.c") && edata->funcname != NULL &&

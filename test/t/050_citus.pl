@@ -629,6 +629,92 @@ like(replay_set($bystander, $unopened, 999996, $shard_of{ $bystander->name }),
 $bystander->append_conf('postgresql.conf', 'encrypted_field.forwarded_keys_max_age = 300');
 $bystander->reload;
 
+# a worker records ended sets in a table of encrypted_field.citus_ended_sets
+# entries (the ids of sets older than the maximum age need no entry)
+my $small = $tenant_node;
+my ($other_tenant, $other_port) = split /\|/, $coord->safe_psql('postgres',
+	q{SELECT t, n.nodeport FROM generate_series(1, 1000) t
+	JOIN pg_dist_placement p ON p.shardid = get_shard_id_for_distribution_column('customers', t)
+	JOIN pg_dist_node n USING (groupid) WHERE n.nodeport <> } . $small->port . q{ ORDER BY t LIMIT 1});
+my ($other_node) = grep { $_->port == $other_port } ($w1, $w2, $w3);
+# a set sealed to every worker but sent only to the other one's connection
+sub unseen_set
+{
+	my $mark = length(slurp_file($other_node->logfile));
+	client($coord, sql => [
+		'BEGIN', "warm::SELECT count(*) FROM customers WHERE tenant_id = $other_tenant",
+		'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')', 'other::SELECT 1', 'COMMIT' ]);
+	my ($set) = substr(slurp_file($other_node->logfile), $mark) =~ /forwarded_keys = '([0-9a-f]+)'/;
+	return $set;
+}
+my $shard_values = $small->safe_psql('postgres', "SELECT count(email) FROM $tenant_shard");
+
+# under load: more transactions end within the maximum age than the 16384
+# ids the worker once kept, all young, while a transaction made before them
+# still runs; with a larger table, its set (one the worker has not seen) is
+# still taken on a new worker connection.  20000 sets end in one session
+# on the worker (the record takes any well-formed set a transaction
+# received: ids made up, the time of a set made after the running one)
+$small->append_conf('postgresql.conf', 'encrypted_field.citus_ended_sets = 32768');
+$small->restart;
+my $running = unseen_set();
+my $later = unseen_set();
+$small->safe_psql('postgres', qq{BEGIN;
+	DO \$\$ BEGIN FOR i IN 1 .. 20000 LOOP
+		PERFORM set_config('encrypted_field.forwarded_keys', overlay('$later' PLACING lpad(to_hex(i), 32, '0') FROM 9 FOR 32), true);
+	END LOOP; END \$\$;
+	COMMIT});
+is(replay_set($small, $running, 999981, $tenant_shard), $shard_values,
+	'with encrypted_field.citus_ended_sets = 32768, 20000 young ended sets leave a set made before them to be taken');
+
+# restarted with the smallest table, the worker ends more sets than that.
+# While they are young, it forgets the oldest and refuses a set made before
+# them that it never saw; once they are older than the maximum age, it
+# drops them instead, and a set made before the next ones is taken
+$small->append_conf('postgresql.conf', 'encrypted_field.citus_ended_sets = 128');
+$small->restart;
+is($small->safe_psql('postgres', 'SHOW encrypted_field.citus_ended_sets'), '128',
+	'a worker restarted with encrypted_field.citus_ended_sets = 128');
+# one transaction that sends the small worker a set per unlock; returns
+# how many it opened (the audit lines say: it hides the statements)
+sub end_sets
+{
+	my ($n) = @_;
+	my $mark = length(slurp_file($small->logfile));
+	my $r = client($coord, sql => [ 'BEGIN',
+		(map { ("u$_" . '::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+			"r$_\::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1") } 1 .. $n),
+		'COMMIT' ]);
+	die "the transaction that ends sets failed: " . join(', ', grep { /ERROR/ } values %$r)
+	  if grep { /ERROR/ } values %$r;
+	my @got = substr(slurp_file($small->logfile), $mark) =~ /master keys 1 forwarded by the Citus coordinator/g;
+	return scalar @got;
+}
+my $before_young = unseen_set();
+ok(defined $before_young, 'a set that the small worker never received');
+cmp_ok(end_sets(150), '>', 128, 'the small worker then ends more sets than its table holds, all young');
+like(replay_set($small, $before_young, 999980, $tenant_shard),
+	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| Retry the transaction\. Raise encrypted_field\.citus_ended_sets on this server and restart it\. \| They were made before sets that this server had to forget while they were young/,
+	'a set made before young sets that a full table forgot is refused, and the error says to raise the setting');
+like(slurp_file($small->logfile), qr/LOG:  encrypted_field: more Citus transactions ended within encrypted_field\.forwarded_keys_max_age than encrypted_field\.citus_ended_sets can record; keys forwarded up to .* are refused/,
+	'the worker logs that it forgot young sets');
+$r = client($coord, sql => [ 'BEGIN', 'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'read::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1', 'COMMIT' ]);
+is($r->{read}, '2', 'sets made after that are taken');
+$small->append_conf('postgresql.conf', 'encrypted_field.forwarded_keys_max_age = 10');
+$small->reload;
+sleep 11;
+my $before_aged = unseen_set();
+cmp_ok(end_sets(100), '>=', 100, 'once its sets are older than the maximum age, it ends 100 more, more than its free entries');
+# the maximum age again, so that a slow machine cannot age the set
+$small->append_conf('postgresql.conf', 'encrypted_field.forwarded_keys_max_age = 300');
+$small->reload;
+is(replay_set($small, $before_aged, 999979, $tenant_shard), $shard_values,
+	'a set made before them is taken: the aged entries were dropped, no young one was forgotten');
+like(replay_set($small, $before_aged, 999978, $tenant_shard),
+	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
+	'and refused once that transaction ended');
+
 # a worker without the library preloaded cannot receive keys, and says so
 my $w4 = citus_node('worker4', 'citus');
 $coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $w4->port . ')');
