@@ -66,6 +66,13 @@ typedef struct NodeKeyShared
 	uint8		pub[EF_NODE_KEY_LEN];
 	/* sets made at or before this time are refused: their ids were dropped */
 	TimestampTz horizon;
+	/*
+	 * sets made at or before this time are refused as aged: entries older
+	 * than the maximum age were dropped up to it.  So a backend whose
+	 * maximum age or clock reading differs (a reload not yet read, a clock
+	 * stepped back) cannot take a set whose entry another one dropped.
+	 */
+	TimestampTz aged_upto;
 	/* no entry of the table was made before this time */
 	TimestampTz oldest;
 	/* when a log line last said that young sets were forgotten */
@@ -114,6 +121,7 @@ NodeKeyShmemStartup(void)
 		memset(node_key, 0, sizeof(NodeKeyShared));
 		node_key->lock = &(GetNamedLWLockTranche("encrypted_field node key"))->lock;
 		node_key->horizon = DT_NOBEGIN;
+		node_key->aged_upto = DT_NOBEGIN;
 		node_key->oldest = DT_NOEND;
 		node_key->logged = 0;	/* long ago: now - DT_NOBEGIN would overflow */
 		/* without a key the node simply cannot receive forwarded keys */
@@ -204,24 +212,28 @@ NodeKeyAgree(const uint8 *peer_pub, uint8 *shared)
 
 /*
  * May a set made at this time, with this id, still be opened?  Not if it is
- * older than max_age seconds or made in this server's future, not if its
- * transaction has ended here, and not if it is no newer than the newest set
- * whose id had to be dropped while it was still young (the horizon)
+ * older than max_age seconds, or than the entries dropped as aged, or made
+ * in this server's future; not if its transaction has ended here, and not
+ * if it is no newer than the newest set whose id had to be dropped while it
+ * was still young (the horizon).  The clock is read under the lock, after
+ * any entry that a concurrent end dropped.
  */
 NodeKeySetState
 NodeKeyForwardState(const uint8 *id, TimestampTz created, int max_age)
 {
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now;
 	NodeKeySetState state = NODE_KEY_SET_OPEN;
 
 	if (node_key == NULL)
 		return NODE_KEY_SET_UNRECORDED;
-	if (created < now - (TimestampTz) max_age * USECS_PER_SEC)
-		return NODE_KEY_SET_AGED;
-	if (created > now + EF_FORWARD_SKEW_USECS)
-		return NODE_KEY_SET_FUTURE;
 	LWLockAcquire(node_key->lock, LW_SHARED);
-	if (hash_search(ended_sets, id, HASH_FIND, NULL) != NULL)
+	now = GetCurrentTimestamp();
+	if (created < now - (TimestampTz) max_age * USECS_PER_SEC ||
+		created <= node_key->aged_upto)
+		state = NODE_KEY_SET_AGED;
+	else if (created > now + EF_FORWARD_SKEW_USECS)
+		state = NODE_KEY_SET_FUTURE;
+	else if (hash_search(ended_sets, id, HASH_FIND, NULL) != NULL)
 		state = NODE_KEY_SET_ENDED;
 	else if (created <= node_key->horizon)
 		state = NODE_KEY_SET_DROPPED;
@@ -247,6 +259,8 @@ DropEnded(TimestampTz upto, TimestampTz aged_before)
 	{
 		if (entry->created <= upto || entry->created < aged_before)
 		{
+			if (entry->created > upto)
+				node_key->aged_upto = Max(node_key->aged_upto, entry->created);
 			/* dynahash allows removing the entry just returned by a scan */
 			(void) hash_search(ended_sets, entry->id, HASH_REMOVE, NULL);
 			dropped++;
@@ -260,12 +274,11 @@ DropEnded(TimestampTz upto, TimestampTz aged_before)
 }
 
 /*
- * When the newest of the oldest sixteenth of the entries (those made up to
- * now) was made, counted in slices of the time they span; at least the
- * oldest entry's time.  DT_NOBEGIN when every entry was made after now.
+ * When the newest of the oldest sixteenth of the entries was made, counted
+ * in slices of the time they span; DT_NOBEGIN when there is none
  */
 static TimestampTz
-EvictionHorizon(TimestampTz now)
+EvictionHorizon(void)
 {
 	HASH_SEQ_STATUS scan;
 	EndedSet   *entry;
@@ -279,8 +292,6 @@ EvictionHorizon(TimestampTz now)
 	hash_seq_init(&scan, ended_sets);
 	while ((entry = hash_seq_search(&scan)) != NULL)
 	{
-		if (entry->created > now)
-			continue;
 		lo = Min(lo, entry->created);
 		hi = Max(hi, entry->created);
 	}
@@ -289,8 +300,7 @@ EvictionHorizon(TimestampTz now)
 	width = (hi - lo) / EF_ENDED_BINS + 1;
 	hash_seq_init(&scan, ended_sets);
 	while ((entry = hash_seq_search(&scan)) != NULL)
-		if (entry->created <= now)
-			bins[(entry->created - lo) / width]++;
+		bins[(entry->created - lo) / width]++;
 	for (int i = 0; i < EF_ENDED_BINS; i++)
 	{
 		sum += bins[i];
@@ -301,30 +311,35 @@ EvictionHorizon(TimestampTz now)
 }
 
 /*
- * Make room in a full table: drop the sets refused by their age; if none
- * is, forget the oldest young ones, and refuse every set made up to the
- * newest of them.  The horizon never passes now, so that sets made in this
- * server's future cannot stop it from taking keys: when every entry was
- * made after now, the oldest goes without raising it.  Returns whether the
- * horizon moved.  The caller holds the lock exclusively.
+ * Make room in a full table, a sixteenth of it at least, so that the scans
+ * stay rare however the table is filled: drop the sets refused already (by
+ * their age, or by the horizon); if that frees too few, forget the oldest
+ * young ones as well, and refuse every set made up to the newest of them.
+ * The horizon passes now by at most the clock skew allowed, as far as a set
+ * can be dated and still be recorded: a flood of sets dated in this
+ * server's future refuses sets for at most that long after it stops.
+ * Returns whether the horizon moved.  The caller holds the lock
+ * exclusively.
  */
 static bool
 MakeRoom(TimestampTz now, int max_age)
 {
 	TimestampTz aged_before = now - (TimestampTz) max_age * USECS_PER_SEC;
+	TimestampTz refused = Max(node_key->horizon, node_key->aged_upto);
 	TimestampTz before = node_key->horizon;
+	long		want = Max(1, node_key->count / EF_ENDED_EVICT_SHARE);
 	TimestampTz upto;
 
-	/* nothing to drop unless the oldest entry is refused already */
-	if ((node_key->oldest < aged_before || node_key->oldest <= node_key->horizon) &&
-		DropEnded(node_key->horizon, aged_before) > 0)
+	/* no scan unless the oldest entry is refused already */
+	if ((node_key->oldest < aged_before || node_key->oldest <= refused) &&
+		DropEnded(refused, aged_before) >= want)
 		return false;
-	upto = EvictionHorizon(now);
+	upto = EvictionHorizon();
 	if (upto == DT_NOBEGIN)
-		upto = node_key->oldest;	/* every entry is future-dated */
-	else
-		node_key->horizon = Max(node_key->horizon, upto);
-	(void) DropEnded(Max(upto, node_key->horizon), aged_before);
+		return false;			/* empty: the aged ones are gone */
+	node_key->horizon = Max(node_key->horizon,
+							Min(upto, now + EF_FORWARD_SKEW_USECS));
+	(void) DropEnded(Max(node_key->horizon, node_key->aged_upto), aged_before);
 	return node_key->horizon != before;
 }
 
@@ -336,17 +351,30 @@ MakeRoom(TimestampTz now, int max_age)
 void
 NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 {
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now;
 	EndedSet   *entry;
 	bool		found;
 	bool		raised = false;
 	TimestampTz horizon;
 
-	if (node_key == NULL || created > now + EF_FORWARD_SKEW_USECS ||
-		created < now - (TimestampTz) max_age * USECS_PER_SEC)
-		return;					/* refused by its age anyway */
+	if (node_key == NULL)
+		return;
 	LWLockAcquire(node_key->lock, LW_EXCLUSIVE);
-	if (created <= node_key->horizon ||
+	now = GetCurrentTimestamp();
+	if (created > now + EF_FORWARD_SKEW_USECS)
+	{
+		/* refused as future-dated until then (doc/citus.md) */
+		LWLockRelease(node_key->lock);
+		return;
+	}
+	if (created < now - (TimestampTz) max_age * USECS_PER_SEC)
+	{
+		/* aged: no entry, but refused whatever another backend's maximum */
+		node_key->aged_upto = Max(node_key->aged_upto, created);
+		LWLockRelease(node_key->lock);
+		return;
+	}
+	if (created <= node_key->horizon || created <= node_key->aged_upto ||
 		hash_search(ended_sets, id, HASH_FIND, NULL) != NULL)
 	{
 		/* refused already */
@@ -359,7 +387,7 @@ NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 	if (entry == NULL)
 	{
 		/* cannot happen: room was made; refuse the set by the horizon */
-		node_key->horizon = Max(node_key->horizon, Min(created, now));
+		node_key->horizon = Max(node_key->horizon, created);
 		raised = true;
 	}
 	else if (!found)

@@ -379,7 +379,8 @@ EfEmitLogHook(ErrorData *edata)
 	 */
 	if (CitusForwardServing() && edata->elevel < WARNING && edata->message != NULL &&
 		!RaisedBy(edata, "audit.c") && !RaisedBy(edata, "decrypt_audit.c") &&
-		!RaisedBy(edata, "node_key.c"))
+		!(RaisedBy(edata, "node_key.c") && edata->funcname != NULL &&
+		  strcmp(edata->funcname, "NodeKeyForwardEnd") == 0))
 		edata->message = Replace(edata->message, HIDDEN_SERVING);
 	/* and what a coordinator holding keys sends them (citus.log_remote_commands) */
 	if (RaisedBy(edata, "remote_commands.c") && edata->funcname != NULL &&

@@ -676,18 +676,24 @@ $small->restart;
 is($small->safe_psql('postgres', 'SHOW encrypted_field.citus_ended_sets'), '128',
 	'a worker restarted with encrypted_field.citus_ended_sets = 128');
 # one transaction that sends the small worker a set per unlock; returns
-# how many it opened (the audit lines say: it hides the statements)
+# how many it opened (the audit lines say: it hides the statements while a
+# key is held), and leaves the sets its log shows in @ended_sets
+my @ended_sets;
 sub end_sets
 {
 	my ($n) = @_;
 	my $mark = length(slurp_file($small->logfile));
 	my $r = client($coord, sql => [ 'BEGIN',
 		(map { ("u$_" . '::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
-			"r$_\::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1") } 1 .. $n),
+			"r$_\::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1",
+			# with no key held in between, the worker logs each new set
+			"l$_\::SELECT ef_lock()") } 1 .. $n),
 		'COMMIT' ]);
 	die "the transaction that ends sets failed: " . join(', ', grep { /ERROR/ } values %$r)
 	  if grep { /ERROR/ } values %$r;
-	my @got = substr(slurp_file($small->logfile), $mark) =~ /master keys 1 forwarded by the Citus coordinator/g;
+	my $log = substr(slurp_file($small->logfile), $mark);
+	my @got = $log =~ /master keys 1 forwarded by the Citus coordinator/g;
+	@ended_sets = $log =~ /forwarded_keys = '([0-9a-f]+)'/g;
 	return scalar @got;
 }
 my $before_young = unseen_set();
@@ -698,6 +704,12 @@ like(replay_set($small, $before_young, 999980, $tenant_shard),
 	'a set made before young sets that a full table forgot is refused, and the error says to raise the setting');
 like(slurp_file($small->logfile), qr/LOG:  encrypted_field: more Citus transactions ended within encrypted_field\.forwarded_keys_max_age than encrypted_field\.citus_ended_sets can record; keys forwarded up to .* are refused/,
 	'the worker logs that it forgot young sets');
+# a set of the middle of those 150, newer than the ones forgotten, is kept
+cmp_ok(scalar @ended_sets, '>=', 150, 'the small worker\'s log shows the sets of those 150 unlocks');
+my $young_set = $ended_sets[int(@ended_sets / 2)];
+like(replay_set($small, $young_set, 999977, $tenant_shard),
+	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
+	'a young ended set newer than the forgotten ones is still refused as ended');
 $r = client($coord, sql => [ 'BEGIN', 'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
 	'read::SELECT count(ef_decrypt(email)) FROM customers WHERE tenant_id = 1', 'COMMIT' ]);
 is($r->{read}, '2', 'sets made after that are taken');
@@ -714,6 +726,11 @@ is(replay_set($small, $before_aged, 999979, $tenant_shard), $shard_values,
 like(replay_set($small, $before_aged, 999978, $tenant_shard),
 	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
 	'and refused once that transaction ended');
+# the entry of that set of the 150 was dropped as aged under a maximum age
+# of 10 s: with the maximum at 300 s again, the set is still refused as aged
+like(replay_set($small, $young_set, 999976, $tenant_shard),
+	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| They are older than encrypted_field\.forwarded_keys_max_age\./,
+	'a set whose entry was dropped as aged stays refused once the maximum age is raised');
 
 # a worker without the library preloaded cannot receive keys, and says so
 my $w4 = citus_node('worker4', 'citus');
