@@ -34,8 +34,11 @@
  * statement is given a prohibitive cost, and plan_cache_mode =
  * force_generic_plan is refused.  A plan holding a computed term serves
  * one run: after it, and whenever a key is held or forgotten or SET ROLE
- * runs, every cached plan is made again, so that no term outlives the keys
- * and the role it was computed with.
+ * runs, every cached plan holding a term is made again, so that no term
+ * outlives the keys and the role it was computed with.  Such a plan is
+ * marked with an invalidation item of its own, so that the plan cache
+ * drops it and only it (plans without a term stay, however many terms the
+ * session computes; see KeyPlanTermMark()).
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *
@@ -99,6 +102,7 @@ typedef struct RewriteContext
 /* a plan of this session holds a term computed with the keys then held */
 static bool folded_any = false;
 
+
 /*
  * A plan holding a computed term was just made: once it has run, every
  * cached plan is made again before its next run, so that a term never
@@ -115,6 +119,9 @@ static planner_hook_type prev_planner_hook = NULL;
 static void
 InvalidateTwins(Datum arg, int cacheid, uint32 hashvalue)
 {
+	/* CitusPlanKeysChanged() dropping plans: no function changed */
+	if (KeyPlanIsTermMark(hashvalue))
+		return;
 	twins.valid = false;
 }
 
@@ -410,6 +417,12 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 	}
 	if (context.folded)
 	{
+		/* the mark by which CitusPlanKeysChanged() drops the plan */
+		PlanInvalItem *mark = makeNode(PlanInvalItem);
+
+		mark->cacheId = PROCOID;
+		mark->hashValue = KeyPlanTermMark();
+		result->invalItems = lappend(result->invalItems, mark);
 		result->transientPlan = true;
 		folded_any = true;
 		reset_after_run = true;
@@ -432,15 +445,18 @@ CitusPlanExecutorEnd(QueryDesc *queryDesc)
 /*
  * The keys held or the current role changed: a cached plan may hold a term
  * computed with the keys before, for the role before, so every cached plan
- * is made again before it next runs.  Must not fail: called as keys are
- * forgotten at the end of transactions.
+ * marked as holding one is made again before it next runs.  Must not fail:
+ * called as keys are forgotten at the end of transactions.  The plan
+ * cache's callback only marks plans invalid; it neither allocates nor
+ * reads the catalogs.
  */
 void
 CitusPlanKeysChanged(void)
 {
 	if (folded_any)
 	{
-		ResetPlanCache();
+		/* set by the planner that marked the plan: no catalog is read */
+		CallSyscacheCallbacks(PROCOID, KeyPlanTermMark());
 		folded_any = false;
 	}
 }

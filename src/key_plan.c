@@ -46,12 +46,42 @@ typedef struct FuncCacheEntry
 
 static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
 static planner_hook_type prev_planner_hook = NULL;
+static uint32 term_mark = 0;	/* KeyPlanTermMark() */
 
 /* Forget the cache when pg_proc changes */
 static void
 InvalidateFuncCache(Datum arg, int cacheid, uint32 hashvalue)
 {
+	/* citus_plan.c dropping the plans that hold terms: no function changed */
+	if (KeyPlanIsTermMark(hashvalue))
+		return;
 	memset(func_cache, 0, sizeof(func_cache));
+}
+
+/*
+ * The hash of a pg_proc row that does not exist (oid 0), never 0 (which
+ * means every row): citus_plan.c marks the plans that hold a computed term
+ * with an invalidation item of it, and drops them by calling the pg_proc
+ * callbacks with it.  A real function's row with the same hash would only
+ * drop those plans, and these caches, once more.
+ */
+uint32
+KeyPlanTermMark(void)
+{
+	/* the first call, from a planner hook, may read pg_proc's descriptor */
+	if (term_mark == 0)
+		term_mark = Max(GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(InvalidOid)), 1);
+	return term_mark;
+}
+
+/*
+ * Is a pg_proc invalidation the term mark?  Without reading any catalog:
+ * called from invalidation callbacks.  Before the first mark, nothing is.
+ */
+bool
+KeyPlanIsTermMark(uint32 hashvalue)
+{
+	return term_mark != 0 && hashvalue == term_mark;
 }
 
 /*

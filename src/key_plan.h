@@ -29,5 +29,7 @@ typedef enum EfFunction
 
 extern void KeyPlanInstallHook(void);
 extern EfFunction KeyPlanFunction(Oid funcid);
+extern uint32 KeyPlanTermMark(void);
+extern bool KeyPlanIsTermMark(uint32 hashvalue);
 
 #endif							/* EF_KEY_PLAN_H */

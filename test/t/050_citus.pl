@@ -337,6 +337,32 @@ is($r->{compare}, '0', 'a parameter compared with decrypted values is shipped to
 like($r->{repartition_plan}, qr/INSERT\/SELECT method: repartition/, 'Citus plans that INSERT ... SELECT by repartitioning');
 is($r->{repartition}, 'INSERT 0 4', 'an INSERT ... SELECT that Citus repartitions encrypts a parameter for every row');
 
+# a plan holding a folded term is dropped after its run, and only it: a
+# cached plan without a term stays.  ef_planned() is evaluated when its
+# statement is planned (immutable, constant arguments), so the value it
+# returns says which planning made the plan that runs.
+$coord->safe_psql('postgres', q{
+CREATE SEQUENCE ef_plans;
+CREATE FUNCTION ef_planned() RETURNS bigint IMMUTABLE LANGUAGE plpgsql
+	AS $$ BEGIN RETURN nextval('ef_plans'); END $$;
+});
+$r = client($coord, sql => [
+	'BEGIN',
+	'tu2f::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'SET LOCAL plan_cache_mode = force_generic_plan',
+	'PREPARE keep AS SELECT ef_planned()',
+	'PREPARE fold AS SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
+	'keep1::EXECUTE keep',
+	'fold1::EXECUTE fold',
+	'keep2::EXECUTE keep',
+	'fold2::EXECUTE fold',
+	'keep3::EXECUTE keep',
+	'ROLLBACK',
+]);
+is($r->{fold1} . ' ' . $r->{fold2}, '1 1', 'a cached plan with a folded term is made again for each run and finds its row');
+is($r->{keep1} . ' ' . $r->{keep2} . ' ' . $r->{keep3}, '1 1 1',
+	'a cached plan without a term is kept while plans with a term are dropped');
+
 # another session, meanwhile, never decrypts with this one's keys
 $r = client($coord, sql => [ 'BEGIN', 'other::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK' ]);
 like($r->{other}, qr/^ERROR 55000: no master key is unlocked/, 'another coordinator session holds nothing on the workers');
