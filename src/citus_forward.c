@@ -775,8 +775,17 @@ AssignForwardedKeys(const char *newval, void *extra)
 	{
 		bool		seen = false;
 
+		/*
+		 * A header is read before its set is opened, and anyone may send
+		 * one: of two with one id, the later time is kept, so that a copy
+		 * dated earlier cannot make the set's record age before the set
+		 */
 		for (int i = 0; i < received_count && !seen; i++)
-			seen = memcmp(received[i].id, header.id, EF_FORWARD_ID_LEN) == 0;
+			if (memcmp(received[i].id, header.id, EF_FORWARD_ID_LEN) == 0)
+			{
+				received[i].created = Max(received[i].created, header.created);
+				seen = true;
+			}
 		if (!seen && received_count == received_max)
 		{
 			/* no set may go unrecorded, however many a transaction gets */

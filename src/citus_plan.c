@@ -33,12 +33,15 @@
  * the parameter's value (a custom plan), so a generic plan of such a
  * statement is given a prohibitive cost, and plan_cache_mode =
  * force_generic_plan is refused.  A plan holding a computed term serves
- * one run: after it, and whenever a key is held or forgotten or SET ROLE
- * runs, every cached plan holding a term is made again, so that no term
- * outlives the keys and the role it was computed with.  Such a plan is
- * marked with an invalidation item of its own, so that the plan cache
- * drops it and only it (plans without a term stay, however many terms the
- * session computes; see KeyPlanTermMark()).
+ * one run: as it starts, and whenever a key is held or forgotten or SET
+ * ROLE runs, every cached plan holding a term is made again before its
+ * next run, so that no term outlives the keys and the role it was
+ * computed with.  Such a plan is marked with an invalidation item of its
+ * own, so that the plan cache drops it and only it (plans without a term
+ * stay, however many terms the session computes; see KeyPlanTermMark()).
+ * A plan whose term waits for a parameter's value is marked too, and
+ * refused when it starts: only a cached generic plan can be one, and
+ * running it would ship the parameter's plaintext to the workers.
  *
  * Copyright (c) 2026, The encrypted_field Authors
  *
@@ -99,18 +102,9 @@ typedef struct RewriteContext
 	bool		unresolved;		/* a term waits for a parameter's value */
 } RewriteContext;
 
-/* a plan of this session holds a term computed with the keys then held */
-static bool folded_any = false;
 
 
-/*
- * A plan holding a computed term was just made: once it has run, every
- * cached plan is made again before its next run, so that a term never
- * serves another role (set_config('role', ...), a SECURITY DEFINER
- * function) or other keys than those it was computed with
- */
-static bool reset_after_run = false;
-static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 
 static Twins twins;
 static planner_hook_type prev_planner_hook = NULL;
@@ -120,7 +114,7 @@ static void
 InvalidateTwins(Datum arg, int cacheid, uint32 hashvalue)
 {
 	/* CitusPlanKeysChanged() dropping plans: no function changed */
-	if (KeyPlanIsTermMark(hashvalue))
+	if (KeyPlanIsMark(hashvalue))
 		return;
 	twins.valid = false;
 }
@@ -369,6 +363,46 @@ UseTwins(Node *node, void *context)
 	return expression_tree_mutator(node, UseTwins, context);
 }
 
+EF_NORETURN static void RefuseGenericTerm(void);
+
+/* A generic plan would ship a parameter searched for to the workers */
+static void
+RefuseGenericTerm(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("a search term over a bind parameter needs a custom plan on a Citus table"),
+			 errdetail("The term is computed on the coordinator from the parameter's value, so that the value never reaches a worker."),
+			 errhint("Set plan_cache_mode to auto or force_custom_plan.")));
+}
+
+/* Put a mark of KeyPlanTermMark()'s on a plan */
+static void
+Mark(PlannedStmt *stmt, uint32 mark)
+{
+	PlanInvalItem *item = makeNode(PlanInvalItem);
+
+	item->cacheId = PROCOID;
+	item->hashValue = mark;
+	stmt->invalItems = lappend(stmt->invalItems, item);
+}
+
+/* Does a plan carry a mark? */
+static bool
+Carries(const PlannedStmt *stmt, uint32 mark)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->invalItems)
+	{
+		PlanInvalItem *item = lfirst_node(PlanInvalItem, lc);
+
+		if (item->cacheId == PROCOID && item->hashValue == mark)
+			return true;
+	}
+	return false;
+}
+
 static PlannedStmt *
 CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 			 ParamListInfo boundParams)
@@ -400,11 +434,7 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		}
 		parse = (Query *) FoldTerms((Node *) parse, &context);
 		if (context.unresolved && plan_cache_mode == PLAN_CACHE_MODE_FORCE_GENERIC_PLAN)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("a search term over a bind parameter needs a custom plan on a Citus table"),
-					 errdetail("The term is computed on the coordinator from the parameter's value, so that the value never reaches a worker."),
-					 errhint("Set plan_cache_mode to auto or force_custom_plan.")));
+			RefuseGenericTerm();
 	}
 
 	result = EfNextPlanner(prev_planner_hook, parse, query_string, cursorOptions, boundParams);
@@ -414,32 +444,34 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		/* never chosen over a custom plan, which computes the term */
 		result->planTree->startup_cost = 1.0e30;
 		result->planTree->total_cost = 1.0e30;
+		Mark(result, KeyPlanUnresolvedMark());
 	}
 	if (context.folded)
 	{
-		/* the mark by which CitusPlanKeysChanged() drops the plan */
-		PlanInvalItem *mark = makeNode(PlanInvalItem);
-
-		mark->cacheId = PROCOID;
-		mark->hashValue = KeyPlanTermMark();
-		result->invalItems = lappend(result->invalItems, mark);
 		result->transientPlan = true;
-		folded_any = true;
-		reset_after_run = true;
+		Mark(result, KeyPlanTermMark());
 	}
 	return result;
 }
 
-/* After a statement whose plan holds a computed term, no cached plan keeps it */
+/*
+ * Start a query: refuse a plan whose term waits for a parameter's value;
+ * drop every cached plan holding a term, this one included, from its next
+ * run on, whether or not this run reaches its end (an error skips
+ * ExecutorEnd).  The plan that runs stays: the plan cache counts its users.
+ */
 static void
-CitusPlanExecutorEnd(QueryDesc *queryDesc)
+CitusPlanExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	EfNextExecutorEnd(prev_ExecutorEnd, queryDesc);
-	if (reset_after_run)
+	if (KeyPlanMarksMade())
 	{
-		reset_after_run = false;
-		CitusPlanKeysChanged();
+		if (Carries(queryDesc->plannedstmt, KeyPlanUnresolvedMark()) &&
+			!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+			RefuseGenericTerm();
+		if (Carries(queryDesc->plannedstmt, KeyPlanTermMark()))
+			CallSyscacheCallbacks(PROCOID, KeyPlanTermMark());
 	}
+	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);
 }
 
 /*
@@ -453,12 +485,9 @@ CitusPlanExecutorEnd(QueryDesc *queryDesc)
 void
 CitusPlanKeysChanged(void)
 {
-	if (folded_any)
-	{
-		/* set by the planner that marked the plan: no catalog is read */
+	/* the marks are made by then: no catalog is read */
+	if (KeyPlanMarksMade())
 		CallSyscacheCallbacks(PROCOID, KeyPlanTermMark());
-		folded_any = false;
-	}
 }
 
 /* Install the planner hook */
@@ -467,7 +496,7 @@ CitusPlanInstallHook(void)
 {
 	prev_planner_hook = planner_hook;
 	planner_hook = CitusPlanner;
-	prev_ExecutorEnd = ExecutorEnd_hook;
-	ExecutorEnd_hook = CitusPlanExecutorEnd;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = CitusPlanExecutorStart;
 	CacheRegisterSyscacheCallback(PROCOID, InvalidateTwins, (Datum) 0);
 }

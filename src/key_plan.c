@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "hook_chain.h"
@@ -47,41 +48,71 @@ typedef struct FuncCacheEntry
 static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
 static planner_hook_type prev_planner_hook = NULL;
 static uint32 term_mark = 0;	/* KeyPlanTermMark() */
+static uint32 unresolved_mark = 0;
 
 /* Forget the cache when pg_proc changes */
 static void
 InvalidateFuncCache(Datum arg, int cacheid, uint32 hashvalue)
 {
 	/* citus_plan.c dropping the plans that hold terms: no function changed */
-	if (KeyPlanIsTermMark(hashvalue))
+	if (KeyPlanIsMark(hashvalue))
 		return;
 	memset(func_cache, 0, sizeof(func_cache));
 }
 
 /*
- * The hash of a pg_proc row that does not exist (oid 0), never 0 (which
- * means every row): citus_plan.c marks the plans that hold a computed term
- * with an invalidation item of it, and drops them by calling the pg_proc
- * callbacks with it.  A real function's row with the same hash would only
- * drop those plans, and these caches, once more.
+ * Marks that citus_plan.c puts on plans as invalidation items on pg_proc:
+ * "holds a computed term" and "a term waits for a parameter's value".
+ * Each is the hash of a pg_proc row that cannot exist: the oid of a
+ * catalog (pg_proc's own, pg_class's), which no function shares, as
+ * built-in oids are unique across catalogs and a user's start at
+ * FirstNormalObjectId.  The hash of an oid is a bijection (murmurhash32),
+ * never 0 (which means every row) but for oid 0, so no real invalidation
+ * carries a mark, and no mark drops a real function's plans or caches.
+ * citus_plan.c drops the plans that hold a term by calling the pg_proc
+ * callbacks with the term mark.
  */
-uint32
-KeyPlanTermMark(void)
+static void
+MakeMarks(void)
 {
 	/* the first call, from a planner hook, may read pg_proc's descriptor */
 	if (term_mark == 0)
-		term_mark = Max(GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(InvalidOid)), 1);
+	{
+		unresolved_mark = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(RelationRelationId));
+		term_mark = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(ProcedureRelationId));
+		Assert(term_mark != 0 && unresolved_mark != 0 && term_mark != unresolved_mark);
+	}
+}
+
+uint32
+KeyPlanTermMark(void)
+{
+	MakeMarks();
 	return term_mark;
 }
 
+uint32
+KeyPlanUnresolvedMark(void)
+{
+	MakeMarks();
+	return unresolved_mark;
+}
+
+/* Has this backend marked a plan yet?  Without reading any catalog */
+bool
+KeyPlanMarksMade(void)
+{
+	return term_mark != 0;
+}
+
 /*
- * Is a pg_proc invalidation the term mark?  Without reading any catalog:
- * called from invalidation callbacks.  Before the first mark, nothing is.
+ * Is a pg_proc invalidation one of the marks?  Without reading any
+ * catalog: called from invalidation callbacks
  */
 bool
-KeyPlanIsTermMark(uint32 hashvalue)
+KeyPlanIsMark(uint32 hashvalue)
 {
-	return term_mark != 0 && hashvalue == term_mark;
+	return term_mark != 0 && (hashvalue == term_mark || hashvalue == unresolved_mark);
 }
 
 /*

@@ -30,6 +30,8 @@ typedef enum EfFunction
 extern void KeyPlanInstallHook(void);
 extern EfFunction KeyPlanFunction(Oid funcid);
 extern uint32 KeyPlanTermMark(void);
-extern bool KeyPlanIsTermMark(uint32 hashvalue);
+extern uint32 KeyPlanUnresolvedMark(void);
+extern bool KeyPlanMarksMade(void);
+extern bool KeyPlanIsMark(uint32 hashvalue);
 
 #endif							/* EF_KEY_PLAN_H */

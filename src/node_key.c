@@ -374,10 +374,22 @@ NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 		LWLockRelease(node_key->lock);
 		return;
 	}
-	if (created <= node_key->horizon || created <= node_key->aged_upto ||
-		hash_search(ended_sets, id, HASH_FIND, NULL) != NULL)
+	if (created <= node_key->horizon || created <= node_key->aged_upto)
 	{
 		/* refused already */
+		LWLockRelease(node_key->lock);
+		return;
+	}
+	entry = hash_search(ended_sets, id, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		/*
+		 * Recorded already, maybe from a copy of the set's header with
+		 * another time (a header is read before the set is opened, and
+		 * anyone may send one): keep the later time, so that the entry
+		 * outlives the set
+		 */
+		entry->created = Max(entry->created, created);
 		LWLockRelease(node_key->lock);
 		return;
 	}

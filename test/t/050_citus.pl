@@ -358,10 +358,24 @@ $r = client($coord, sql => [
 	'fold2::EXECUTE fold',
 	'keep3::EXECUTE keep',
 	'ROLLBACK',
+	# the 6th run of a statement makes its generic plan, in which a term
+	# waits for the parameter's value, and keeps it though a custom plan
+	# runs; forced to it, the statement is refused as it starts (a router
+	# query: Citus would run it, shipping the parameter's value)
+	'BEGIN',
+	'tu2g::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'PREPARE byparam(text) AS SELECT count(*) FROM customers WHERE tenant_id = 1 AND login = ef_term($1, \'customers.login\', \'lower\')',
+	(map { "byparam$_\::EXECUTE byparam('gracelogin')" } 1 .. 6),
+	'SET LOCAL plan_cache_mode = force_generic_plan',
+	'byparam_generic::EXECUTE byparam(\'gracelogin\')',
+	'ROLLBACK',
 ]);
 is($r->{fold1} . ' ' . $r->{fold2}, '1 1', 'a cached plan with a folded term is made again for each run and finds its row');
 is($r->{keep1} . ' ' . $r->{keep2} . ' ' . $r->{keep3}, '1 1 1',
 	'a cached plan without a term is kept while plans with a term are dropped');
+is(join(' ', map { $r->{"byparam$_"} } 1 .. 6), '1 1 1 1 1 1', 'a prepared search over a parameter finds its row in its first 6 runs');
+like($r->{byparam_generic}, qr/^ERROR 0A000: a search term over a bind parameter needs a custom plan on a Citus table/,
+	'its cached generic plan, forced, is refused as it starts: the parameter never reaches a worker');
 
 # another session, meanwhile, never decrypts with this one's keys
 $r = client($coord, sql => [ 'BEGIN', 'other::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK' ]);
@@ -757,6 +771,71 @@ like(replay_set($small, $before_aged, 999978, $tenant_shard),
 like(replay_set($small, $young_set, 999976, $tenant_shard),
 	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| They are older than encrypted_field\.forwarded_keys_max_age\./,
 	'a set whose entry was dropped as aged stays refused once the maximum age is raised');
+
+# a copy of a set's header dated earlier, received with the set, does not
+# make the set's record age early: the later time is kept.  On a fresh
+# table: the set, then 127 made-up ids dated 250 to 187 s ago fill it; once
+# the copy's time is past the maximum age, one more id makes room (the
+# oldest of the made-up ones go), and the set must still be refused
+$small->restart;
+my $dated = unseen_set();
+my $fill_header = unseen_set();
+# a header with its time (hex digits 41 to 56: microseconds since 2000)
+# set to this many seconds ago
+sub dated_header
+{
+	my ($set, $ago) = @_;
+	return "overlay('$set' PLACING lpad(to_hex(((extract(epoch FROM clock_timestamp()) - 946684800 - $ago) * 1000000)::bigint), 16, '0') FROM 41 FOR 16)";
+}
+my $earlier = $small->safe_psql('postgres', 'SELECT ' . dated_header($dated, 297));
+$r = client($small, sql => [
+	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$earlier'",
+	"SET LOCAL encrypted_field.forwarded_keys = '$dated'",
+	"SELECT assign_distributed_transaction_id($group, 999975, now())",
+	"first::SELECT count(ef_decrypt(email)) FROM $tenant_shard", 'ROLLBACK' ]);
+is($r->{first}, $shard_values, 'a set is taken once, after a copy of its header dated 297 s earlier');
+# made-up id i, dated 250 - i / 2 s ago
+my $made_up = "overlay(overlay('$fill_header' PLACING lpad(to_hex(i + 100000), 32, '0') FROM 9 FOR 32) PLACING "
+  . "lpad(to_hex(((extract(epoch FROM clock_timestamp()) - 946684800 - 250 + i / 2.0) * 1000000)::bigint), 16, '0') FROM 41 FOR 16)";
+$small->safe_psql('postgres', qq{BEGIN;
+	DO \$\$ BEGIN FOR i IN 1 .. 127 LOOP
+		PERFORM set_config('encrypted_field.forwarded_keys', $made_up, true);
+	END LOOP; END \$\$;
+	COMMIT});
+sleep 4;
+$small->safe_psql('postgres', qq{BEGIN;
+	SELECT set_config('encrypted_field.forwarded_keys', overlay('$fill_header' PLACING lpad(to_hex(200000), 32, '0') FROM 9 FOR 32), true);
+	COMMIT});
+like(replay_set($small, $dated, 999974, $tenant_shard),
+	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
+	'the set is refused as ended after the copy\'s time aged and the full table made room');
+
+# the same with the copy recorded by another transaction, which ends while
+# the set's own transaction runs: the set's end keeps the later time
+$small->restart;
+$dated = unseen_set();
+$fill_header = unseen_set();
+$earlier = $small->safe_psql('postgres', 'SELECT ' . dated_header($dated, 297));
+my $own = $small->background_psql('postgres');
+$own->query_safe("BEGIN; SET LOCAL encrypted_field.forwarded_keys = '$dated';
+	SELECT assign_distributed_transaction_id($group, 999973, now())");
+is($own->query_safe("SELECT count(ef_decrypt(email)) FROM $tenant_shard"), $shard_values,
+	'a set is taken in a transaction that stays open');
+$small->safe_psql('postgres', "BEGIN; SET LOCAL encrypted_field.forwarded_keys = '$earlier'; COMMIT");
+$own->query_safe('ROLLBACK');
+$own->quit;
+$small->safe_psql('postgres', qq{BEGIN;
+	DO \$\$ BEGIN FOR i IN 1 .. 127 LOOP
+		PERFORM set_config('encrypted_field.forwarded_keys', $made_up, true);
+	END LOOP; END \$\$;
+	COMMIT});
+sleep 4;
+$small->safe_psql('postgres', qq{BEGIN;
+	SELECT set_config('encrypted_field.forwarded_keys', overlay('$fill_header' PLACING lpad(to_hex(200000), 32, '0') FROM 9 FOR 32), true);
+	COMMIT});
+like(replay_set($small, $dated, 999972, $tenant_shard),
+	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
+	'the set is refused as ended when a copy dated earlier was recorded first by another transaction');
 
 # a worker without the library preloaded cannot receive keys, and says so
 my $w4 = citus_node('worker4', 'citus');
