@@ -794,18 +794,24 @@ $r = client($small, sql => [
 	"SELECT assign_distributed_transaction_id($group, 999975, now())",
 	"first::SELECT count(ef_decrypt(email)) FROM $tenant_shard", 'ROLLBACK' ]);
 is($r->{first}, $shard_values, 'a set is taken once, after a copy of its header dated 297 s earlier');
-# made-up id i, dated 250 - i / 2 s ago
-my $made_up = "overlay(overlay('$fill_header' PLACING lpad(to_hex(i + 100000), 32, '0') FROM 9 FOR 32) PLACING "
-  . "lpad(to_hex(((extract(epoch FROM clock_timestamp()) - 946684800 - 250 + i / 2.0) * 1000000)::bigint), 16, '0') FROM 41 FOR 16)";
-$small->safe_psql('postgres', qq{BEGIN;
-	DO \$\$ BEGIN FOR i IN 1 .. 127 LOOP
-		PERFORM set_config('encrypted_field.forwarded_keys', $made_up, true);
-	END LOOP; END \$\$;
-	COMMIT});
-sleep 4;
-$small->safe_psql('postgres', qq{BEGIN;
-	SELECT set_config('encrypted_field.forwarded_keys', overlay('$fill_header' PLACING lpad(to_hex(200000), 32, '0') FROM 9 FOR 32), true);
-	COMMIT});
+# fill the fresh table with 127 made-up ids (id i dated 250 - i / 2 s
+# ago); once a copy dated 297 s ago is past the maximum age, end one more,
+# which makes room: the oldest made-up ones go
+sub fill_and_make_room
+{
+	my $made_up = "overlay(overlay('$fill_header' PLACING lpad(to_hex(i + 100000), 32, '0') FROM 9 FOR 32) PLACING "
+	  . "lpad(to_hex(((extract(epoch FROM clock_timestamp()) - 946684800 - 250 + i / 2.0) * 1000000)::bigint), 16, '0') FROM 41 FOR 16)";
+	$small->safe_psql('postgres', qq{BEGIN;
+		DO \$\$ BEGIN FOR i IN 1 .. 127 LOOP
+			PERFORM set_config('encrypted_field.forwarded_keys', $made_up, true);
+		END LOOP; END \$\$;
+		COMMIT});
+	sleep 4;
+	$small->safe_psql('postgres', qq{BEGIN;
+		SELECT set_config('encrypted_field.forwarded_keys', overlay('$fill_header' PLACING lpad(to_hex(200000), 32, '0') FROM 9 FOR 32), true);
+		COMMIT});
+}
+fill_and_make_room();
 like(replay_set($small, $dated, 999974, $tenant_shard),
 	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
 	'the set is refused as ended after the copy\'s time aged and the full table made room');
@@ -824,15 +830,7 @@ is($own->query_safe("SELECT count(ef_decrypt(email)) FROM $tenant_shard"), $shar
 $small->safe_psql('postgres', "BEGIN; SET LOCAL encrypted_field.forwarded_keys = '$earlier'; COMMIT");
 $own->query_safe('ROLLBACK');
 $own->quit;
-$small->safe_psql('postgres', qq{BEGIN;
-	DO \$\$ BEGIN FOR i IN 1 .. 127 LOOP
-		PERFORM set_config('encrypted_field.forwarded_keys', $made_up, true);
-	END LOOP; END \$\$;
-	COMMIT});
-sleep 4;
-$small->safe_psql('postgres', qq{BEGIN;
-	SELECT set_config('encrypted_field.forwarded_keys', overlay('$fill_header' PLACING lpad(to_hex(200000), 32, '0') FROM 9 FOR 32), true);
-	COMMIT});
+fill_and_make_room();
 like(replay_set($small, $dated, 999972, $tenant_shard),
 	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
 	'the set is refused as ended when a copy dated earlier was recorded first by another transaction');
