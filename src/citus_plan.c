@@ -40,7 +40,8 @@
  * own, so that the plan cache drops it and only it (plans without a term
  * stay, however many terms the session computes; see KeyPlanTermMark()).
  * A plan whose term waits for a parameter's value is marked too, and
- * refused when it starts: only a cached generic plan can be one, and
+ * refused when it starts (a cached generic plan; on PostgreSQL 15 to 17 a
+ * SQL function's statement, planned without its arguments' values):
  * running it would ship the parameter's plaintext to the workers.
  *
  * Copyright (c) 2026, The encrypted_field Authors
@@ -363,16 +364,23 @@ UseTwins(Node *node, void *context)
 	return expression_tree_mutator(node, UseTwins, context);
 }
 
-EF_NORETURN static void RefuseGenericTerm(void);
+EF_NORETURN static void RefuseGenericTerm(bool starting);
 
-/* A generic plan would ship a parameter searched for to the workers */
+/*
+ * A plan without the parameter's value would ship it to the workers:
+ * refused when planned under force_generic_plan, and when such a plan
+ * starts (a generic plan cached earlier; on PostgreSQL 15 to 17, a SQL
+ * function's statement, which is planned without its arguments' values)
+ */
 static void
-RefuseGenericTerm(void)
+RefuseGenericTerm(bool starting)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("a search term over a bind parameter needs a custom plan on a Citus table"),
 			 errdetail("The term is computed on the coordinator from the parameter's value, so that the value never reaches a worker."),
+			 starting ?
+			 errhint("Set plan_cache_mode to auto or force_custom_plan; in a SQL function, search from PL/pgSQL instead.") :
 			 errhint("Set plan_cache_mode to auto or force_custom_plan.")));
 }
 
@@ -434,7 +442,7 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		}
 		parse = (Query *) FoldTerms((Node *) parse, &context);
 		if (context.unresolved && plan_cache_mode == PLAN_CACHE_MODE_FORCE_GENERIC_PLAN)
-			RefuseGenericTerm();
+			RefuseGenericTerm(false);
 	}
 
 	result = EfNextPlanner(prev_planner_hook, parse, query_string, cursorOptions, boundParams);
@@ -455,19 +463,21 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
- * Start a query: refuse a plan whose term waits for a parameter's value;
- * drop every cached plan holding a term, this one included, from its next
- * run on, whether or not this run reaches its end (an error skips
- * ExecutorEnd).  The plan that runs stays: the plan cache counts its users.
+ * Start a query: refuse a plan whose term waits for a parameter's value,
+ * for EXPLAIN too (Citus sends the bound values to the workers to explain
+ * their part); drop every cached plan holding a term, this one included,
+ * from its next run on, whether or not this run reaches its end (an error
+ * skips ExecutorEnd).  The plan that runs stays: the plan cache counts its
+ * users.  Installed after the other ExecutorStart hooks, so that it runs
+ * before them and an error in theirs cannot leave such a plan cached.
  */
 static void
 CitusPlanExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (KeyPlanMarksMade())
 	{
-		if (Carries(queryDesc->plannedstmt, KeyPlanUnresolvedMark()) &&
-			!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
-			RefuseGenericTerm();
+		if (Carries(queryDesc->plannedstmt, KeyPlanUnresolvedMark()))
+			RefuseGenericTerm(true);
 		if (Carries(queryDesc->plannedstmt, KeyPlanTermMark()))
 			CallSyscacheCallbacks(PROCOID, KeyPlanTermMark());
 	}
@@ -490,13 +500,20 @@ CitusPlanKeysChanged(void)
 		CallSyscacheCallbacks(PROCOID, KeyPlanTermMark());
 }
 
+/* Install the ExecutorStart hook: last, so that it runs first */
+void
+CitusPlanInstallExecutorHook(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = CitusPlanExecutorStart;
+}
+
 /* Install the planner hook */
 void
 CitusPlanInstallHook(void)
 {
 	prev_planner_hook = planner_hook;
 	planner_hook = CitusPlanner;
-	prev_ExecutorStart = ExecutorStart_hook;
-	ExecutorStart_hook = CitusPlanExecutorStart;
+
 	CacheRegisterSyscacheCallback(PROCOID, InvalidateTwins, (Datum) 0);
 }

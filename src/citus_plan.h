@@ -15,6 +15,7 @@
 #define EF_CITUS_PLAN_H
 
 extern void CitusPlanInstallHook(void);
+extern void CitusPlanInstallExecutorHook(void);
 extern void CitusPlanKeysChanged(void);
 
 #endif							/* EF_CITUS_PLAN_H */

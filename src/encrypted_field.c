@@ -139,4 +139,6 @@ _PG_init(void)
 	RotationCountInstallHooks();
 	NodeKeyInstallHooks();
 	DecryptAuditInstallHooks();
+	/* last: its ExecutorStart hook runs before any other that may fail */
+	CitusPlanInstallExecutorHook();
 }

@@ -361,12 +361,12 @@ NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 		return;
 	LWLockAcquire(node_key->lock, LW_EXCLUSIVE);
 	now = GetCurrentTimestamp();
-	if (created > now + EF_FORWARD_SKEW_USECS)
-	{
-		/* refused as future-dated until then (doc/citus.md) */
-		LWLockRelease(node_key->lock);
-		return;
-	}
+	/*
+	 * A set dated further ahead is refused when opened, so any set that
+	 * opened here is dated no later than this: recorded at this time, its
+	 * entry outlives it, whatever time a copy of its header claims
+	 */
+	created = Min(created, now + EF_FORWARD_SKEW_USECS);
 	if (created < now - (TimestampTz) max_age * USECS_PER_SEC)
 	{
 		/* aged: no entry, but refused whatever another backend's maximum */

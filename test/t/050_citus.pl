@@ -369,6 +369,12 @@ $r = client($coord, sql => [
 	'SET LOCAL plan_cache_mode = force_generic_plan',
 	'byparam_generic::EXECUTE byparam(\'gracelogin\')',
 	'ROLLBACK',
+	# EXPLAIN too: Citus would send the bound value to a worker to explain
+	'BEGIN',
+	'tu2h::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'SET LOCAL plan_cache_mode = force_generic_plan',
+	'byparam_explain::EXPLAIN EXECUTE byparam(\'gracelogin\')',
+	'ROLLBACK',
 ]);
 is($r->{fold1} . ' ' . $r->{fold2}, '1 1', 'a cached plan with a folded term is made again for each run and finds its row');
 is($r->{keep1} . ' ' . $r->{keep2} . ' ' . $r->{keep3}, '1 1 1',
@@ -376,6 +382,8 @@ is($r->{keep1} . ' ' . $r->{keep2} . ' ' . $r->{keep3}, '1 1 1',
 is(join(' ', map { $r->{"byparam$_"} } 1 .. 6), '1 1 1 1 1 1', 'a prepared search over a parameter finds its row in its first 6 runs');
 like($r->{byparam_generic}, qr/^ERROR 0A000: a search term over a bind parameter needs a custom plan on a Citus table/,
 	'its cached generic plan, forced, is refused as it starts: the parameter never reaches a worker');
+like($r->{byparam_explain}, qr/^ERROR 0A000: a search term over a bind parameter needs a custom plan on a Citus table/,
+	'and so is EXPLAIN of it');
 
 # another session, meanwhile, never decrypts with this one's keys
 $r = client($coord, sql => [ 'BEGIN', 'other::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK' ]);
@@ -834,6 +842,20 @@ fill_and_make_room();
 like(replay_set($small, $dated, 999972, $tenant_shard),
 	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
 	'the set is refused as ended when a copy dated earlier was recorded first by another transaction');
+
+# a copy dated an hour ahead, received after the set in its transaction,
+# does not keep the set from being recorded (at 60 s ahead at most)
+my $ahead_set = unseen_set();
+my $ahead = $small->safe_psql('postgres', 'SELECT ' . dated_header($ahead_set, -3600));
+$r = client($small, sql => [
+	'BEGIN', "SET LOCAL encrypted_field.forwarded_keys = '$ahead_set'",
+	"SELECT assign_distributed_transaction_id($group, 999971, now())",
+	"first::SELECT count(ef_decrypt(email)) FROM $tenant_shard",
+	"SET LOCAL encrypted_field.forwarded_keys = '$ahead'", 'ROLLBACK' ]);
+is($r->{first}, $shard_values, 'a set is taken once, before a copy of its header dated an hour ahead');
+like(replay_set($small, $ahead_set, 999970, $tenant_shard),
+	qr/^ERROR 28000: keys forwarded by a Citus coordinator were refused \| None \| The transaction they were sent for has ended\./,
+	'and refused as ended afterwards');
 
 # a worker without the library preloaded cannot receive keys, and says so
 my $w4 = citus_node('worker4', 'citus');
