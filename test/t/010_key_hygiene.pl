@@ -355,22 +355,30 @@ sub memcheck
 	note($out);
 	return $status == 0;
 }
+
+# An interactive psql session given key 1 at connection start: returns the
+# session, references to its input and output, and its backend's pid
+sub keyed_session
 {
-	my ($in, $out) = ('', '');
+	my ($in, $out) = (\(my $i = ''), \(my $o = ''));
 	my $session;
 	{
 		local %ENV = (%ENV, node_env($node, $db), PGOPTIONS => "-c encrypted_field.keys=1:$key");
 		$session = IPC::Run::start([ 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=0' ],
-			'<', \$in, '>', \$out, '2>&1');
+			'<', $in, '>', $out, '2>&1');
 	}
-	$in .= "SELECT 'pid=' || pg_backend_pid();\n";
-	wait_output($session, \$out, qr/^pid=/m, 5);
-	my ($pid) = $out =~ /^pid=(\d+)/m;
-	$in .= "SELECT ef_unlock(1); SELECT 'unlocked';\n";
-	wait_output($session, \$out, qr/^unlocked/m, 5);
+	$$in .= "SELECT 'pid=' || pg_backend_pid();\n";
+	wait_output($session, $out, qr/^pid=/m, 5);
+	my ($pid) = $$out =~ /^pid=(\d+)/m;
+	return ($session, $in, $out, $pid);
+}
+{
+	my ($session, $in, $out, $pid) = keyed_session();
+	$$in .= "SELECT ef_unlock(1); SELECT 'unlocked';\n";
+	wait_output($session, $out, qr/^unlocked/m, 5);
 	ok(memcheck($pid, 'held'), 'memory: the held KEK is in a page excluded from core dumps');
-	$in .= "SELECT ef_lock(); SELECT 'locked';\n";
-	wait_output($session, \$out, qr/^locked/m, 5);
+	$$in .= "SELECT ef_lock(); SELECT 'locked';\n";
+	wait_output($session, $out, qr/^locked/m, 5);
 	ok(memcheck($pid, 'wiped'), 'memory: ef_lock() zeroed the KEK');
 	ok(memcheck($pid, 'absent'), 'memory: ef_lock() zeroed the key given at connection start');
 	$session->finish;
@@ -379,23 +387,14 @@ sub memcheck
 # A key forgotten without ef_lock (the savepoint that unlocked it rolled
 # back) leaves no kept copy or key schedule of its KEK behind either
 {
-	my ($in, $out) = ('', '');
-	my $session;
-	{
-		local %ENV = (%ENV, node_env($node, $db), PGOPTIONS => "-c encrypted_field.keys=1:$key");
-		$session = IPC::Run::start([ 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=0' ],
-			'<', \$in, '>', \$out, '2>&1');
-	}
-	$in .= "SELECT 'pid=' || pg_backend_pid();\n";
-	wait_output($session, \$out, qr/^pid=/m, 5);
-	my ($pid) = $out =~ /^pid=(\d+)/m;
-	$in .= "BEGIN; SAVEPOINT s; SELECT ef_unlock(1); SELECT ef_encrypt('kept'::text) IS NOT NULL; SELECT 'encrypted';\n";
-	wait_output($session, \$out, qr/^encrypted/m, 5);
+	my ($session, $in, $out, $pid) = keyed_session();
+	$$in .= "BEGIN; SAVEPOINT s; SELECT ef_unlock(1); SELECT ef_encrypt('kept'::text) IS NOT NULL; SELECT 'encrypted';\n";
+	wait_output($session, $out, qr/^encrypted/m, 5);
 	ok(memcheck($pid, 'kek-present'), 'memory: a KEK that wrapped a data key is in a key schedule (the control)');
-	$in .= "ROLLBACK TO SAVEPOINT s; SELECT 'rolled back';\n";
-	wait_output($session, \$out, qr/^rolled back/m, 5);
+	$$in .= "ROLLBACK TO SAVEPOINT s; SELECT 'rolled back';\n";
+	wait_output($session, $out, qr/^rolled back/m, 5);
 	ok(memcheck($pid, 'kek-gone'), 'memory: a savepoint rollback that forgets the key leaves nothing of its KEK');
-	$in .= "COMMIT;\n";
+	$$in .= "COMMIT;\n";
 	$session->finish;
 }
 
@@ -443,19 +442,12 @@ for my $mode (qw(clean stray))
 	q_opts("-c encrypted_field.keys=1:$key", '-c', 'SELECT ef_unlock(1)',
 		'-c', "CREATE TABLE hyg_par AS SELECT ef_encrypt('parallel ' || g) c FROM generate_series(1, 4000) g",
 		'-c', 'ANALYZE hyg_par');
-	my ($in, $out) = ('', '');
-	my $leader_session;
-	{
-		local %ENV = (%ENV, node_env($node, $db), PGOPTIONS => "-c encrypted_field.keys=1:$key");
-		$leader_session = IPC::Run::start([ 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=0' ],
-			'<', \$in, '>', \$out, '2>&1');
-	}
-	$in .= "SELECT ef_unlock(1); SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+	my ($leader_session, $in, $out, $leader) = keyed_session();
+	$$in .= "SELECT ef_unlock(1); SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
 		SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2;
-		SET parallel_leader_participation = off; SELECT 'pid=' || pg_backend_pid();\n";
-	wait_output($leader_session, \$out, qr/^pid=/m, 5);
-	my ($leader) = $out =~ /^pid=(\d+)/m;
-	$in .= "SELECT 'rows=' || count(*) FROM hyg_par WHERE ef_decrypt(c) IS NOT NULL AND pg_sleep(0.01) IS NOT NULL;\n";
+		SET parallel_leader_participation = off; SELECT 'set';\n";
+	wait_output($leader_session, $out, qr/^set$/m, 5);
+	$$in .= "SELECT 'rows=' || count(*) FROM hyg_par WHERE ef_decrypt(c) IS NOT NULL AND pg_sleep(0.01) IS NOT NULL;\n";
 	$leader_session->pump_nb;
 	my @workers;
 	for (1 .. 100)
@@ -482,8 +474,8 @@ for my $mode (qw(clean stray))
 		note($secret_out);
 		ok($secret_status == 0, "parallel: worker $i keeps the hand-over secret in no private memory");
 	}
-	ok(wait_output($leader_session, \$out, qr/^rows=4000$/m, 60), 'parallel: the query decrypted every row')
-	  or diag($out);
+	ok(wait_output($leader_session, $out, qr/^rows=4000$/m, 60), 'parallel: the query decrypted every row')
+	  or diag($$out);
 	# the postmaster reaps them
 	for (1 .. 50)
 	{
@@ -497,7 +489,7 @@ for my $mode (qw(clean stray))
 	note($after_out);
 	ok($after_status == 0, 'parallel: after the query, the hand-over secret is nowhere in the leader');
 	ok(memcheck($leader, 'held'), 'parallel: after the query, the leader still holds its KEK');
-	$in .= "\\q\n";
+	$$in .= "\\q\n";
 	$leader_session->finish;
 }
 
