@@ -33,7 +33,6 @@
 #include "postgres.h"
 
 #include <limits.h>
-#include <strings.h>
 
 /* ENGINE_get_cipher_engine, deprecated in OpenSSL 3 but what EVP still obeys */
 #define OPENSSL_SUPPRESS_DEPRECATED 1

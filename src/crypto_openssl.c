@@ -388,14 +388,12 @@ EfKeyUnwrap(const uint8 *kek, const uint8 *in, size_t len, uint8 *out)
 static EVP_MAC *hmac_mac = NULL;
 static EVP_MAC_CTX *hmac_ctx = NULL;
 /*
- * Do kept index keys compute their MACs in hmac_direct.c?  Decided once,
- * when the first HMAC context is made, and again only after
- * EfCryptoShutdown(), which drops every kept key: a kept key's state is of
- * the one kind, and deciding again while keys are kept would use it as
- * the other.
+ * Do kept index keys compute their MACs in hmac_direct.c?  Decided with the
+ * fetch of the HMAC, which lasts until EfCryptoShutdown() drops every kept
+ * key: a kept key's state is of the one kind, and deciding again while
+ * keys are kept would use it as the other.
  */
 static bool hmac_direct = false;
-static bool hmac_decided = false;
 
 static bool
 EnsureHmac(void)
@@ -405,9 +403,14 @@ EnsureHmac(void)
 	if (hmac_ctx != NULL)
 		return true;
 	if (hmac_mac == NULL)
+	{
 		hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (hmac_mac == NULL)
-		return false;
+		if (hmac_mac == NULL)
+			return false;
+#ifdef EF_HAVE_HMAC_DIRECT
+		hmac_direct = use_direct && EfHmacDirectUsable(hmac_mac);
+#endif
+	}
 	hmac_ctx = EVP_MAC_CTX_new(hmac_mac);
 	if (hmac_ctx == NULL)
 		return false;
@@ -419,11 +422,6 @@ EnsureHmac(void)
 		hmac_ctx = NULL;
 		return false;
 	}
-#ifdef EF_HAVE_HMAC_DIRECT
-	if (!hmac_decided)
-		hmac_direct = use_direct && EfHmacDirectUsable(hmac_mac);
-#endif
-	hmac_decided = true;
 	return true;
 }
 #endif
@@ -528,7 +526,7 @@ MacSlot(const uint8 *key)
 #ifdef EF_HAVE_HMAC_DIRECT
 	if (hmac_direct)
 	{
-		if (!EfHmacDirectKey(&kept->mac_state[i], key, EF_KEY_LEN, &kept->mac_work))
+		if (!EfHmacDirectKey(&kept->mac_state[i], key))
 			return -1;
 	}
 	else
@@ -683,7 +681,6 @@ EfCryptoShutdown(void)
 	hmac_ctx = NULL;
 	hmac_mac = NULL;
 	hmac_direct = false;
-	hmac_decided = false;
 #endif
 	if (kept != NULL)
 		LockedPagesFree(kept, kept_mapped);

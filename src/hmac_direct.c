@@ -91,39 +91,28 @@ EfHmacDirectUsable(const EVP_MAC *hmac)
 }
 
 /*
- * Compute a key's state: SHA-256 with the key's inner pad block absorbed,
- * and with its outer one.  A key longer than a block is hashed first, as
- * RFC 2104 says; index keys are 32 bytes.  work is wiped; on a failure
- * (none is expected: these functions fail only on a NULL argument) so is
- * the state.
+ * Compute a key's state (key: EF_KEY_LEN bytes, shorter than a block, so
+ * used as it is): SHA-256 with the key's inner pad block absorbed, and
+ * with its outer one.  On a failure (none is expected: these functions
+ * fail only on a NULL argument) the state is wiped.
  */
 bool
-EfHmacDirectKey(EfHmacState *state, const uint8 *key, size_t keylen,
-				EfHmacWork *work)
+EfHmacDirectKey(EfHmacState *state, const uint8 *key)
 {
 	uint8		pad[SHA256_BLOCK];
-	bool		ok = true;
+	bool		ok;
 
-	StaticAssertStmt(SHA256_DIGEST_LENGTH <= SHA256_BLOCK, "digest fits a block");
-	if (keylen > SHA256_BLOCK)
-	{
-		ok = SHA256_Init(&work->ctx) == 1 &&
-			SHA256_Update(&work->ctx, key, keylen) == 1 &&
-			SHA256_Final(work->inner_digest, &work->ctx) == 1;
-		key = work->inner_digest;
-		keylen = SHA256_DIGEST_LENGTH;
-	}
+	StaticAssertStmt(EF_KEY_LEN <= SHA256_BLOCK, "an index key fits a block");
 	memset(pad, 0x36, sizeof(pad));
-	for (size_t i = 0; i < keylen; i++)
+	for (size_t i = 0; i < EF_KEY_LEN; i++)
 		pad[i] ^= key[i];
-	ok = ok && SHA256_Init(&state->inner) == 1 &&
+	ok = SHA256_Init(&state->inner) == 1 &&
 		SHA256_Update(&state->inner, pad, sizeof(pad)) == 1;
 	for (size_t i = 0; i < sizeof(pad); i++)
 		pad[i] ^= 0x36 ^ 0x5c;
 	ok = ok && SHA256_Init(&state->outer) == 1 &&
 		SHA256_Update(&state->outer, pad, sizeof(pad)) == 1;
 	explicit_bzero(pad, sizeof(pad));
-	explicit_bzero(work, sizeof(*work));
 	if (!ok)
 		explicit_bzero(state, sizeof(*state));
 	return ok;

@@ -46,8 +46,7 @@ typedef struct EfHmacWork
 } EfHmacWork;
 
 extern bool EfHmacDirectUsable(const EVP_MAC *hmac);
-extern bool EfHmacDirectKey(EfHmacState *state, const uint8 *key, size_t keylen,
-							EfHmacWork *work);
+extern bool EfHmacDirectKey(EfHmacState *state, const uint8 *key);
 extern bool EfHmacDirectMac(const EfHmacState *state, const EfBuf *parts,
 							int nparts, EfHmacWork *work, uint8 *out);
 #endif
