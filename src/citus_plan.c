@@ -395,20 +395,24 @@ Mark(PlannedStmt *stmt, uint32 mark)
 	stmt->invalItems = lappend(stmt->invalItems, item);
 }
 
-/* Does a plan carry a mark? */
-static bool
-Carries(const PlannedStmt *stmt, uint32 mark)
+/* Which marks a plan carries: one walk of its items, at every start */
+static void
+MarksOf(const PlannedStmt *stmt, bool *term, bool *unresolved)
 {
 	ListCell   *lc;
+	uint32		term_mark = KeyPlanTermMark();
+	uint32		unresolved_mark = KeyPlanUnresolvedMark();
 
+	*term = *unresolved = false;
 	foreach(lc, stmt->invalItems)
 	{
 		PlanInvalItem *item = lfirst_node(PlanInvalItem, lc);
 
-		if (item->cacheId == PROCOID && item->hashValue == mark)
-			return true;
+		if (item->cacheId != PROCOID)
+			continue;
+		*term |= item->hashValue == term_mark;
+		*unresolved |= item->hashValue == unresolved_mark;
 	}
-	return false;
 }
 
 static PlannedStmt *
@@ -476,9 +480,13 @@ CitusPlanExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (KeyPlanMarksMade())
 	{
-		if (Carries(queryDesc->plannedstmt, KeyPlanUnresolvedMark()))
+		bool		term;
+		bool		unresolved;
+
+		MarksOf(queryDesc->plannedstmt, &term, &unresolved);
+		if (unresolved)
 			RefuseGenericTerm(true);
-		if (Carries(queryDesc->plannedstmt, KeyPlanTermMark()))
+		if (term)
 			CallSyscacheCallbacks(PROCOID, KeyPlanTermMark());
 	}
 	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);

@@ -77,7 +77,6 @@ typedef struct NodeKeyShared
 	TimestampTz oldest;
 	/* when a log line last said that young sets were forgotten */
 	TimestampTz logged;
-	long		count;
 } NodeKeyShared;
 
 /* encrypted_field.citus_ended_sets */
@@ -268,17 +267,16 @@ DropEnded(TimestampTz upto, TimestampTz aged_before)
 		else
 			oldest = Min(oldest, entry->created);
 	}
-	node_key->count -= dropped;
 	node_key->oldest = oldest;
 	return dropped;
 }
 
 /*
- * When the newest of the oldest sixteenth of the entries was made, counted
+ * When the newest of the oldest want entries was made, counted
  * in slices of the time they span; DT_NOBEGIN when there is none
  */
 static TimestampTz
-EvictionHorizon(void)
+EvictionHorizon(long want)
 {
 	HASH_SEQ_STATUS scan;
 	EndedSet   *entry;
@@ -286,7 +284,6 @@ EvictionHorizon(void)
 	TimestampTz hi = DT_NOBEGIN;
 	TimestampTz width;
 	long		bins[EF_ENDED_BINS] = {0};
-	long		want = Max(1, node_key->count / EF_ENDED_EVICT_SHARE);
 	long		sum = 0;
 
 	hash_seq_init(&scan, ended_sets);
@@ -327,14 +324,14 @@ MakeRoom(TimestampTz now, int max_age)
 	TimestampTz aged_before = now - (TimestampTz) max_age * USECS_PER_SEC;
 	TimestampTz refused = Max(node_key->horizon, node_key->aged_upto);
 	TimestampTz before = node_key->horizon;
-	long		want = Max(1, node_key->count / EF_ENDED_EVICT_SHARE);
+	long		want = Max(1, hash_get_num_entries(ended_sets) / EF_ENDED_EVICT_SHARE);
 	TimestampTz upto;
 
 	/* no scan unless the oldest entry is refused already */
 	if ((node_key->oldest < aged_before || node_key->oldest <= refused) &&
 		DropEnded(refused, aged_before) >= want)
 		return false;
-	upto = EvictionHorizon();
+	upto = EvictionHorizon(want);
 	if (upto == DT_NOBEGIN)
 		return false;			/* empty: the aged ones are gone */
 	node_key->horizon = Max(node_key->horizon,
@@ -393,7 +390,7 @@ NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 		LWLockRelease(node_key->lock);
 		return;
 	}
-	if (node_key->count >= ended_sets_max)
+	if (hash_get_num_entries(ended_sets) >= ended_sets_max)
 		raised = MakeRoom(now, max_age);
 	entry = hash_search(ended_sets, id, HASH_ENTER_NULL, &found);
 	if (entry == NULL)
@@ -405,7 +402,6 @@ NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 	else if (!found)
 	{
 		entry->created = created;
-		node_key->count++;
 		node_key->oldest = Min(node_key->oldest, created);
 	}
 	horizon = node_key->horizon;
