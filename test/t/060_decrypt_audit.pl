@@ -94,6 +94,7 @@ CREATE TABLE big (id integer, note encrypted_field);
 INSERT INTO big SELECT g, ef_encrypt('big note ' || g) FROM generate_series(1, 3000) g;
 ANALYZE big;
 GRANT SELECT ON customers, customers_decrypted, orders, events, big TO support, app;
+GRANT pg_read_all_stats TO support;
 SQL
 is($st, 0, 'the tables, the view and the roles are set up') or diag($err);
 ($st, $out, $err) = session('probe', 'SELECT 1', user => 'app');
@@ -247,8 +248,13 @@ SELECT ef_unlock(1, reason => 'TICKET-names');
 DO $$ BEGIN FOR i IN 1..1100 LOOP EXECUTE format('SELECT ef_term(%L, %L)', 'x', 'domain ' || i); END LOOP; END $$;
 SELECT ef_decrypt(o.note), ef_decrypt(e.note) FROM orders o JOIN events e ON e.id = o.id;
 SELECT id FROM customers WHERE email = ef_term('user2@example.com', 'customers.email');
+SELECT 'names_bytes=' || total_bytes FROM pg_backend_memory_contexts WHERE name = 'encrypted_field audit names';
 SQL
 is($st, 0, 'names: 1100 search domains, then a join and a search') or diag($err);
+# 1100 names kept take 40 kB here; let go of, the context is back to 1 kB
+my ($names_bytes) = $out =~ /^names_bytes=(\d+)$/m;
+cmp_ok($names_bytes // 1e9, '<', 8192, 'names: the session lets go of the names of past statements')
+  or diag($out);
 
 # ---------------------------------------------------------------- levels
 ($st, $out, $err) = session('ef_level_unlock', <<'SQL', user => '');
