@@ -79,7 +79,7 @@ chmod 755 "$work"
 # and gives them back at the end; otherwise it uses them if the machine has
 # them reserved, and says which.
 hugepages_before=
-huge_opt=(-c huge_pages=try)
+huge_opt=()
 huge_text="4 kB pages (no huge pages reserved: \`vm.nr_hugepages\` is 0; a full run as root reserves them)"
 hugepages_need=1200				# 2 GB of shared_buffers and the rest, in 2 MB pages
 hugepages_free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)
@@ -228,11 +228,21 @@ done
 # fifth between runs)
 step "the cores: the same AES-GCM loop alone on each, then on both"
 ceiling_secs=$([ $smoke -eq 1 ] && echo 1 || echo 8)
-ssl_rate() { # the cores to run on; none: where the scheduler puts it
+# -aead: a new nonce, the associated data and the tag for every 100 bytes;
+# -mr prints bytes per second
+ssl_rate() { # seconds, the cores to run on (none: where the scheduler puts it)
 	local pin=()
-	[ -z "${1:-}" ] || pin=(taskset -c "$1")
+	[ -z "${2:-}" ] || pin=(taskset -c "$2")
 	"${pin[@]}" openssl speed -elapsed -mr -aead -evp aes-256-gcm -bytes 100 \
-		-seconds "$ceiling_secs" 2>/dev/null | awk -F: '/^\+F:/ { print $4 }'
+		-seconds "$1" 2>/dev/null | awk -F: '/^\+F:/ { print $4 }'
+}
+# two loops at once, on these cores (empty: unpinned): their rates in two_a, two_b
+both_rates() {
+	ssl_rate "$ceiling_secs" "$1" >"$work/ssl_a" &
+	local ssl_pid=$!
+	two_b=$(ssl_rate "$ceiling_secs" "$2")
+	wait "$ssl_pid"
+	two_a=$(cat "$work/ssl_a")
 }
 # the cores this process may use, from a list such as 0-1 or 0,2-3
 mapfile -t cores < <(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status | tr ',' '\n' |
@@ -240,13 +250,9 @@ mapfile -t cores < <(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status |
 fast_cpu=
 if [ ${#cores[@]} -ge 2 ] && command -v taskset >/dev/null; then
 	c0=${cores[0]} c1=${cores[1]}
-	alone0=$(ssl_rate "$c0")
-	alone1=$(ssl_rate "$c1")
-	ssl_rate "$c0" >"$work/ssl_a" &
-	ssl_pid=$!
-	two_b=$(ssl_rate "$c1")
-	wait "$ssl_pid"
-	two_a=$(cat "$work/ssl_a")
+	alone0=$(ssl_rate "$ceiling_secs" "$c0")
+	alone1=$(ssl_rate "$ceiling_secs" "$c1")
+	both_rates "$c0" "$c1"
 	[ -n "$alone0" ] && [ -n "$alone1" ] && [ -n "$two_a" ] && [ -n "$two_b" ] ||
 		fail "openssl speed did not run on each core and on both"
 	fast_cpu=$(awk -v a="$alone0" -v b="$alone1" -v c0="$c0" -v c1="$c1" 'BEGIN { print (a >= b) ? c0 : c1 }')
@@ -254,12 +260,8 @@ if [ ${#cores[@]} -ge 2 ] && command -v taskset >/dev/null; then
 		'BEGIN { printf "%.2f", (a + b) / (x >= y ? x : y) }')
 	cores_text="the same AES-GCM loop (\`openssl speed -elapsed -aead -evp aes-256-gcm -bytes 100\`, ${ceiling_secs} s) did $(awk -v r="$alone0" 'BEGIN { printf "%.0f", r / 1e6 }') MB/s alone on core $c0, $(awk -v r="$alone1" 'BEGIN { printf "%.0f", r / 1e6 }') MB/s alone on core $c1, and $(awk -v a="$two_a" -v b="$two_b" 'BEGIN { printf "%.0f + %.0f", a / 1e6, b / 1e6 }') MB/s on both at once: ${r_cores}x the faster core alone. The serial rows ran on core $fast_cpu (the session's backend pinned there with taskset), so their rates are the faster core's."
 else
-	one_bps=$(ssl_rate)
-	ssl_rate >"$work/ssl_a" &
-	ssl_pid=$!
-	two_b=$(ssl_rate)
-	wait "$ssl_pid"
-	two_a=$(cat "$work/ssl_a")
+	one_bps=$(ssl_rate "$ceiling_secs")
+	both_rates "" ""
 	[ -n "$one_bps" ] && [ -n "$two_a" ] && [ -n "$two_b" ] || fail "openssl speed did not run twice at once"
 	r_cores=$(awk -v a="$two_a" -v b="$two_b" -v o="$one_bps" 'BEGIN { printf "%.2f", (a + b) / o }')
 	cores_text="two \`openssl speed -elapsed -aead -evp aes-256-gcm -bytes 100\` side by side did ${r_cores}x the work of one alone (no database, nothing shared; not pinned: $(nproc) core(s) or no taskset)."
@@ -424,10 +426,7 @@ read -r mem_tenth _ < <(mem_probe "$n_tenth") || fail "the memory probe did not 
 
 # ---------------------------------------------------------------- OpenSSL
 step "OpenSSL alone"
-# -aead: a new nonce, the associated data and the tag for every 100 bytes;
-# -mr prints bytes per second
-gcm_bps=$(openssl speed -mr -aead -evp aes-256-gcm -bytes 100 -seconds "$ssl_secs" 2>/dev/null |
-	awk -F: '/^\+F:/ { print $4 }')
+gcm_bps=$(ssl_rate "$ssl_secs")
 [ -n "$gcm_bps" ] || fail "openssl speed did not run"
 gcm_ns=$(awk -v b="$gcm_bps" 'BEGIN { printf "%.0f", 100 / b * 1e9 }')
 ${CC:-cc} -O2 -I"$("$PG_CONFIG" --includedir-server)" -Isrc -o "$work/floor" \
@@ -533,7 +532,7 @@ per_row_us() { awk -v r="$1" 'BEGIN { printf "%.2f", 1e6 / r }'; }
 	echo "Backend peak memory while decrypting (\`COPY (SELECT ef_decrypt(c) FROM e) TO '/dev/null'\`, VmHWM above a resident $(fmt "$mem_rss") kB):"
 	echo "+$(fmt "$mem_all") kB for $(fmt "$n") rows, +$(fmt "$mem_tenth") kB for $(fmt "$n_tenth") rows: $flat."
 	echo
-	echo "OpenSSL alone: \`openssl speed -aead -evp aes-256-gcm -bytes 100\`: $(awk -v b="$gcm_bps" 'BEGIN { printf "%.0f", b / 1e6 }') MB/s, $gcm_ns ns per 100-byte value (one key, a new nonce, associated data and tag per value)."
+	echo "OpenSSL alone: \`openssl speed -elapsed -aead -evp aes-256-gcm -bytes 100\`: $(awk -v b="$gcm_bps" 'BEGIN { printf "%.0f", b / 1e6 }') MB/s, $gcm_ns ns per 100-byte value (one key, a new nonce, associated data and tag per value)."
 	echo "\`bench/floor.c\`, the extension's own sequence of OpenSSL calls, per 100-byte value:"
 	echo
 	echo "| OpenSSL step | ns |"
