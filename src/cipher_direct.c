@@ -38,7 +38,10 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
 #include <openssl/evp.h>
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+
+#include "cipher_direct.h"
+
+#ifdef EF_HAVE_PROVIDER_CALLS
 #include <openssl/core_names.h>
 #ifndef OPENSSL_NO_ENGINE
 #include <openssl/engine.h>
@@ -46,8 +49,6 @@
 #include <openssl/params.h>
 #include <openssl/provider.h>
 #endif
-
-#include "cipher_direct.h"
 
 #ifdef EF_HAVE_PROVIDER_CALLS
 /* Is one of the colon-separated names of an algorithm the cipher's? */

@@ -19,9 +19,14 @@
 #define EF_CIPHER_DIRECT_H
 
 #include <openssl/evp.h>
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+
+#ifndef EF_OPENSSL_INCLUDED
+#define EF_OPENSSL_INCLUDED
+#endif
+#include "compat.h"
+
+#ifdef EF_HAVE_PROVIDER_CALLS
 #include <openssl/core_dispatch.h>
-#define EF_HAVE_PROVIDER_CALLS 1
 #endif
 
 /* A cipher: OpenSSL's fetched algorithm and, where found, its functions */

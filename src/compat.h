@@ -132,6 +132,21 @@ EfB64Decode(const char *src, int len, uint8 *dst, int dstlen)
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 #define EF_HAVE_EVP_MAC 1
 #endif
+/*
+ * OpenSSL 3's providers publish each algorithm as a table of functions,
+ * which cipher_direct.c calls without EVP in between
+ */
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#define EF_HAVE_PROVIDER_CALLS 1
+#endif
+/*
+ * SHA-256's own functions, which hmac_direct.c resumes from an index key's
+ * states, are deprecated in OpenSSL 3 but not removed; a build without
+ * them (no-deprecated) keeps EVP_MAC for every message
+ */
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(OPENSSL_NO_DEPRECATED_3_0)
+#define EF_HAVE_HMAC_DIRECT 1
+#endif
 #endif							/* EF_OPENSSL_INCLUDED */
 
 /* query jumbling's header moved from utils/ to nodes/ in PostgreSQL 16 */

@@ -39,14 +39,15 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+
+#include "hmac_direct.h"
+
+#ifdef EF_HAVE_HMAC_DIRECT
 #ifndef OPENSSL_NO_ENGINE
 #include <openssl/engine.h>
 #endif
 #include <openssl/provider.h>
 #endif
-
-#include "hmac_direct.h"
 
 #ifdef EF_HAVE_HMAC_DIRECT
 

@@ -21,15 +21,11 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "crypto.h"
-
-/*
- * SHA-256's own functions are deprecated in OpenSSL 3 but not removed; a
- * build without them (no-deprecated) keeps EVP_MAC for every message
- */
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(OPENSSL_NO_DEPRECATED_3_0)
-#define EF_HAVE_HMAC_DIRECT 1
+#ifndef EF_OPENSSL_INCLUDED
+#define EF_OPENSSL_INCLUDED
 #endif
+#include "compat.h"
+#include "crypto.h"
 
 #ifdef EF_HAVE_HMAC_DIRECT
 /* An index key's keyed state, and the working space of one message (both secret) */
