@@ -111,12 +111,36 @@ EfB64Decode(const char *src, int len, uint8 *dst, int dstlen)
 #define EF_GUC_FREE(p)		free(p)
 #endif
 
+
+/* query jumbling's header moved from utils/ to nodes/ in PostgreSQL 16 */
+#if PG_VERSION_NUM >= 160000
+#define EF_QUERYJUMBLE_H	"nodes/queryjumble.h"
+#else
+#define EF_QUERYJUMBLE_H	"utils/queryjumble.h"
+#endif
+
+/* the local id of this backend's transaction: PGPROC keeps it in vxid from 17 */
+#if PG_VERSION_NUM >= 170000
+#define EF_MY_LXID			(MyProc->vxid.lxid)
+#else
+#define EF_MY_LXID			(MyProc->lxid)
+#endif
+
+#endif							/* EF_COMPAT_H */
+
+/*
+ * The OpenSSL part has a guard of its own: a file may include compat.h
+ * before OpenSSL's headers, and the part must still expand when a file
+ * that includes them (and defines EF_OPENSSL_INCLUDED) includes it again.
+ */
+#if defined(EF_OPENSSL_INCLUDED) && !defined(EF_COMPAT_OPENSSL_H)
+#define EF_COMPAT_OPENSSL_H
+
 /*
  * OpenSSL 3 fetches algorithm implementations explicitly; fetching once and
  * keeping the handle avoids a provider lookup per row.  OpenSSL 1.1.1 only
  * has the static getters, which cost nothing.
  */
-#ifdef EF_OPENSSL_INCLUDED
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 #define EF_FETCH_CIPHER(name, legacy)	EVP_CIPHER_fetch(NULL, (name), NULL)
 #define EF_FREE_CIPHER(c)				EVP_CIPHER_free(c)
@@ -147,20 +171,4 @@ EfB64Decode(const char *src, int len, uint8 *dst, int dstlen)
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(OPENSSL_NO_DEPRECATED_3_0)
 #define EF_HAVE_HMAC_DIRECT 1
 #endif
-#endif							/* EF_OPENSSL_INCLUDED */
-
-/* query jumbling's header moved from utils/ to nodes/ in PostgreSQL 16 */
-#if PG_VERSION_NUM >= 160000
-#define EF_QUERYJUMBLE_H	"nodes/queryjumble.h"
-#else
-#define EF_QUERYJUMBLE_H	"utils/queryjumble.h"
-#endif
-
-/* the local id of this backend's transaction: PGPROC keeps it in vxid from 17 */
-#if PG_VERSION_NUM >= 170000
-#define EF_MY_LXID			(MyProc->vxid.lxid)
-#else
-#define EF_MY_LXID			(MyProc->lxid)
-#endif
-
-#endif							/* EF_COMPAT_H */
+#endif							/* EF_COMPAT_OPENSSL_H */

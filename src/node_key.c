@@ -331,7 +331,7 @@ MakeRoom(TimestampTz now, int max_age)
 	if ((node_key->oldest < aged_before || node_key->oldest <= refused) &&
 		DropEnded(refused, aged_before) >= want)
 		return false;
-	upto = EvictionHorizon(want);
+	upto = EvictionHorizon(Max(1, hash_get_num_entries(ended_sets) / EF_ENDED_EVICT_SHARE));
 	if (upto == DT_NOBEGIN)
 		return false;			/* empty: the aged ones are gone */
 	node_key->horizon = Max(node_key->horizon,
