@@ -407,6 +407,39 @@ is($r->{encrypt_column}, 'CALL', 'CALL ef_encrypt_column runs on a distributed t
 is($r->{nicks}, 'nick-ada,nick-grace,nick-katherine,nick-dorothy', 'and encrypts every value');
 is($r->{reterm_column}, 'CALL', 'CALL ef_reterm_column runs on a distributed table') or diag(explain $r);
 
+# another session rotates the index key and commits while this session's
+# transaction has forwarded its keys to the workers: once this session
+# reads the new index key (here ef_term_index_key_id(); a term computed on
+# the coordinator reads it too), the workers get it with the next
+# statement, so a term computed on a shard uses the index key the
+# coordinator's searches use.  (Last of the term tests: the suite's values
+# keep terms of the index key before.)
+my $rotated = PostgreSQL::Test::Utils::tempdir() . '/rotated';
+my $other_session = "$EFTest::python test/citus/citus_client.py 'host=127.0.0.1 port=" . $coord->port . " dbname=postgres' "
+  . "'SET lock_timeout = 20000' 'u1::SELECT ef_unlock(1, %(k1)s)' 'u2::SELECT ef_unlock(2, %(k2)s)' "
+  . "'rot::SELECT ef_rotate_index_key()' > $rotated";
+$r = client($coord, sql => [
+	'BEGIN',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'before_id::SELECT ef_term_index_key_id()',
+	'sent::SELECT count(ef_decrypt(email)) FROM customers',
+	"rotate::shell:$other_session",
+	'after_id::SELECT ef_term_index_key_id()',
+	'reterm::UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
+	'ids::SELECT string_agg(DISTINCT ef_index_key_id(login)::text, \',\') FROM customers WHERE tenant_id = 1',
+	'found::SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
+	'ROLLBACK',
+]);
+my ($rotated_to) = slurp_file($rotated) =~ /^rot\|(\d+)$/m;
+is($r->{sent}, '4', 'a transaction forwards its keys to the workers');
+ok(defined $rotated_to && $rotated_to > $r->{before_id}, 'another session rotates the index key meanwhile, and commits')
+  or diag(slurp_file($rotated));
+is($r->{after_id}, $rotated_to, 'this session then reads the new index key');
+is($r->{reterm}, 'UPDATE 2', 'UPDATE ... SET c = ef_reterm(c) runs on the workers after that');
+is($r->{ids}, $rotated_to, 'and gives the values terms of the new index key: the workers received it');
+is($r->{found}, '1', 'so a search computed on the coordinator with the new index key finds the row');
+
 # views from ef_create_view: SELECT and INSERT work, UPDATE and DELETE are refused
 $r = client($coord, env => { EF_P1 => 'patient-alice', EF_P2 => 'patient-bob' }, sql => [
 	'create::CREATE TABLE patients (clinic int, id int, name encrypted_field, PRIMARY KEY (clinic, id))',
