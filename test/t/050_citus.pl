@@ -385,6 +385,45 @@ like($r->{byparam_generic}, qr/^ERROR 0A000: a search term over a bind parameter
 like($r->{byparam_explain}, qr/^ERROR 0A000: a search term over a bind parameter needs a custom plan on a Citus table/,
 	'and so is EXPLAIN of it');
 
+# a plan holding a folded term runs only with the keys and for the role
+# its term was computed with.  On PostgreSQL 15 to 17 a SQL function's
+# statement is planned once per call site and transaction, outside the
+# plan cache: its second call in a query would reuse a term computed
+# before ef_lock() or a change of role.  EXPLAIN is checked alike: here
+# the keys go while the statement is planned (an IMMUTABLE function that
+# calls ef_lock(), folded after the term was computed)
+$coord->safe_psql('postgres', q{
+CREATE FUNCTION ef_find_grace() RETURNS bigint LANGUAGE sql
+	AS $$ SELECT count(*) FROM customers WHERE login = ef_term('gracelogin'::text, 'customers.login', 'lower') $$;
+CREATE FUNCTION ef_lock_when_planned() RETURNS integer IMMUTABLE LANGUAGE plpgsql
+	AS $$ BEGIN RETURN ef_lock(); END $$;
+});
+my $stale_term = 'ERROR 55000: cannot run a plan whose search term was computed with other keys or for another role \| '
+  . 'Run the statement again; in a SQL function called more than once in one statement, search from PL/pgSQL instead\. \| ';
+$r = client($coord, sql => [
+	'su2a::SELECT ef_unlock(2, %(k2)s)',
+	'fn_same::SELECT i, ef_find_grace() FROM generate_series(1, 2) i',
+	'fn_lock::SELECT i, CASE WHEN i = 2 THEN ef_lock() END, ef_find_grace() FROM generate_series(1, 2) i',
+	'su2b::SELECT ef_unlock(2, %(k2)s)',
+	"fn_role::SELECT i, CASE WHEN i = 2 THEN set_config('role', 'ef_other', true) END, ef_find_grace() FROM generate_series(1, 2) i",
+	'explain_fresh::EXPLAIN (COSTS OFF) SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
+	'explain_stale::EXPLAIN (COSTS OFF) SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\') AND ef_lock_when_planned() >= 0',
+	'lock_end::SELECT ef_lock()',
+	'su2c::SELECT ef_unlock(2, %(k2)s)',
+	'run_stale::SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\') AND ef_lock_when_planned() >= 0',
+	'lock_end2::SELECT ef_lock()',
+]);
+is($r->{fn_same}, '1,1;2,1', 'a SQL function that searches with a folded term finds the row in both calls of a query');
+like($r->{fn_lock}, qr/^${stale_term}The keys held in this session changed after the plan computed its search term\./,
+	'after ef_lock() between two calls, the SQL function\'s plan, whose term was computed with the keys before, is refused (55000)');
+like($r->{fn_role}, qr/^${stale_term}The current role is not the role the plan computed its search term for\./,
+	'after set_config() switches the role between two calls, the plan whose term was computed for the role before is refused');
+like($r->{explain_fresh}, qr/Custom Scan \(Citus Adaptive\)/, 'EXPLAIN of a plan whose term was computed with the keys held shows the plan');
+like($r->{explain_stale}, qr/^${stale_term}The keys held in this session changed after the plan computed its search term\./,
+	'EXPLAIN of a plan whose term was computed before the keys changed is refused as well');
+like($r->{run_stale}, qr/^${stale_term}The keys held in this session changed after the plan computed its search term\./,
+	'and so is running it');
+
 # another session, meanwhile, never decrypts with this one's keys
 $r = client($coord, sql => [ 'BEGIN', 'other::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK' ]);
 like($r->{other}, qr/^ERROR 55000: no master key is unlocked/, 'another coordinator session holds nothing on the workers');
