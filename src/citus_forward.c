@@ -13,7 +13,8 @@
  * sends the command to the worker connections already in the transaction
  * and puts it at the start of every connection it opens later in the
  * transaction, as it does for the user's own SET LOCAL.  When the keys
- * change (ef_unlock, ef_lock, a rollback to a savepoint), the next
+ * change (ef_unlock, ef_lock, a rollback to a savepoint, the index keys
+ * read again after another session's rotation committed), the next
  * statement, or ef_lock() itself, sends the new set, the empty one when no
  * key is left.
  *

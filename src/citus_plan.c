@@ -33,12 +33,21 @@
  * the parameter's value (a custom plan), so a generic plan of such a
  * statement is given a prohibitive cost, and plan_cache_mode =
  * force_generic_plan is refused.  A plan holding a computed term serves
- * one run: as it starts, and whenever a key is held or forgotten or SET
- * ROLE runs, every cached plan holding a term is made again before its
- * next run, so that no term outlives the keys and the role it was
- * computed with.  Such a plan is marked with an invalidation item of its
- * own, so that the plan cache drops it and only it (plans without a term
- * stay, however many terms the session computes; see KeyPlanTermMark()).
+ * one run: as it starts, and whenever a key is held or forgotten, a held
+ * key's index keys change or SET ROLE runs, every cached plan holding a
+ * term is made again before its next run, so that no term outlives the
+ * keys and the role it was computed with.  Such a plan is marked with an
+ * invalidation item of its own, so that the plan cache drops it and only
+ * it (plans without a term stay, however many terms the session
+ * computes; see KeyPlanTermMark()).
+ * It is also stamped with the role and the key store's generation its
+ * terms were computed with (the generation changes when a key is held or
+ * forgotten, and when a held key's index keys are read again after a
+ * rotation), and refused as it starts, EXPLAIN too, when they are not
+ * those of now: a plan run again outside the plan cache (on PostgreSQL 15
+ * to 17, a SQL function's statement, planned once per call site and
+ * transaction), or made before a change of keys or role within its own
+ * statement, would use a term of the keys or the role before.
  * A plan whose term waits for a parameter's value is marked too, and
  * refused when it starts (a cached generic plan; on PostgreSQL 15 to 17 a
  * SQL function's statement, planned without its arguments' values):
@@ -66,6 +75,7 @@
 #include "citus_plan.h"
 #include "hook_chain.h"
 #include "key_plan.h"
+#include "keystore.h"
 #include "registry.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
@@ -96,12 +106,53 @@ typedef struct Twins
 	Oid			reterm_on_shard;
 } Twins;
 
+/*
+ * A plan holding a computed term carries a stamp: the role (GetUserId())
+ * and the key store's generation (KeystoreGeneration()) its terms were
+ * computed with, as three invalidation items whose cache ids are
+ * negative.  The catalog caches are numbered from 0 up, and
+ * CallSyscacheCallbacks() takes no other id, so no invalidation ever
+ * carries one of these: the plan cache, which drops a plan when an
+ * invalidation's cache id and hash match an item's, never drops one for
+ * its stamp (the term mark does that).  PostgreSQL 15 to 18 put only
+ * pg_proc and pg_type items on plans (setrefs.c), and Citus 13 none.
+ * The generation goes whole, in two items, so no number of key changes
+ * brings a stamp back to a match.  A plan passes only if it has items of
+ * all three ids and every one equals the role or the generation of now:
+ * an item of these ids that some other code put on a plan can only add a
+ * value that differs, a refusal at worst, never a match, since a term
+ * mark comes with a stamp of ours (a plan with the mark and no stamp is
+ * refused).
+ */
+#define STAMP_ROLE				(-0x45460001)	/* hash: the role's oid */
+#define STAMP_GENERATION_LOW	(-0x45460002)	/* hash: its low 32 bits */
+#define STAMP_GENERATION_HIGH	(-0x45460003)	/* hash: its high 32 bits */
+
+typedef struct PlanStamp
+{
+	Oid			role;
+	uint64		generation;
+} PlanStamp;
+
 typedef struct RewriteContext
 {
 	ParamListInfo params;
 	bool		folded;			/* a term was computed into the plan */
 	bool		unresolved;		/* a term waits for a parameter's value */
+	int			nstamps;		/* the terms' stamps: the first, and one
+								 * that differs from it, if any */
+	PlanStamp	stamps[2];
 } RewriteContext;
+
+/* What a plan's invalidation items say, read as it starts */
+typedef struct PlanMarks
+{
+	bool		term;			/* it holds a computed term */
+	bool		unresolved;		/* a term waits for a parameter's value */
+	bool		stamped;		/* it has items of each stamp id */
+	bool		other_role;		/* a stamp names a role not current */
+	bool		other_keys;		/* a stamp names a generation not current */
+} PlanMarks;
 
 
 
@@ -298,6 +349,37 @@ Evaluate(Expr *expr, ParamListInfo params)
 					 typlen, value, isnull, typbyval);
 }
 
+/* The role and the keys of now */
+static PlanStamp
+CurrentStamp(void)
+{
+	PlanStamp	stamp = {GetUserId(), KeystoreGeneration()};
+
+	return stamp;
+}
+
+/*
+ * Note the role and the keys a term was just computed with (reading the
+ * index keys again may have changed the keys as it was computed).  Terms
+ * of one plan computed with different ones (a function in an argument
+ * changed them) leave two stamps, which cannot both match: the plan is
+ * refused.
+ */
+static void
+NoteStamp(RewriteContext *context)
+{
+	PlanStamp	now = CurrentStamp();
+
+	if (context->nstamps == 0)
+		context->stamps[context->nstamps++] = now;
+	else if (now.role != context->stamps[0].role ||
+			 now.generation != context->stamps[0].generation)
+	{
+		context->stamps[1] = now;
+		context->nstamps = 2;
+	}
+}
+
 /* Compute the search terms over constants and parameters */
 static Node *
 FoldTerms(Node *node, RewriteContext *context)
@@ -315,13 +397,17 @@ FoldTerms(Node *node, RewriteContext *context)
 			!NotConstantWalker((Node *) func->args, NULL) &&
 			!contain_volatile_functions((Node *) func->args))
 		{
+			Node	   *term;
+
 			if (UnboundParamWalker((Node *) func->args, context->params))
 			{
 				context->unresolved = true;
 				return node;
 			}
+			term = (Node *) Evaluate((Expr *) func, context->params);
 			context->folded = true;
-			return (Node *) Evaluate((Expr *) func, context->params);
+			NoteStamp(context);
+			return term;
 		}
 	}
 	return expression_tree_mutator(node, FoldTerms, context);
@@ -365,6 +451,7 @@ UseTwins(Node *node, void *context)
 }
 
 EF_NORETURN static void RefuseGenericTerm(bool starting);
+EF_NORETURN static void RefuseStaleTerm(const PlanMarks *marks);
 
 /*
  * A plan without the parameter's value would ship it to the workers:
@@ -384,42 +471,106 @@ RefuseGenericTerm(bool starting)
 			 errhint("Set plan_cache_mode to auto or force_custom_plan.")));
 }
 
+/*
+ * A plan whose term was computed with other keys or for another role than
+ * those of now, or that does not say which: refused as it starts, EXPLAIN
+ * too (it would show that term, and Citus sends it to a worker to explain
+ * its part).  On PostgreSQL 15 to 17 a SQL function's statement is planned
+ * once per call site and transaction, outside the plan cache, and its
+ * next call runs that plan again; and a plan can be made before a change
+ * of keys or role within its own statement.
+ */
+static void
+RefuseStaleTerm(const PlanMarks *marks)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot run a plan whose search term was computed with other keys or for another role"),
+			 !marks->stamped ?
+			 errdetail("The plan does not record the keys and the role its search term was computed with.") :
+			 marks->other_role ?
+			 errdetail("The current role is not the role the plan computed its search term for.") :
+			 errdetail("The keys held in this session changed after the plan computed its search term."),
+			 errhint("Run the statement again; in a SQL function called more than once in one statement, search from PL/pgSQL instead.")));
+}
+
+/* Put an invalidation item on a plan */
+static void
+AddItem(PlannedStmt *stmt, int cache_id, uint32 hash)
+{
+	PlanInvalItem *item = makeNode(PlanInvalItem);
+
+	item->cacheId = cache_id;
+	item->hashValue = hash;
+	stmt->invalItems = lappend(stmt->invalItems, item);
+}
+
 /* Put a mark of KeyPlanTermMark()'s on a plan */
 static void
 Mark(PlannedStmt *stmt, uint32 mark)
 {
-	PlanInvalItem *item = makeNode(PlanInvalItem);
-
-	item->cacheId = PROCOID;
-	item->hashValue = mark;
-	stmt->invalItems = lappend(stmt->invalItems, item);
+	AddItem(stmt, PROCOID, mark);
 }
 
-/* Which marks a plan carries: one walk of its items, at every start */
+/* Put a stamp on a plan holding a term */
 static void
-MarksOf(const PlannedStmt *stmt, bool *term, bool *unresolved)
+Stamp(PlannedStmt *stmt, const PlanStamp *stamp)
+{
+	AddItem(stmt, STAMP_ROLE, (uint32) stamp->role);
+	AddItem(stmt, STAMP_GENERATION_LOW, (uint32) stamp->generation);
+	AddItem(stmt, STAMP_GENERATION_HIGH, (uint32) (stamp->generation >> 32));
+}
+
+/*
+ * Which marks a plan carries, and whether its stamps match the role and
+ * the keys of now: one walk of its items, at every start
+ */
+static void
+MarksOf(const PlannedStmt *stmt, PlanMarks *marks)
 {
 	ListCell   *lc;
 	uint32		term_mark = KeyPlanTermMark();
 	uint32		unresolved_mark = KeyPlanUnresolvedMark();
+	PlanStamp	now = CurrentStamp();
+	bool		role = false;
+	bool		low = false;
+	bool		high = false;
 
-	*term = *unresolved = false;
+	memset(marks, 0, sizeof(PlanMarks));
 	foreach(lc, stmt->invalItems)
 	{
 		PlanInvalItem *item = lfirst_node(PlanInvalItem, lc);
 
-		if (item->cacheId != PROCOID)
-			continue;
-		*term |= item->hashValue == term_mark;
-		*unresolved |= item->hashValue == unresolved_mark;
+		switch (item->cacheId)
+		{
+			case PROCOID:
+				marks->term |= item->hashValue == term_mark;
+				marks->unresolved |= item->hashValue == unresolved_mark;
+				break;
+			case STAMP_ROLE:
+				role = true;
+				marks->other_role |= item->hashValue != (uint32) now.role;
+				break;
+			case STAMP_GENERATION_LOW:
+				low = true;
+				marks->other_keys |= item->hashValue != (uint32) now.generation;
+				break;
+			case STAMP_GENERATION_HIGH:
+				high = true;
+				marks->other_keys |= item->hashValue != (uint32) (now.generation >> 32);
+				break;
+			default:
+				break;
+		}
 	}
+	marks->stamped = role && low && high;
 }
 
 static PlannedStmt *
 CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 			 ParamListInfo boundParams)
 {
-	RewriteContext context = {boundParams, false, false};
+	RewriteContext context = {.params = boundParams};
 	PlannedStmt *result;
 
 	if (CitusLoaded() && CallsMovable((Node *) parse, NULL) &&
@@ -462,6 +613,8 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 	{
 		result->transientPlan = true;
 		Mark(result, KeyPlanTermMark());
+		for (int i = 0; i < context.nstamps; i++)
+			Stamp(result, &context.stamps[i]);
 	}
 	return result;
 }
@@ -471,23 +624,29 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
  * for EXPLAIN too (Citus sends the bound values to the workers to explain
  * their part); drop every cached plan holding a term, this one included,
  * from its next run on, whether or not this run reaches its end (an error
- * skips ExecutorEnd).  The plan that runs stays: the plan cache counts its
- * users.  Installed after the other ExecutorStart hooks, so that it runs
- * before them and an error in theirs cannot leave such a plan cached.
+ * skips ExecutorEnd); then refuse this one, EXPLAIN too, if its term was
+ * computed with other keys or for another role than those of now.  The
+ * plan that runs stays: the plan cache counts its users.  Installed after
+ * the other ExecutorStart hooks, so that it runs before them and an error
+ * in theirs cannot leave such a plan cached, and no key goes to a worker
+ * for a plan refused.
  */
 static void
 CitusPlanExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (KeyPlanMarksMade())
 	{
-		bool		term;
-		bool		unresolved;
+		PlanMarks	marks;
 
-		MarksOf(queryDesc->plannedstmt, &term, &unresolved);
-		if (unresolved)
+		MarksOf(queryDesc->plannedstmt, &marks);
+		if (marks.unresolved)
 			RefuseGenericTerm(true);
-		if (term)
+		if (marks.term)
+		{
 			CallSyscacheCallbacks(PROCOID, KeyPlanTermMark());
+			if (!marks.stamped || marks.other_role || marks.other_keys)
+				RefuseStaleTerm(&marks);
+		}
 	}
 	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);
 }

@@ -70,7 +70,9 @@ InvalidateFuncCache(Datum arg, int cacheid, uint32 hashvalue)
  * never 0 (which means every row) but for oid 0, so no real invalidation
  * carries a mark, and no mark drops a real function's plans or caches.
  * citus_plan.c drops the plans that hold a term by calling the pg_proc
- * callbacks with the term mark.
+ * callbacks with the term mark.  (Its stamp of the role and the keys a
+ * term was computed with is made of items no invalidation matches: see
+ * there.)
  */
 static void
 MakeMarks(void)

@@ -56,7 +56,11 @@ static HeldKey *held = NULL;
 static SuppliedKey *supplied = NULL;
 static size_t held_bytes = 0;
 static uint64 unlock_seq = 0;
-/* changes whenever a key is held or forgotten (citus_forward.c) */
+/*
+ * changes whenever a key is held or forgotten, or a held key's index keys
+ * change (citus_forward.c resends, citus_plan.c refuses plans stamped
+ * before)
+ */
 static uint64 generation = 0;
 
 /*
@@ -123,14 +127,25 @@ KeystoreEnsure(void)
 	held = (HeldKey *) page;
 }
 
+/*
+ * The keys held changed: what was sent to Citus workers or computed into
+ * plans with the keys before is stale.  Must not fail: called as keys are
+ * forgotten and rotations applied at the end of transactions.
+ */
+static void
+KeysChanged(void)
+{
+	generation++;
+	CitusPlanKeysChanged();
+}
+
 /* Wipe one slot */
 static void
 Forget(HeldKey *key)
 {
 	if (key->in_use)
 	{
-		generation++;
-		CitusPlanKeysChanged();
+		KeysChanged();
 		/* the kept contexts may hold this key's KEK and index key schedules */
 		EfCryptoScrub();
 	}
@@ -227,8 +242,7 @@ KeystoreAdd(int32 key_id, EfKeyScope scope, bool retired, Oid role,
 				 errhint("Call ef_lock() to forget the keys this session no longer needs.")));
 
 	Forget(slot);
-	generation++;
-	CitusPlanKeysChanged();
+	KeysChanged();
 	held_top = Max(held_top, (int) (slot - held) + 1);
 	slot->in_use = true;
 	slot->retired = retired;
@@ -329,12 +343,18 @@ KeystoreSuppliedIds(char *buf, size_t size)
 			sprintf(buf + strlen(buf), "%s%d", buf[0] ? "," : "", supplied[i].key_id);
 }
 
-/* Replace a held key's index keys with those the registry now has */
+/*
+ * Replace a held key's index keys with those the registry now has.  When
+ * they differ, the keys count as changed: Citus workers sent the ones
+ * before get these with the next statement, and plans whose terms were
+ * computed with those are made again or refused.
+ */
 void
 KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
 					 const uint8 (*index_keys)[EF_KEY_LEN])
 {
 	HeldKey    *key = NULL;
+	bool		changed = false;
 
 	for (int i = 0; held != NULL && i < EF_KEY_SLOTS; i++)
 		if (held[i].in_use && !held[i].shadowed && held[i].key_id == key_id)
@@ -343,12 +363,18 @@ KeystoreSetIndexKeys(int32 key_id, const int32 *index_key_ids,
 		return;
 	for (int i = 0; i < EF_INDEX_KEYS_HELD; i++)
 	{
+		if (key->index_key_id[i] != index_key_ids[i] ||
+			(index_key_ids[i] > 0 &&
+			 !EfCryptoMemEqual(key->index_key[i], index_keys[i], EF_KEY_LEN)))
+			changed = true;
 		key->index_key_id[i] = index_key_ids[i];
 		if (index_key_ids[i] > 0)
 			memcpy(key->index_key[i], index_keys[i], EF_KEY_LEN);
 		else
 			explicit_bzero(key->index_key[i], EF_KEY_LEN);
 	}
+	if (changed)
+		KeysChanged();
 }
 
 /*
@@ -419,11 +445,13 @@ DropPendingRotation(bool rolled_back)
  * The rotation committed: every key of the group held when it ran takes the
  * new index key, wrapped under each of them, as its newest, the oldest it
  * held dropping out.  A key unlocked since read its index keys from the
- * registry.
+ * registry.  Called at commit: must not fail.
  */
 static void
 ApplyPendingRotation(void)
 {
+	bool		changed = false;
+
 	for (int i = 0; i < EF_KEY_SLOTS; i++)
 	{
 		HeldKey    *key = &held[i];
@@ -439,8 +467,11 @@ ApplyPendingRotation(void)
 		}
 		key->index_key_id[0] = pending_id;
 		memcpy(key->index_key[0], pending_key, EF_KEY_LEN);
+		changed = true;
 	}
 	DropPendingRotation(false);
+	if (changed)
+		KeysChanged();
 }
 
 /*
@@ -630,7 +661,10 @@ KeystoreForgetForwarded(void)
 	return n;
 }
 
-/* A number that changes whenever a key is held or forgotten */
+/*
+ * A number that changes whenever a key is held or forgotten, or a held
+ * key's index keys change
+ */
 uint64
 KeystoreGeneration(void)
 {

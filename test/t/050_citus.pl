@@ -385,6 +385,45 @@ like($r->{byparam_generic}, qr/^ERROR 0A000: a search term over a bind parameter
 like($r->{byparam_explain}, qr/^ERROR 0A000: a search term over a bind parameter needs a custom plan on a Citus table/,
 	'and so is EXPLAIN of it');
 
+# a plan holding a folded term runs only with the keys and for the role
+# its term was computed with.  On PostgreSQL 15 to 17 a SQL function's
+# statement is planned once per call site and transaction, outside the
+# plan cache: its second call in a query would reuse a term computed
+# before ef_lock() or a change of role.  EXPLAIN is checked alike: here
+# the keys go while the statement is planned (an IMMUTABLE function that
+# calls ef_lock(), folded after the term was computed)
+$coord->safe_psql('postgres', q{
+CREATE FUNCTION ef_find_grace() RETURNS bigint LANGUAGE sql
+	AS $$ SELECT count(*) FROM customers WHERE login = ef_term('gracelogin'::text, 'customers.login', 'lower') $$;
+CREATE FUNCTION ef_lock_when_planned() RETURNS integer IMMUTABLE LANGUAGE plpgsql
+	AS $$ BEGIN RETURN ef_lock(); END $$;
+});
+my $stale_term = 'ERROR 55000: cannot run a plan whose search term was computed with other keys or for another role \| '
+  . 'Run the statement again; in a SQL function called more than once in one statement, search from PL/pgSQL instead\. \| ';
+$r = client($coord, sql => [
+	'su2a::SELECT ef_unlock(2, %(k2)s)',
+	'fn_same::SELECT i, ef_find_grace() FROM generate_series(1, 2) i',
+	'fn_lock::SELECT i, CASE WHEN i = 2 THEN ef_lock() END, ef_find_grace() FROM generate_series(1, 2) i',
+	'su2b::SELECT ef_unlock(2, %(k2)s)',
+	"fn_role::SELECT i, CASE WHEN i = 2 THEN set_config('role', 'ef_other', true) END, ef_find_grace() FROM generate_series(1, 2) i",
+	'explain_fresh::EXPLAIN (COSTS OFF) SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
+	'explain_stale::EXPLAIN (COSTS OFF) SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\') AND ef_lock_when_planned() >= 0',
+	'lock_end::SELECT ef_lock()',
+	'su2c::SELECT ef_unlock(2, %(k2)s)',
+	'run_stale::SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\') AND ef_lock_when_planned() >= 0',
+	'lock_end2::SELECT ef_lock()',
+]);
+is($r->{fn_same}, '1,1;2,1', 'a SQL function that searches with a folded term finds the row in both calls of a query');
+like($r->{fn_lock}, qr/^${stale_term}The keys held in this session changed after the plan computed its search term\./,
+	'after ef_lock() between two calls, the SQL function\'s plan, whose term was computed with the keys before, is refused (55000)');
+like($r->{fn_role}, qr/^${stale_term}The current role is not the role the plan computed its search term for\./,
+	'after set_config() switches the role between two calls, the plan whose term was computed for the role before is refused');
+like($r->{explain_fresh}, qr/Custom Scan \(Citus Adaptive\)/, 'EXPLAIN of a plan whose term was computed with the keys held shows the plan');
+like($r->{explain_stale}, qr/^${stale_term}The keys held in this session changed after the plan computed its search term\./,
+	'EXPLAIN of a plan whose term was computed before the keys changed is refused as well');
+like($r->{run_stale}, qr/^${stale_term}The keys held in this session changed after the plan computed its search term\./,
+	'and so is running it');
+
 # another session, meanwhile, never decrypts with this one's keys
 $r = client($coord, sql => [ 'BEGIN', 'other::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK' ]);
 like($r->{other}, qr/^ERROR 55000: no master key is unlocked/, 'another coordinator session holds nothing on the workers');
@@ -406,6 +445,39 @@ is($r->{key_ids}, '1,4', 'and moves every value to key 1');
 is($r->{encrypt_column}, 'CALL', 'CALL ef_encrypt_column runs on a distributed table') or diag(explain $r);
 is($r->{nicks}, 'nick-ada,nick-grace,nick-katherine,nick-dorothy', 'and encrypts every value');
 is($r->{reterm_column}, 'CALL', 'CALL ef_reterm_column runs on a distributed table') or diag(explain $r);
+
+# another session rotates the index key and commits while this session's
+# transaction has forwarded its keys to the workers: once this session
+# reads the new index key (here ef_term_index_key_id(); a term computed on
+# the coordinator reads it too), the workers get it with the next
+# statement, so a term computed on a shard uses the index key the
+# coordinator's searches use.  (Last of the term tests: the suite's values
+# keep terms of the index key before.)
+my $rotated = PostgreSQL::Test::Utils::tempdir() . '/rotated';
+my $other_session = "$EFTest::python test/citus/citus_client.py 'host=127.0.0.1 port=" . $coord->port . " dbname=postgres' "
+  . "'SET lock_timeout = 20000' 'u1::SELECT ef_unlock(1, %(k1)s)' 'u2::SELECT ef_unlock(2, %(k2)s)' "
+  . "'rot::SELECT ef_rotate_index_key()' > $rotated";
+$r = client($coord, sql => [
+	'BEGIN',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'before_id::SELECT ef_term_index_key_id()',
+	'sent::SELECT count(ef_decrypt(email)) FROM customers',
+	"rotate::shell:$other_session",
+	'after_id::SELECT ef_term_index_key_id()',
+	'reterm::UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
+	'ids::SELECT string_agg(DISTINCT ef_index_key_id(login)::text, \',\') FROM customers WHERE tenant_id = 1',
+	'found::SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
+	'ROLLBACK',
+]);
+my ($rotated_to) = slurp_file($rotated) =~ /^rot\|(\d+)$/m;
+is($r->{sent}, '4', 'a transaction forwards its keys to the workers');
+ok(defined $rotated_to && $rotated_to > $r->{before_id}, 'another session rotates the index key meanwhile, and commits')
+  or diag(slurp_file($rotated));
+is($r->{after_id}, $rotated_to, 'this session then reads the new index key');
+is($r->{reterm}, 'UPDATE 2', 'UPDATE ... SET c = ef_reterm(c) runs on the workers after that');
+is($r->{ids}, $rotated_to, 'and gives the values terms of the new index key: the workers received it');
+is($r->{found}, '1', 'so a search computed on the coordinator with the new index key finds the row');
 
 # views from ef_create_view: SELECT and INSERT work, UPDATE and DELETE are refused
 $r = client($coord, env => { EF_P1 => 'patient-alice', EF_P2 => 'patient-bob' }, sql => [
