@@ -111,6 +111,14 @@ static int	executor_depth = 0;
 static uint8 (*sent_ids)[EF_FORWARD_ID_LEN] = NULL;
 static int	sent_count = 0;
 static int	sent_max = 0;
+/*
+ * ForeignSet()'s answer, asked at every statement and twice per log line:
+ * forgotten whenever the setting is assigned (its assign hook runs for
+ * every change, a transaction's end and a parallel worker's start
+ * included) and whenever the sent ids change, never compared by pointer
+ */
+static bool foreign_known = false;
+static bool foreign_answer = false;
 /* a set is being opened: the statements that does so open nothing */
 static bool opening = false;
 /* worker: the set has been opened and its keys are held */
@@ -125,11 +133,27 @@ static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
-/* Is Citus loaded in this backend?  Its settings exist once it is */
+/*
+ * Is Citus loaded in this backend?  Its settings exist once it is; a
+ * placeholder (a citus.* setting SET, or configured, where Citus is not
+ * loaded) is not Citus.  Citus loads only from shared_preload_libraries,
+ * so once those are loaded the answer never changes: it is looked up by
+ * name once per backend, not at every statement.
+ */
 bool
 CitusLoaded(void)
 {
-	return GetConfigOption("citus.propagate_set_commands", true, false) != NULL;
+	static int	loaded = -1;
+	bool		answer;
+
+	if (loaded >= 0)
+		return loaded == 1;
+	answer = GetConfigOption("citus.propagate_set_commands", true, false) != NULL &&
+		(GetConfigOptionFlags("citus.propagate_set_commands", true) &
+		 GUC_CUSTOM_PLACEHOLDER) == 0;
+	if (process_shared_preload_libraries_done)
+		loaded = answer ? 1 : 0;
+	return answer;
 }
 
 /* Citus coordinates this transaction's statements across connections? */
@@ -298,6 +322,7 @@ RememberSent(const uint8 *id)
 		sent_max = more;
 	}
 	memcpy(sent_ids[sent_count++], id, EF_FORWARD_ID_LEN);
+	foreign_known = false;
 }
 
 /*
@@ -394,15 +419,21 @@ static bool
 ForeignSet(void)
 {
 	ForwardHeader header;
+	bool		foreign = true;
 
+	if (foreign_known)
+		return foreign_answer;
 	if (forwarded_keys == NULL || forwarded_keys[0] == '\0')
-		return false;
-	if (sent_count == 0 || !ForwardReadHeader(forwarded_keys, &header))
-		return true;
-	for (int i = 0; i < sent_count; i++)
-		if (memcmp(sent_ids[i], header.id, EF_FORWARD_ID_LEN) == 0)
-			return false;
-	return true;
+		foreign = false;
+	else if (sent_count > 0 && ForwardReadHeader(forwarded_keys, &header))
+	{
+		for (int i = 0; i < sent_count && foreign; i++)
+			if (memcmp(sent_ids[i], header.id, EF_FORWARD_ID_LEN) == 0)
+				foreign = false;
+	}
+	foreign_answer = foreign;
+	foreign_known = true;
+	return foreign;
 }
 
 /* Is this backend serving a coordinator's transaction that forwarded keys? */
@@ -711,6 +742,7 @@ CitusForwardXactCallback(XactEvent event, void *arg)
 	sent_lxid = InvalidLocalTransactionId;
 	sent_keys = false;
 	sent_count = 0;
+	foreign_known = false;
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		ForgetNodeKeys();
 }
@@ -764,6 +796,9 @@ static void
 AssignForwardedKeys(const char *newval, void *extra)
 {
 	ForwardHeader header;
+
+	/* guc.c stores newval after this returns; ForeignSet() reads it then */
+	foreign_known = false;
 
 	/*
 	 * Every set received, opened or not, is refused after this transaction.
