@@ -397,6 +397,10 @@ CREATE FUNCTION ef_find_grace() RETURNS bigint LANGUAGE sql
 	AS $$ SELECT count(*) FROM customers WHERE login = ef_term('gracelogin'::text, 'customers.login', 'lower') $$;
 CREATE FUNCTION ef_lock_when_planned() RETURNS integer IMMUTABLE LANGUAGE plpgsql
 	AS $$ BEGIN RETURN ef_lock(); END $$;
+CREATE FUNCTION ef_find_login(text) RETURNS bigint LANGUAGE sql
+	AS $$ SELECT count(*) FROM customers WHERE tenant_id = 1 AND login = ef_term($1, 'customers.login', 'lower') $$;
+CREATE FUNCTION ef_find_login_pl(text) RETURNS bigint LANGUAGE plpgsql
+	AS $$ BEGIN RETURN (SELECT count(*) FROM customers WHERE tenant_id = 1 AND login = ef_term($1, 'customers.login', 'lower')); END $$;
 });
 my $stale_term = 'ERROR 55000: cannot run a plan whose search term was computed with other keys or for another role \| '
   . 'Run the statement again; in a SQL function called more than once in one statement, search from PL/pgSQL instead\. \| ';
@@ -412,6 +416,19 @@ $r = client($coord, sql => [
 	'su2c::SELECT ef_unlock(2, %(k2)s)',
 	'run_stale::SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\') AND ef_lock_when_planned() >= 0',
 	'lock_end2::SELECT ef_lock()',
+	# a SQL function's statement is planned without its arguments' values
+	# on PostgreSQL 15 to 17: a term over one waits for it, and the plan
+	# would ship the argument's plaintext to the worker (a router query,
+	# in a transaction that forwarded the keys, where the worker could
+	# compute the term from it); PL/pgSQL plans with the values
+	'su2d::SELECT ef_unlock(2, %(k2)s)',
+	'BEGIN',
+	"fn_param::SELECT ef_find_login('gracelogin')",
+	'ROLLBACK',
+	'BEGIN',
+	"fn_param_pl::SELECT ef_find_login_pl('gracelogin')",
+	'ROLLBACK',
+	'lock_end3::SELECT ef_lock()',
 ]);
 is($r->{fn_same}, '1,1;2,1', 'a SQL function that searches with a folded term finds the row in both calls of a query');
 like($r->{fn_lock}, qr/^${stale_term}The keys held in this session changed after the plan computed its search term\./,
@@ -423,6 +440,9 @@ like($r->{explain_stale}, qr/^${stale_term}The keys held in this session changed
 	'EXPLAIN of a plan whose term was computed before the keys changed is refused as well');
 like($r->{run_stale}, qr/^${stale_term}The keys held in this session changed after the plan computed its search term\./,
 	'and so is running it');
+like($r->{fn_param}, qr/^ERROR 0A000: a search term over a bind parameter needs a custom plan on a Citus table \| Set plan_cache_mode to auto or force_custom_plan; in a SQL function, search from PL\/pgSQL instead\./,
+	'a SQL function searching by its argument is refused as it starts: the argument never reaches a worker');
+is($r->{fn_param_pl}, '1', 'the same search in PL/pgSQL, planned with the argument\'s value, finds its row');
 
 # another session, meanwhile, never decrypts with this one's keys
 $r = client($coord, sql => [ 'BEGIN', 'other::SELECT count(ef_decrypt(email)) FROM customers', 'ROLLBACK' ]);
