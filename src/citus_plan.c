@@ -74,6 +74,7 @@
 #include "citus_forward.h"
 #include "citus_plan.h"
 #include "hook_chain.h"
+#include "indexkey.h"
 #include "key_plan.h"
 #include "keystore.h"
 #include "registry.h"
@@ -491,7 +492,7 @@ RefuseStaleTerm(const PlanMarks *marks)
 			 marks->other_role ?
 			 errdetail("The current role is not the role the plan computed its search term for.") :
 			 errdetail("The keys held in this session changed after the plan computed its search term."),
-			 errhint("Run the statement again; in a SQL function called more than once in one statement, search from PL/pgSQL instead.")));
+			 errhint("Search from PL/pgSQL rather than from a SQL function, or run the statement again in a new transaction.")));
 }
 
 /* Put an invalidation item on a plan */
@@ -576,6 +577,13 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 	if (CitusLoaded() && CallsMovable((Node *) parse, NULL) &&
 		TouchesCitus((Node *) parse, NULL))
 	{
+		/*
+		 * Read the index keys again if another session rotated them: the
+		 * terms folded here, the set forwarded before this statement and the
+		 * terms the shards compute then all use the newest.  Before the
+		 * terms are folded, so that their stamp names the keys after it.
+		 */
+		IndexKeysRefresh();
 		if ((parse->commandType == CMD_UPDATE || parse->commandType == CMD_DELETE) &&
 			parse->resultRelation > 0 &&
 			rt_fetch(parse->resultRelation, parse->rtable)->relkind == RELKIND_VIEW)

@@ -403,7 +403,7 @@ CREATE FUNCTION ef_find_login_pl(text) RETURNS bigint LANGUAGE plpgsql
 	AS $$ BEGIN RETURN (SELECT count(*) FROM customers WHERE tenant_id = 1 AND login = ef_term($1, 'customers.login', 'lower')); END $$;
 });
 my $stale_term = 'ERROR 55000: cannot run a plan whose search term was computed with other keys or for another role \| '
-  . 'Run the statement again; in a SQL function called more than once in one statement, search from PL/pgSQL instead\. \| ';
+  . 'Search from PL/pgSQL rather than from a SQL function, or run the statement again in a new transaction\. \| ';
 $r = client($coord, sql => [
 	'su2a::SELECT ef_unlock(2, %(k2)s)',
 	'fn_same::SELECT i, ef_find_grace() FROM generate_series(1, 2) i',
@@ -467,12 +467,14 @@ is($r->{nicks}, 'nick-ada,nick-grace,nick-katherine,nick-dorothy', 'and encrypts
 is($r->{reterm_column}, 'CALL', 'CALL ef_reterm_column runs on a distributed table') or diag(explain $r);
 
 # another session rotates the index key and commits while this session's
-# transaction has forwarded its keys to the workers: once this session
-# reads the new index key (here ef_term_index_key_id(); a term computed on
-# the coordinator reads it too), the workers get it with the next
-# statement, so a term computed on a shard uses the index key the
-# coordinator's searches use.  (Last of the term tests: the suite's values
-# keep terms of the index key before.)
+# transaction has forwarded its keys to the workers: the next statement on
+# a Citus table that calls the extension reads the new index key as it is
+# planned and sends it to the workers, so a term computed on a shard uses
+# the index key the coordinator's searches use.  Tenant 1's values move to
+# it (committed); the other tenants keep terms of the index key before.
+# Then a second rotation: the first statement after it, a search, must not
+# be refused as if its keys had changed after its terms were computed.
+# (Last of the term tests.)
 my $rotated = PostgreSQL::Test::Utils::tempdir() . '/rotated';
 my $other_session = "$EFTest::python test/citus/citus_client.py 'host=127.0.0.1 port=" . $coord->port . " dbname=postgres' "
   . "'SET lock_timeout = 20000' 'u1::SELECT ef_unlock(1, %(k1)s)' 'u2::SELECT ef_unlock(2, %(k2)s)' "
@@ -484,20 +486,37 @@ $r = client($coord, sql => [
 	'before_id::SELECT ef_term_index_key_id()',
 	'sent::SELECT count(ef_decrypt(email)) FROM customers',
 	"rotate::shell:$other_session",
-	'after_id::SELECT ef_term_index_key_id()',
 	'reterm::UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
 	'ids::SELECT string_agg(DISTINCT ef_index_key_id(login)::text, \',\') FROM customers WHERE tenant_id = 1',
+	'after_id::SELECT ef_term_index_key_id()',
 	'found::SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
-	'ROLLBACK',
+	'COMMIT',
 ]);
 my ($rotated_to) = slurp_file($rotated) =~ /^rot\|(\d+)$/m;
 is($r->{sent}, '4', 'a transaction forwards its keys to the workers');
 ok(defined $rotated_to && $rotated_to > $r->{before_id}, 'another session rotates the index key meanwhile, and commits')
   or diag(slurp_file($rotated));
-is($r->{after_id}, $rotated_to, 'this session then reads the new index key');
 is($r->{reterm}, 'UPDATE 2', 'UPDATE ... SET c = ef_reterm(c) runs on the workers after that');
-is($r->{ids}, $rotated_to, 'and gives the values terms of the new index key: the workers received it');
+is($r->{ids}, $rotated_to, 'and gives the values terms of the new index key: planning it read the rotation and the workers received it');
+is($r->{after_id}, $rotated_to, 'this session computes new terms with the new index key');
 is($r->{found}, '1', 'so a search computed on the coordinator with the new index key finds the row');
+
+unlink $rotated;
+$r = client($coord, sql => [
+	'BEGIN',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'sent::SELECT count(ef_decrypt(email)) FROM customers',
+	"rotate::shell:$other_session",
+	'found::SELECT count(*) FROM customers WHERE login = ANY (ef_terms(\'gracelogin\'::text, \'customers.login\', \'lower\'))',
+	'ids::SELECT ef_term_index_key_id()',
+	'ROLLBACK',
+]);
+my ($rotated_again) = slurp_file($rotated) =~ /^rot\|(\d+)$/m;
+ok(defined $rotated_again && $rotated_again > $rotated_to, 'another session rotates the index key again')
+  or diag(slurp_file($rotated));
+is($r->{found}, '1', 'the first statement after it, a search with the terms of both index keys held, runs and finds the row');
+is($r->{ids}, $rotated_again, 'its terms were computed with the index keys after the rotation');
 
 # views from ef_create_view: SELECT and INSERT work, UPDATE and DELETE are refused
 $r = client($coord, env => { EF_P1 => 'patient-alice', EF_P2 => 'patient-bob' }, sql => [
