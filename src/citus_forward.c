@@ -53,6 +53,7 @@
 #include "executor/spi.h"
 #include "forward_seal.h"
 #include "hook_chain.h"
+#include "indexkey.h"
 #include "keystore.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -388,15 +389,25 @@ SendKeys(void)
 	sent_generation = KeystoreGeneration();
 }
 
+/*
+ * Might the workers need keys from this session before this statement?  The
+ * cheap tests: they run before every statement
+ */
+static bool
+MaySend(void)
+{
+	return !((KeystoreGetAny(0) == NULL && xact_sent_lxid != EF_MY_LXID) ||
+			 IsParallelWorker() || !CoordinatedTransaction() || !CitusLoaded() ||
+			 IndexKeysRefreshing());
+}
+
 /* Must the workers get the keys (or learn they are gone) before this statement? */
 static bool
 MustSend(void)
 {
 	bool		sent_now = sent_lxid == EF_MY_LXID;
 
-	/* the cheap tests first: this runs before every statement */
-	if ((KeystoreGetAny(0) == NULL && xact_sent_lxid != EF_MY_LXID) ||
-		IsParallelWorker() || !CoordinatedTransaction() || !CitusLoaded())
+	if (!MaySend())
 		return false;
 	/* a set is sent again before workers would find it too old to open */
 	if (sent_now && sent_generation == KeystoreGeneration() &&
@@ -652,8 +663,17 @@ EfCitusExecutorStart(QueryDesc *queryDesc, int eflags)
 				PG_END_TRY();
 			}
 		}
-		else if (MustSend())
-			SendKeys();
+		else if (MaySend())
+		{
+			/*
+			 * Read an index-key rotation committed elsewhere before the keys
+			 * go: a cached plan is not planned again, so CitusPlanner has not
+			 * read it, and the shards' terms must use the newest index key
+			 */
+			IndexKeysRefresh();
+			if (MustSend())
+				SendKeys();
+		}
 	}
 	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);
 }

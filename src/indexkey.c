@@ -38,6 +38,8 @@
 
 /* The rotation count this session's index keys were last read at */
 static uint64 seen_rotation_count = 0;
+/* IndexKeysRefresh() is reading the registry: the statements it runs refresh nothing */
+static bool refreshing = false;
 
 /*
  * Return the held master key whose index key new terms use, or raise the
@@ -112,18 +114,37 @@ IndexKeysRefresh(void)
 	const HeldKey *held;
 
 	/* the latest snapshot cannot be taken in parallel mode: next time */
-	if (!RotationCountRead(&now) || now == seen_rotation_count ||
+	if (refreshing || !RotationCountRead(&now) || now == seen_rotation_count ||
 		KeystoreRotationPending() || IsInParallelMode())
 		return;
-	for (int i = 0; (held = KeystoreGetAny(i)) != NULL; i++)
+	refreshing = true;
+	PG_TRY();
 	{
-		/* a Citus coordinator's keys come with their index keys */
-		if (held->forwarded)
-			continue;
-		UnwrapIndexKeys(held->key_id, held->kek, true, held->scope, held->retired,
-						held->index_group);
+		for (int i = 0; (held = KeystoreGetAny(i)) != NULL; i++)
+		{
+			/* a Citus coordinator's keys come with their index keys */
+			if (held->forwarded)
+				continue;
+			UnwrapIndexKeys(held->key_id, held->kek, true, held->scope, held->retired,
+							held->index_group);
+		}
 	}
+	PG_FINALLY();
+	{
+		refreshing = false;
+	}
+	PG_END_TRY();
 	seen_rotation_count = now;
+}
+
+/*
+ * Is IndexKeysRefresh() under way?  Its held keys are then part refreshed,
+ * so citus_forward.c sends none until it is done.
+ */
+bool
+IndexKeysRefreshing(void)
+{
+	return refreshing;
 }
 
 /*

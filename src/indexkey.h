@@ -17,6 +17,7 @@
 
 extern const HeldKey *IndexKeyForNewTerms(void);
 extern void IndexKeysRefresh(void);
+extern bool IndexKeysRefreshing(void);
 extern void IndexKeysHold(int32 key_id, const uint8 *kek, EfKeyScope scope,
 						  bool retired, const char *group);
 extern void IndexKeysWrapForNewMasterKey(int32 key_id, const uint8 *kek,

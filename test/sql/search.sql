@@ -62,13 +62,6 @@ RESET enable_nestloop;
 SELECT u.id, count(*) FROM users u JOIN logins l ON l.user_email = u.email GROUP BY u.id ORDER BY count(*) DESC, u.id LIMIT 3;
 -- Negative tests: a probe needs the index key
 SELECT ef_term('user42@example.com', 'users.email');
--- a citus.* placeholder is not Citus: the hint is the usual one, not the
--- one for a Citus worker's internal connection
-SET citus.propagate_set_commands = 'none';
-SET application_name = 'citus_internal gpid=10000000001';
-SELECT ef_term('user42@example.com', 'users.email');
-RESET citus.propagate_set_commands;
-RESET application_name;
 
 -- case-insensitive and normalised matching, applied the same on both sides
 -- (ef_lock() forgot the keys given at connection start: connect again)
@@ -180,3 +173,11 @@ SELECT ef_decrypt(:'latin1_cafe'::encrypted_field);
 \echo :LAST_ERROR_SQLSTATE
 SELECT ef_decrypt_as(:'latin1_cafe'::encrypted_field, NULL::text);
 \echo :LAST_ERROR_SQLSTATE
+
+-- a citus.* placeholder is not Citus: in a new session whose first
+-- statements set one, the hint is the usual one, not the one for a Citus
+-- worker's internal connection
+\c :regression_db
+SET citus.propagate_set_commands = 'none';
+SET application_name = 'citus_internal gpid=10000000001';
+SELECT ef_term('user42@example.com', 'users.email');

@@ -518,6 +518,26 @@ ok(defined $rotated_again && $rotated_again > $rotated_to, 'another session rota
 is($r->{found}, '1', 'the first statement after it, a search with the terms of both index keys held, runs and finds the row');
 is($r->{ids}, $rotated_again, 'its terms were computed with the index keys after the rotation');
 
+# a cached plan is not planned again, so the planner does not read a
+# rotation before it runs: the keys it sends are read again as it starts
+unlink $rotated;
+$r = client($coord, sql => [
+	'BEGIN',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'prep::PREPARE reterm_tenant1 AS UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
+	'first::EXECUTE reterm_tenant1',
+	"rotate::shell:$other_session",
+	'second::EXECUTE reterm_tenant1',
+	'ids::SELECT string_agg(DISTINCT ef_index_key_id(login)::text, \',\') FROM customers WHERE tenant_id = 1',
+	'ROLLBACK',
+]);
+my ($rotated_third) = slurp_file($rotated) =~ /^rot\|(\d+)$/m;
+ok(defined $rotated_third && $rotated_third > $rotated_again, 'another session rotates the index key a third time')
+  or diag(slurp_file($rotated));
+is($r->{first} . ' ' . $r->{second}, 'UPDATE 2 UPDATE 2', 'a prepared UPDATE ... SET c = ef_reterm(c) runs before and after it');
+is($r->{ids}, $rotated_third, 'and its cached plan\'s second run gives the values terms of the new index key');
+
 # views from ef_create_view: SELECT and INSERT work, UPDATE and DELETE are refused
 $r = client($coord, env => { EF_P1 => 'patient-alice', EF_P2 => 'patient-bob' }, sql => [
 	'create::CREATE TABLE patients (clinic int, id int, name encrypted_field, PRIMARY KEY (clinic, id))',
