@@ -663,17 +663,8 @@ EfCitusExecutorStart(QueryDesc *queryDesc, int eflags)
 				PG_END_TRY();
 			}
 		}
-		else if (MaySend())
-		{
-			/*
-			 * Read an index-key rotation committed elsewhere before the keys
-			 * go: a cached plan is not planned again, so CitusPlanner has not
-			 * read it, and the shards' terms must use the newest index key
-			 */
-			IndexKeysRefresh();
-			if (MustSend())
-				SendKeys();
-		}
+		else if (MustSend())
+			SendKeys();
 	}
 	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);
 }

@@ -48,6 +48,10 @@
  * to 17, a SQL function's statement, planned once per call site and
  * transaction), or made before a change of keys or role within its own
  * statement, would use a term of the keys or the role before.
+ * A plan whose shards compute terms (ef_encrypt and ef_reterm over
+ * columns) is marked too, and reads the index keys again as it starts,
+ * since a cached plan is not planned again and the keys sent before it
+ * must carry a rotation committed meanwhile.
  * A plan whose term waits for a parameter's value is marked too, and
  * refused when it starts (a cached generic plan; on PostgreSQL 15 to 17 a
  * SQL function's statement, planned without its arguments' values):
@@ -150,6 +154,7 @@ typedef struct PlanMarks
 {
 	bool		term;			/* it holds a computed term */
 	bool		unresolved;		/* a term waits for a parameter's value */
+	bool		shard_terms;	/* the shards compute terms with sent keys */
 	bool		stamped;		/* it has items of each stamp id */
 	bool		other_role;		/* a stamp names a role not current */
 	bool		other_keys;		/* a stamp names a generation not current */
@@ -414,11 +419,19 @@ FoldTerms(Node *node, RewriteContext *context)
 	return expression_tree_mutator(node, FoldTerms, context);
 }
 
+/* What UseTwins() is told, and what it notes */
+typedef struct TwinsContext
+{
+	bool		reference;		/* the UPDATE's target is a reference table */
+	bool		shard_terms;	/* a twin computes terms on the shards */
+} TwinsContext;
+
 /* Put the twin Citus accepts in place of each call in an UPDATE's SET list */
 static Node *
 UseTwins(Node *node, void *context)
 {
-	bool		reference = *(bool *) context;
+	TwinsContext *twins_context = (TwinsContext *) context;
+	bool		reference = twins_context->reference;
 
 	if (node == NULL)
 		return NULL;
@@ -445,6 +458,7 @@ UseTwins(Node *node, void *context)
 						 errdetail("Citus updates each placement of a reference table on its own, and each would get a different encryption of the same value."),
 						 errhint("Encrypt on the coordinator: compute the values with a SELECT and write them with UPDATE ... SET c = $1.")));
 			func->funcid = kind == EF_FUNCTION_ENCRYPT ? twins.encrypt_on_shard : twins.reterm_on_shard;
+			twins_context->shard_terms = true;
 		}
 		return (Node *) func;
 	}
@@ -532,6 +546,7 @@ MarksOf(const PlannedStmt *stmt, PlanMarks *marks)
 	ListCell   *lc;
 	uint32		term_mark = KeyPlanTermMark();
 	uint32		unresolved_mark = KeyPlanUnresolvedMark();
+	uint32		shard_terms_mark = KeyPlanShardTermsMark();
 	PlanStamp	now = CurrentStamp();
 	bool		role = false;
 	bool		low = false;
@@ -547,6 +562,7 @@ MarksOf(const PlannedStmt *stmt, PlanMarks *marks)
 			case PROCOID:
 				marks->term |= item->hashValue == term_mark;
 				marks->unresolved |= item->hashValue == unresolved_mark;
+				marks->shard_terms |= item->hashValue == shard_terms_mark;
 				break;
 			case STAMP_ROLE:
 				role = true;
@@ -572,6 +588,7 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 			 ParamListInfo boundParams)
 {
 	RewriteContext context = {.params = boundParams};
+	bool		shard_terms = false;
 	PlannedStmt *result;
 
 	if (CitusLoaded() && CallsMovable((Node *) parse, NULL) &&
@@ -597,11 +614,12 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		if (parse->commandType == CMD_UPDATE && parse->resultRelation > 0)
 		{
 			RangeTblEntry *target = rt_fetch(parse->resultRelation, parse->rtable);
-			bool		reference;
+			TwinsContext twins_context = {false, false};
 
 			if (target->rtekind == RTE_RELATION &&
-				IsCitusTable(target->relid, &reference))
-				parse->targetList = (List *) UseTwins((Node *) parse->targetList, &reference);
+				IsCitusTable(target->relid, &twins_context.reference))
+				parse->targetList = (List *) UseTwins((Node *) parse->targetList, &twins_context);
+			shard_terms = twins_context.shard_terms;
 		}
 		parse = (Query *) FoldTerms((Node *) parse, &context);
 		if (context.unresolved && plan_cache_mode == PLAN_CACHE_MODE_FORCE_GENERIC_PLAN)
@@ -617,6 +635,8 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		result->planTree->total_cost = 1.0e30;
 		Mark(result, KeyPlanUnresolvedMark());
 	}
+	if (shard_terms)
+		Mark(result, KeyPlanShardTermsMark());
 	if (context.folded)
 	{
 		result->transientPlan = true;
@@ -628,7 +648,8 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
- * Start a query: refuse a plan whose term waits for a parameter's value,
+ * Start a query: read the index keys again for a plan whose shards
+ * compute terms; refuse a plan whose term waits for a parameter's value,
  * for EXPLAIN too (Citus sends the bound values to the workers to explain
  * their part); drop every cached plan holding a term, this one included,
  * from its next run on, whether or not this run reaches its end (an error
@@ -647,6 +668,21 @@ CitusPlanExecutorStart(QueryDesc *queryDesc, int eflags)
 		PlanMarks	marks;
 
 		MarksOf(queryDesc->plannedstmt, &marks);
+		if (marks.shard_terms)
+		{
+			uint64		generation = KeystoreGeneration();
+
+			/*
+			 * A cached plan is not planned again, so CitusPlanner has not
+			 * read a rotation committed since: read it before the keys go to
+			 * the shards that compute terms with them.  Only for such plans:
+			 * the registry read can fail (a role without the extension's
+			 * schema, a damaged row), and no other statement should.
+			 */
+			IndexKeysRefresh();
+			if (KeystoreGeneration() != generation)
+				MarksOf(queryDesc->plannedstmt, &marks);
+		}
 		if (marks.unresolved)
 			RefuseGenericTerm(true);
 		if (marks.term)

@@ -28,6 +28,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "hook_chain.h"
 #include "key_plan.h"
 #include "nodes/nodeFuncs.h"
@@ -49,6 +50,7 @@ static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
 static planner_hook_type prev_planner_hook = NULL;
 static uint32 term_mark = 0;	/* KeyPlanTermMark() */
 static uint32 unresolved_mark = 0;
+static uint32 shard_terms_mark = 0;
 
 /* Forget the cache when pg_proc changes */
 static void
@@ -62,9 +64,10 @@ InvalidateFuncCache(Datum arg, int cacheid, uint32 hashvalue)
 
 /*
  * Marks that citus_plan.c puts on plans as invalidation items on pg_proc:
- * "holds a computed term" and "a term waits for a parameter's value".
- * Each is the hash of a pg_proc row that cannot exist: the oid of a
- * catalog (pg_proc's own, pg_class's), which no function shares, as
+ * "holds a computed term", "a term waits for a parameter's value" and
+ * "the shards compute terms".  Each is the hash of a pg_proc row that
+ * cannot exist: the oid of a catalog (pg_proc's own, pg_class's,
+ * pg_type's), which no function shares, as
  * built-in oids are unique across catalogs and a user's start at
  * FirstNormalObjectId.  The hash of an oid is a bijection (murmurhash32),
  * never 0 (which means every row) but for oid 0, so no real invalidation
@@ -81,8 +84,11 @@ MakeMarks(void)
 	if (term_mark == 0)
 	{
 		unresolved_mark = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(RelationRelationId));
+		shard_terms_mark = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(TypeRelationId));
 		term_mark = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(ProcedureRelationId));
-		Assert(term_mark != 0 && unresolved_mark != 0 && term_mark != unresolved_mark);
+		Assert(term_mark != 0 && unresolved_mark != 0 && shard_terms_mark != 0 &&
+			   term_mark != unresolved_mark && shard_terms_mark != term_mark &&
+			   shard_terms_mark != unresolved_mark);
 	}
 }
 
@@ -100,6 +106,13 @@ KeyPlanUnresolvedMark(void)
 	return unresolved_mark;
 }
 
+uint32
+KeyPlanShardTermsMark(void)
+{
+	MakeMarks();
+	return shard_terms_mark;
+}
+
 /* Has this backend marked a plan yet?  Without reading any catalog */
 bool
 KeyPlanMarksMade(void)
@@ -114,7 +127,8 @@ KeyPlanMarksMade(void)
 bool
 KeyPlanIsMark(uint32 hashvalue)
 {
-	return term_mark != 0 && (hashvalue == term_mark || hashvalue == unresolved_mark);
+	return term_mark != 0 && (hashvalue == term_mark || hashvalue == unresolved_mark ||
+							  hashvalue == shard_terms_mark);
 }
 
 /*

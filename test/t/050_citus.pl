@@ -520,6 +520,7 @@ is($r->{ids}, $rotated_again, 'its terms were computed with the index keys after
 
 # a cached plan is not planned again, so the planner does not read a
 # rotation before it runs: the keys it sends are read again as it starts
+# (committed: tenant 1's values keep terms of an index key held next)
 unlink $rotated;
 $r = client($coord, sql => [
 	'BEGIN',
@@ -530,13 +531,41 @@ $r = client($coord, sql => [
 	"rotate::shell:$other_session",
 	'second::EXECUTE reterm_tenant1',
 	'ids::SELECT string_agg(DISTINCT ef_index_key_id(login)::text, \',\') FROM customers WHERE tenant_id = 1',
-	'ROLLBACK',
+	'COMMIT',
 ]);
 my ($rotated_third) = slurp_file($rotated) =~ /^rot\|(\d+)$/m;
 ok(defined $rotated_third && $rotated_third > $rotated_again, 'another session rotates the index key a third time')
   or diag(slurp_file($rotated));
 is($r->{first} . ' ' . $r->{second}, 'UPDATE 2 UPDATE 2', 'a prepared UPDATE ... SET c = ef_reterm(c) runs before and after it');
 is($r->{ids}, $rotated_third, 'and its cached plan\'s second run gives the values terms of the new index key');
+
+# only a plan whose shards compute terms reads the registry again as it
+# starts: after a rotation and a damaged row in the registry, statements
+# that compute no term run as before, and the prepared UPDATE names the row
+unlink $rotated;
+my $rotate_and_damage = "$EFTest::python test/citus/citus_client.py 'host=127.0.0.1 port=" . $coord->port . " dbname=postgres' "
+  . "'SET lock_timeout = 20000' 'u1::SELECT ef_unlock(1, %(k1)s)' 'u2::SELECT ef_unlock(2, %(k2)s)' "
+  . "'rot::SELECT ef_rotate_index_key()' "
+  . "'damage::INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (65000, 1, decode(%(p1)s, %(p2)s))' > $rotated";
+$r = client($coord, env => { EF_P1 => '00' x 40, EF_P2 => 'hex' }, sql => [
+	'BEGIN',
+	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+	'prep::PREPARE reterm_tenant1 AS UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
+	'first::EXECUTE reterm_tenant1',
+	"rotate::shell:$rotate_and_damage",
+	'one::SELECT 1',
+	'count::SELECT count(*) FROM customers',
+	'second::EXECUTE reterm_tenant1',
+	'ROLLBACK',
+]);
+like(slurp_file($rotated), qr/^damage\|INSERT 0 1$/m, 'another session rotates the index key and leaves a damaged row in the registry')
+  or diag(slurp_file($rotated));
+is($r->{one} . ' ' . $r->{count}, '1 4', 'in a transaction that forwards keys, statements that compute no term run as before')
+  or diag(explain $r);
+like($r->{second}, qr/^ERROR XX001: index key 65000 wrapped under master key 1 is damaged/,
+	'the prepared UPDATE whose shards compute terms reads the registry again as it starts, and says so');
+$coord->safe_psql('postgres', 'DELETE FROM ef_index_keys WHERE index_key_id = 65000');
 
 # views from ef_create_view: SELECT and INSERT work, UPDATE and DELETE are refused
 $r = client($coord, env => { EF_P1 => 'patient-alice', EF_P2 => 'patient-bob' }, sql => [
