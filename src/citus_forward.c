@@ -389,25 +389,20 @@ SendKeys(void)
 	sent_generation = KeystoreGeneration();
 }
 
-/*
- * Might the workers need keys from this session before this statement?  The
- * cheap tests: they run before every statement
- */
-static bool
-MaySend(void)
-{
-	return !((KeystoreGetAny(0) == NULL && xact_sent_lxid != EF_MY_LXID) ||
-			 IsParallelWorker() || !CoordinatedTransaction() || !CitusLoaded() ||
-			 IndexKeysRefreshing());
-}
-
 /* Must the workers get the keys (or learn they are gone) before this statement? */
 static bool
 MustSend(void)
 {
 	bool		sent_now = sent_lxid == EF_MY_LXID;
 
-	if (!MaySend())
+	/*
+	 * The cheap tests first: this runs before every statement.  None while
+	 * the index keys are read again: its registry reads pass here, with
+	 * some held keys given their new index keys and some not yet.
+	 */
+	if ((KeystoreGetAny(0) == NULL && xact_sent_lxid != EF_MY_LXID) ||
+		IsParallelWorker() || !CoordinatedTransaction() || !CitusLoaded() ||
+		IndexKeysRefreshing())
 		return false;
 	/* a set is sent again before workers would find it too old to open */
 	if (sent_now && sent_generation == KeystoreGeneration() &&

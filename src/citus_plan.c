@@ -48,10 +48,11 @@
  * to 17, a SQL function's statement, planned once per call site and
  * transaction), or made before a change of keys or role within its own
  * statement, would use a term of the keys or the role before.
- * A plan whose shards compute terms (ef_encrypt and ef_reterm over
- * columns) is marked too, and reads the index keys again as it starts,
- * since a cached plan is not planned again and the keys sent before it
- * must carry a rotation committed meanwhile.
+ * A plan that computes terms (ef_term, ef_terms, ef_encrypt, ef_reterm,
+ * here or on the shards) reads the index keys again when it is planned,
+ * and is marked to do so again as it starts, since a cached plan is not
+ * planned again: the keys sent before it must carry a rotation committed
+ * meanwhile.
  * A plan whose term waits for a parameter's value is marked too, and
  * refused when it starts (a cached generic plan; on PostgreSQL 15 to 17 a
  * SQL function's statement, planned without its arguments' values):
@@ -154,7 +155,8 @@ typedef struct PlanMarks
 {
 	bool		term;			/* it holds a computed term */
 	bool		unresolved;		/* a term waits for a parameter's value */
-	bool		shard_terms;	/* the shards compute terms with sent keys */
+	bool		index_keys;		/* its terms, here or on the shards, need
+								 * the newest index keys */
 	bool		stamped;		/* it has items of each stamp id */
 	bool		other_role;		/* a stamp names a role not current */
 	bool		other_keys;		/* a stamp names a generation not current */
@@ -204,6 +206,35 @@ CallsMovable(Node *node, void *context)
 	if (IsA(node, Query))
 		return query_tree_walker((Query *) node, CallsMovable, context, 0);
 	return expression_tree_walker(node, CallsMovable, context);
+}
+
+/*
+ * Does a query call, at any depth, a function that computes terms with the
+ * index keys (ef_term, ef_terms, ef_encrypt, which may be searchable, and
+ * ef_reterm)?  Where Citus runs them, on the coordinator or the shards,
+ * they need the newest index keys; ef_decrypt and ef_rewrap do not.
+ */
+static bool
+CallsIndexKeys(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr))
+	{
+		switch (KeyPlanFunction(((FuncExpr *) node)->funcid))
+		{
+			case EF_FUNCTION_TERM:
+			case EF_FUNCTION_TERMS:
+			case EF_FUNCTION_ENCRYPT:
+			case EF_FUNCTION_RETERM:
+				return true;
+			default:
+				break;
+		}
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, CallsIndexKeys, context, 0);
+	return expression_tree_walker(node, CallsIndexKeys, context);
 }
 
 /* Is a relation a Citus table?  Its kind in *reference */
@@ -419,19 +450,11 @@ FoldTerms(Node *node, RewriteContext *context)
 	return expression_tree_mutator(node, FoldTerms, context);
 }
 
-/* What UseTwins() is told, and what it notes */
-typedef struct TwinsContext
-{
-	bool		reference;		/* the UPDATE's target is a reference table */
-	bool		shard_terms;	/* a twin computes terms on the shards */
-} TwinsContext;
-
 /* Put the twin Citus accepts in place of each call in an UPDATE's SET list */
 static Node *
 UseTwins(Node *node, void *context)
 {
-	TwinsContext *twins_context = (TwinsContext *) context;
-	bool		reference = twins_context->reference;
+	bool		reference = *(bool *) context;
 
 	if (node == NULL)
 		return NULL;
@@ -458,7 +481,6 @@ UseTwins(Node *node, void *context)
 						 errdetail("Citus updates each placement of a reference table on its own, and each would get a different encryption of the same value."),
 						 errhint("Encrypt on the coordinator: compute the values with a SELECT and write them with UPDATE ... SET c = $1.")));
 			func->funcid = kind == EF_FUNCTION_ENCRYPT ? twins.encrypt_on_shard : twins.reterm_on_shard;
-			twins_context->shard_terms = true;
 		}
 		return (Node *) func;
 	}
@@ -546,7 +568,7 @@ MarksOf(const PlannedStmt *stmt, PlanMarks *marks)
 	ListCell   *lc;
 	uint32		term_mark = KeyPlanTermMark();
 	uint32		unresolved_mark = KeyPlanUnresolvedMark();
-	uint32		shard_terms_mark = KeyPlanShardTermsMark();
+	uint32		index_keys_mark = KeyPlanIndexKeysMark();
 	PlanStamp	now = CurrentStamp();
 	bool		role = false;
 	bool		low = false;
@@ -562,7 +584,7 @@ MarksOf(const PlannedStmt *stmt, PlanMarks *marks)
 			case PROCOID:
 				marks->term |= item->hashValue == term_mark;
 				marks->unresolved |= item->hashValue == unresolved_mark;
-				marks->shard_terms |= item->hashValue == shard_terms_mark;
+				marks->index_keys |= item->hashValue == index_keys_mark;
 				break;
 			case STAMP_ROLE:
 				role = true;
@@ -588,7 +610,7 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 			 ParamListInfo boundParams)
 {
 	RewriteContext context = {.params = boundParams};
-	bool		shard_terms = false;
+	bool		index_keys = false;
 	PlannedStmt *result;
 
 	if (CitusLoaded() && CallsMovable((Node *) parse, NULL) &&
@@ -599,8 +621,12 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		 * terms folded here, the set forwarded before this statement and the
 		 * terms the shards compute then all use the newest.  Before the
 		 * terms are folded, so that their stamp names the keys after it.
+		 * Such a plan is marked, and does it again as it starts: a cached
+		 * plan is not planned again.
 		 */
-		IndexKeysRefresh();
+		index_keys = CallsIndexKeys((Node *) parse, NULL);
+		if (index_keys)
+			IndexKeysRefresh();
 		if ((parse->commandType == CMD_UPDATE || parse->commandType == CMD_DELETE) &&
 			parse->resultRelation > 0 &&
 			rt_fetch(parse->resultRelation, parse->rtable)->relkind == RELKIND_VIEW)
@@ -614,12 +640,11 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		if (parse->commandType == CMD_UPDATE && parse->resultRelation > 0)
 		{
 			RangeTblEntry *target = rt_fetch(parse->resultRelation, parse->rtable);
-			TwinsContext twins_context = {false, false};
+			bool		reference;
 
 			if (target->rtekind == RTE_RELATION &&
-				IsCitusTable(target->relid, &twins_context.reference))
-				parse->targetList = (List *) UseTwins((Node *) parse->targetList, &twins_context);
-			shard_terms = twins_context.shard_terms;
+				IsCitusTable(target->relid, &reference))
+				parse->targetList = (List *) UseTwins((Node *) parse->targetList, &reference);
 		}
 		parse = (Query *) FoldTerms((Node *) parse, &context);
 		if (context.unresolved && plan_cache_mode == PLAN_CACHE_MODE_FORCE_GENERIC_PLAN)
@@ -635,8 +660,8 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		result->planTree->total_cost = 1.0e30;
 		Mark(result, KeyPlanUnresolvedMark());
 	}
-	if (shard_terms)
-		Mark(result, KeyPlanShardTermsMark());
+	if (index_keys)
+		Mark(result, KeyPlanIndexKeysMark());
 	if (context.folded)
 	{
 		result->transientPlan = true;
@@ -648,12 +673,12 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
- * Start a query: read the index keys again for a plan whose shards
- * compute terms; refuse a plan whose term waits for a parameter's value,
+ * Start a query: refuse a plan whose term waits for a parameter's value,
  * for EXPLAIN too (Citus sends the bound values to the workers to explain
  * their part); drop every cached plan holding a term, this one included,
  * from its next run on, whether or not this run reaches its end (an error
- * skips ExecutorEnd); then refuse this one, EXPLAIN too, if its term was
+ * skips ExecutorEnd); read the index keys again for a plan whose terms
+ * need them; then refuse this one, EXPLAIN too, if its term was
  * computed with other keys or for another role than those of now.  The
  * plan that runs stays: the plan cache counts its users.  Installed after
  * the other ExecutorStart hooks, so that it runs before them and an error
@@ -668,29 +693,26 @@ CitusPlanExecutorStart(QueryDesc *queryDesc, int eflags)
 		PlanMarks	marks;
 
 		MarksOf(queryDesc->plannedstmt, &marks);
-		if (marks.shard_terms)
+		if (marks.unresolved)
+			RefuseGenericTerm(true);
+		if (marks.term)
+			CallSyscacheCallbacks(PROCOID, KeyPlanTermMark());
+		if (marks.index_keys)
 		{
 			uint64		generation = KeystoreGeneration();
 
 			/*
 			 * A cached plan is not planned again, so CitusPlanner has not
 			 * read a rotation committed since: read it before the keys go to
-			 * the shards that compute terms with them.  Only for such plans:
-			 * the registry read can fail (a role without the extension's
-			 * schema, a damaged row), and no other statement should.
+			 * the shards.  Only for such plans: the registry read can fail (a
+			 * damaged row), and no other statement should.
 			 */
 			IndexKeysRefresh();
 			if (KeystoreGeneration() != generation)
 				MarksOf(queryDesc->plannedstmt, &marks);
 		}
-		if (marks.unresolved)
-			RefuseGenericTerm(true);
-		if (marks.term)
-		{
-			CallSyscacheCallbacks(PROCOID, KeyPlanTermMark());
-			if (!marks.stamped || marks.other_role || marks.other_keys)
-				RefuseStaleTerm(&marks);
-		}
+		if (marks.term && (!marks.stamped || marks.other_role || marks.other_keys))
+			RefuseStaleTerm(&marks);
 	}
 	EfNextExecutorStart(prev_ExecutorStart, queryDesc, eflags);
 }

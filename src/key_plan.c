@@ -50,7 +50,7 @@ static FuncCacheEntry func_cache[FUNC_CACHE_SIZE];
 static planner_hook_type prev_planner_hook = NULL;
 static uint32 term_mark = 0;	/* KeyPlanTermMark() */
 static uint32 unresolved_mark = 0;
-static uint32 shard_terms_mark = 0;
+static uint32 index_keys_mark = 0;
 
 /* Forget the cache when pg_proc changes */
 static void
@@ -65,7 +65,7 @@ InvalidateFuncCache(Datum arg, int cacheid, uint32 hashvalue)
 /*
  * Marks that citus_plan.c puts on plans as invalidation items on pg_proc:
  * "holds a computed term", "a term waits for a parameter's value" and
- * "the shards compute terms".  Each is the hash of a pg_proc row that
+ * "computes terms with the index keys".  Each is the hash of a pg_proc row that
  * cannot exist: the oid of a catalog (pg_proc's own, pg_class's,
  * pg_type's), which no function shares, as
  * built-in oids are unique across catalogs and a user's start at
@@ -84,11 +84,11 @@ MakeMarks(void)
 	if (term_mark == 0)
 	{
 		unresolved_mark = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(RelationRelationId));
-		shard_terms_mark = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(TypeRelationId));
+		index_keys_mark = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(TypeRelationId));
 		term_mark = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(ProcedureRelationId));
-		Assert(term_mark != 0 && unresolved_mark != 0 && shard_terms_mark != 0 &&
-			   term_mark != unresolved_mark && shard_terms_mark != term_mark &&
-			   shard_terms_mark != unresolved_mark);
+		Assert(term_mark != 0 && unresolved_mark != 0 && index_keys_mark != 0 &&
+			   term_mark != unresolved_mark && index_keys_mark != term_mark &&
+			   index_keys_mark != unresolved_mark);
 	}
 }
 
@@ -107,10 +107,10 @@ KeyPlanUnresolvedMark(void)
 }
 
 uint32
-KeyPlanShardTermsMark(void)
+KeyPlanIndexKeysMark(void)
 {
 	MakeMarks();
-	return shard_terms_mark;
+	return index_keys_mark;
 }
 
 /* Has this backend marked a plan yet?  Without reading any catalog */
@@ -128,7 +128,7 @@ bool
 KeyPlanIsMark(uint32 hashvalue)
 {
 	return term_mark != 0 && (hashvalue == term_mark || hashvalue == unresolved_mark ||
-							  hashvalue == shard_terms_mark);
+							  hashvalue == index_keys_mark);
 }
 
 /*

@@ -31,7 +31,7 @@ extern void KeyPlanInstallHook(void);
 extern EfFunction KeyPlanFunction(Oid funcid);
 extern uint32 KeyPlanTermMark(void);
 extern uint32 KeyPlanUnresolvedMark(void);
-extern uint32 KeyPlanShardTermsMark(void);
+extern uint32 KeyPlanIndexKeysMark(void);
 extern bool KeyPlanMarksMade(void);
 extern bool KeyPlanIsMark(uint32 hashvalue);
 

@@ -527,8 +527,11 @@ $r = client($coord, sql => [
 	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
 	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
 	'prep::PREPARE reterm_tenant1 AS UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
+	'psel::PREPARE reterm_ids AS SELECT string_agg(DISTINCT ef_index_key_id(ef_reterm(login, NULL, \'customers.login\', \'lower\'))::text, \',\') FROM customers WHERE tenant_id = 1',
 	'first::EXECUTE reterm_tenant1',
+	'sel1::EXECUTE reterm_ids',
 	"rotate::shell:$other_session",
+	'sel2::EXECUTE reterm_ids',
 	'second::EXECUTE reterm_tenant1',
 	'ids::SELECT string_agg(DISTINCT ef_index_key_id(login)::text, \',\') FROM customers WHERE tenant_id = 1',
 	'COMMIT',
@@ -538,10 +541,12 @@ ok(defined $rotated_third && $rotated_third > $rotated_again, 'another session r
   or diag(slurp_file($rotated));
 is($r->{first} . ' ' . $r->{second}, 'UPDATE 2 UPDATE 2', 'a prepared UPDATE ... SET c = ef_reterm(c) runs before and after it');
 is($r->{ids}, $rotated_third, 'and its cached plan\'s second run gives the values terms of the new index key');
+is($r->{sel1} . ' ' . $r->{sel2}, "$rotated_again $rotated_third",
+	'so does a prepared SELECT whose shards compute terms, run first after the rotation');
 
-# only a plan whose shards compute terms reads the registry again as it
-# starts: after a rotation and a damaged row in the registry, statements
-# that compute no term run as before, and the prepared UPDATE names the row
+# only a plan that computes terms reads the registry again as it starts:
+# after a rotation and a damaged row in the registry, statements that
+# compute no term run as before, and the prepared UPDATE names the row
 unlink $rotated;
 my $rotate_and_damage = "$EFTest::python test/citus/citus_client.py 'host=127.0.0.1 port=" . $coord->port . " dbname=postgres' "
   . "'SET lock_timeout = 20000' 'u1::SELECT ef_unlock(1, %(k1)s)' 'u2::SELECT ef_unlock(2, %(k2)s)' "
@@ -552,16 +557,20 @@ $r = client($coord, env => { EF_P1 => '00' x 40, EF_P2 => 'hex' }, sql => [
 	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
 	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
 	'prep::PREPARE reterm_tenant1 AS UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
+	'pdec::PREPARE decrypt_count AS SELECT count(ef_decrypt(email)) FROM customers',
 	'first::EXECUTE reterm_tenant1',
+	'dec1::EXECUTE decrypt_count',
 	"rotate::shell:$rotate_and_damage",
 	'one::SELECT 1',
 	'count::SELECT count(*) FROM customers',
+	'dec2::EXECUTE decrypt_count',
 	'second::EXECUTE reterm_tenant1',
 	'ROLLBACK',
 ]);
 like(slurp_file($rotated), qr/^damage\|INSERT 0 1$/m, 'another session rotates the index key and leaves a damaged row in the registry')
   or diag(slurp_file($rotated));
-is($r->{one} . ' ' . $r->{count}, '1 4', 'in a transaction that forwards keys, statements that compute no term run as before')
+is($r->{one} . ' ' . $r->{count} . ' ' . $r->{dec1} . ' ' . $r->{dec2}, '1 4 4 4',
+	'in a transaction that forwards keys, statements that compute no term run as before, a prepared decrypt included')
   or diag(explain $r);
 like($r->{second}, qr/^ERROR XX001: index key 65000 wrapped under master key 1 is damaged/,
 	'the prepared UPDATE whose shards compute terms reads the registry again as it starts, and says so');
