@@ -179,62 +179,39 @@ InvalidateTwins(Datum arg, int cacheid, uint32 hashvalue)
 	twins.valid = false;
 }
 
-/*
- * Does a query call one of the functions this hook moves, or ef_decrypt
- * (which marks a view ef_create_view made)?
- */
-static bool
-CallsMovable(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, FuncExpr))
-	{
-		switch (KeyPlanFunction(((FuncExpr *) node)->funcid))
-		{
-			case EF_FUNCTION_TERM:
-			case EF_FUNCTION_TERMS:
-			case EF_FUNCTION_ENCRYPT:
-			case EF_FUNCTION_REWRAP:
-			case EF_FUNCTION_RETERM:
-			case EF_FUNCTION_DECRYPT:
-				return true;
-			default:
-				break;
-		}
-	}
-	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, CallsMovable, context, 0);
-	return expression_tree_walker(node, CallsMovable, context);
-}
+/* A set of EfFunction kinds, a bit each */
+#define KIND(kind)	(1U << (kind))
 
 /*
- * Does a query call, at any depth, a function that computes terms with the
- * index keys (ef_term, ef_terms, ef_encrypt, which may be searchable, and
- * ef_reterm)?  Where Citus runs them, on the coordinator or the shards,
- * they need the newest index keys; ef_decrypt and ef_rewrap do not.
+ * The functions this hook moves, and ef_decrypt (which marks a view
+ * ef_create_view made)
  */
+#define MOVABLE_KINDS	(KIND(EF_FUNCTION_TERM) | KIND(EF_FUNCTION_TERMS) | \
+						 KIND(EF_FUNCTION_ENCRYPT) | KIND(EF_FUNCTION_REWRAP) | \
+						 KIND(EF_FUNCTION_RETERM) | KIND(EF_FUNCTION_DECRYPT))
+
+/*
+ * The functions that compute terms with the index keys (ef_encrypt may be
+ * searchable): wherever Citus runs them, on the coordinator or the shards,
+ * they need the newest index keys; ef_decrypt and ef_rewrap do not
+ */
+#define INDEX_KEY_KINDS	(KIND(EF_FUNCTION_TERM) | KIND(EF_FUNCTION_TERMS) | \
+						 KIND(EF_FUNCTION_ENCRYPT) | KIND(EF_FUNCTION_RETERM))
+
+/* Does a query call, at any depth, a function of the kinds in *context? */
 static bool
-CallsIndexKeys(Node *node, void *context)
+CallsKinds(Node *node, void *context)
 {
+	uint32		kinds = *(const uint32 *) context;
+
 	if (node == NULL)
 		return false;
-	if (IsA(node, FuncExpr))
-	{
-		switch (KeyPlanFunction(((FuncExpr *) node)->funcid))
-		{
-			case EF_FUNCTION_TERM:
-			case EF_FUNCTION_TERMS:
-			case EF_FUNCTION_ENCRYPT:
-			case EF_FUNCTION_RETERM:
-				return true;
-			default:
-				break;
-		}
-	}
+	if (IsA(node, FuncExpr) &&
+		(kinds & KIND(KeyPlanFunction(((FuncExpr *) node)->funcid))) != 0)
+		return true;
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, CallsIndexKeys, context, 0);
-	return expression_tree_walker(node, CallsIndexKeys, context);
+		return query_tree_walker((Query *) node, CallsKinds, context, 0);
+	return expression_tree_walker(node, CallsKinds, context);
 }
 
 /* Is a relation a Citus table?  Its kind in *reference */
@@ -610,10 +587,12 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 			 ParamListInfo boundParams)
 {
 	RewriteContext context = {.params = boundParams};
+	uint32		movable = MOVABLE_KINDS;
+	uint32		index_key_kinds = INDEX_KEY_KINDS;
 	bool		index_keys = false;
 	PlannedStmt *result;
 
-	if (CitusLoaded() && CallsMovable((Node *) parse, NULL) &&
+	if (CitusLoaded() && CallsKinds((Node *) parse, &movable) &&
 		TouchesCitus((Node *) parse, NULL))
 	{
 		/*
@@ -624,7 +603,7 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		 * Such a plan is marked, and does it again as it starts: a cached
 		 * plan is not planned again.
 		 */
-		index_keys = CallsIndexKeys((Node *) parse, NULL);
+		index_keys = CallsKinds((Node *) parse, &index_key_kinds);
 		if (index_keys)
 			IndexKeysRefresh();
 		if ((parse->commandType == CMD_UPDATE || parse->commandType == CMD_DELETE) &&
