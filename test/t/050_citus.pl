@@ -466,6 +466,32 @@ is($r->{encrypt_column}, 'CALL', 'CALL ef_encrypt_column runs on a distributed t
 is($r->{nicks}, 'nick-ada,nick-grace,nick-katherine,nick-dorothy', 'and encrypts every value');
 is($r->{reterm_column}, 'CALL', 'CALL ef_reterm_column runs on a distributed table') or diag(explain $r);
 
+# Run statements in a transaction that holds keys 1 and 2 (transaction
+# scope), ended by $end; where 'ROTATE' stands, another session unlocks
+# both, rotates the index key, runs the statements in also, and commits.
+# The results carry rotated_to, the new index key id, and other, what the
+# other session printed.
+my $rotated = PostgreSQL::Test::Utils::tempdir() . '/rotated';
+sub across_rotation
+{
+	my ($end, $sql, %o) = @_;
+	# its statements go in single quotes: values with quotes come as %(pN)s
+	my $other = "$EFTest::python test/citus/citus_client.py 'host=127.0.0.1 port=" . $coord->port . " dbname=postgres' "
+	  . "'SET lock_timeout = 20000' 'u1::SELECT ef_unlock(1, %(k1)s)' 'u2::SELECT ef_unlock(2, %(k2)s)' "
+	  . "'rot::SELECT ef_rotate_index_key()'" . join('', map { " '$_'" } @{ $o{also} // [] }) . " > $rotated";
+	unlink $rotated;
+	my $res = client($coord, env => $o{env} // {}, sql => [
+		'BEGIN',
+		'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
+		'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+		(map { $_ eq 'ROTATE' ? "rotate::shell:$other" : $_ } @$sql),
+		$end,
+	]);
+	$res->{other} = -e $rotated ? slurp_file($rotated) : '';
+	($res->{rotated_to}) = $res->{other} =~ /^rot\|(\d+)$/m;
+	return $res;
+}
+
 # another session rotates the index key and commits while this session's
 # transaction has forwarded its keys to the workers: the next statement on
 # a Citus table that calls the extension reads the new index key as it is
@@ -475,70 +501,53 @@ is($r->{reterm_column}, 'CALL', 'CALL ef_reterm_column runs on a distributed tab
 # Then a second rotation: the first statement after it, a search, must not
 # be refused as if its keys had changed after its terms were computed.
 # (Last of the term tests.)
-my $rotated = PostgreSQL::Test::Utils::tempdir() . '/rotated';
-my $other_session = "$EFTest::python test/citus/citus_client.py 'host=127.0.0.1 port=" . $coord->port . " dbname=postgres' "
-  . "'SET lock_timeout = 20000' 'u1::SELECT ef_unlock(1, %(k1)s)' 'u2::SELECT ef_unlock(2, %(k2)s)' "
-  . "'rot::SELECT ef_rotate_index_key()' > $rotated";
-$r = client($coord, sql => [
-	'BEGIN',
-	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
-	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+$r = across_rotation('COMMIT', [
 	'before_id::SELECT ef_term_index_key_id()',
 	'sent::SELECT count(ef_decrypt(email)) FROM customers',
-	"rotate::shell:$other_session",
+	'ROTATE',
 	'reterm::UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
 	'ids::SELECT string_agg(DISTINCT ef_index_key_id(login)::text, \',\') FROM customers WHERE tenant_id = 1',
 	'after_id::SELECT ef_term_index_key_id()',
 	'found::SELECT count(*) FROM customers WHERE login = ef_term(\'gracelogin\'::text, \'customers.login\', \'lower\')',
-	'COMMIT',
 ]);
-my ($rotated_to) = slurp_file($rotated) =~ /^rot\|(\d+)$/m;
+my $rotated_to = $r->{rotated_to};
 is($r->{sent}, '4', 'a transaction forwards its keys to the workers');
 ok(defined $rotated_to && $rotated_to > $r->{before_id}, 'another session rotates the index key meanwhile, and commits')
-  or diag(slurp_file($rotated));
+  or diag($r->{other});
 is($r->{reterm}, 'UPDATE 2', 'UPDATE ... SET c = ef_reterm(c) runs on the workers after that');
 is($r->{ids}, $rotated_to, 'and gives the values terms of the new index key: planning it read the rotation and the workers received it');
 is($r->{after_id}, $rotated_to, 'this session computes new terms with the new index key');
 is($r->{found}, '1', 'so a search computed on the coordinator with the new index key finds the row');
 
-unlink $rotated;
-$r = client($coord, sql => [
-	'BEGIN',
-	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
-	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
+$r = across_rotation('ROLLBACK', [
 	'sent::SELECT count(ef_decrypt(email)) FROM customers',
-	"rotate::shell:$other_session",
+	'ROTATE',
 	'found::SELECT count(*) FROM customers WHERE login = ANY (ef_terms(\'gracelogin\'::text, \'customers.login\', \'lower\'))',
 	'ids::SELECT ef_term_index_key_id()',
-	'ROLLBACK',
 ]);
-my ($rotated_again) = slurp_file($rotated) =~ /^rot\|(\d+)$/m;
+my $rotated_again = $r->{rotated_to};
 ok(defined $rotated_again && $rotated_again > $rotated_to, 'another session rotates the index key again')
-  or diag(slurp_file($rotated));
+  or diag($r->{other});
 is($r->{found}, '1', 'the first statement after it, a search with the terms of both index keys held, runs and finds the row');
 is($r->{ids}, $rotated_again, 'its terms were computed with the index keys after the rotation');
 
 # a cached plan is not planned again, so the planner does not read a
 # rotation before it runs: the keys it sends are read again as it starts
 # (committed: tenant 1's values keep terms of an index key held next)
-unlink $rotated;
-$r = client($coord, sql => [
-	'BEGIN',
-	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
-	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
-	'prep::PREPARE reterm_tenant1 AS UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
+my $reterm_tenant1 = 'PREPARE reterm_tenant1 AS UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1';
+$r = across_rotation('COMMIT', [
+	"prep::$reterm_tenant1",
 	'psel::PREPARE reterm_ids AS SELECT string_agg(DISTINCT ef_index_key_id(ef_reterm(login, NULL, \'customers.login\', \'lower\'))::text, \',\') FROM customers WHERE tenant_id = 1',
 	'first::EXECUTE reterm_tenant1',
 	'sel1::EXECUTE reterm_ids',
-	"rotate::shell:$other_session",
+	'ROTATE',
 	'sel2::EXECUTE reterm_ids',
 	'second::EXECUTE reterm_tenant1',
 	'ids::SELECT string_agg(DISTINCT ef_index_key_id(login)::text, \',\') FROM customers WHERE tenant_id = 1',
-	'COMMIT',
 ]);
-my ($rotated_third) = slurp_file($rotated) =~ /^rot\|(\d+)$/m;
+my $rotated_third = $r->{rotated_to};
 ok(defined $rotated_third && $rotated_third > $rotated_again, 'another session rotates the index key a third time')
-  or diag(slurp_file($rotated));
+  or diag($r->{other});
 is($r->{first} . ' ' . $r->{second}, 'UPDATE 2 UPDATE 2', 'a prepared UPDATE ... SET c = ef_reterm(c) runs before and after it');
 is($r->{ids}, $rotated_third, 'and its cached plan\'s second run gives the values terms of the new index key');
 is($r->{sel1} . ' ' . $r->{sel2}, "$rotated_again $rotated_third",
@@ -547,28 +556,20 @@ is($r->{sel1} . ' ' . $r->{sel2}, "$rotated_again $rotated_third",
 # only a plan that computes terms reads the registry again as it starts:
 # after a rotation and a damaged row in the registry, statements that
 # compute no term run as before, and the prepared UPDATE names the row
-unlink $rotated;
-my $rotate_and_damage = "$EFTest::python test/citus/citus_client.py 'host=127.0.0.1 port=" . $coord->port . " dbname=postgres' "
-  . "'SET lock_timeout = 20000' 'u1::SELECT ef_unlock(1, %(k1)s)' 'u2::SELECT ef_unlock(2, %(k2)s)' "
-  . "'rot::SELECT ef_rotate_index_key()' "
-  . "'damage::INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (65000, 1, decode(%(p1)s, %(p2)s))' > $rotated";
-$r = client($coord, env => { EF_P1 => '00' x 40, EF_P2 => 'hex' }, sql => [
-	'BEGIN',
-	'tu1::SELECT ef_unlock(1, %(k1)s, \'transaction\')',
-	'tu2::SELECT ef_unlock(2, %(k2)s, \'transaction\')',
-	'prep::PREPARE reterm_tenant1 AS UPDATE customers SET login = ef_reterm(login, NULL, \'customers.login\', \'lower\') WHERE tenant_id = 1',
+$r = across_rotation('ROLLBACK', [
+	"prep::$reterm_tenant1",
 	'pdec::PREPARE decrypt_count AS SELECT count(ef_decrypt(email)) FROM customers',
 	'first::EXECUTE reterm_tenant1',
 	'dec1::EXECUTE decrypt_count',
-	"rotate::shell:$rotate_and_damage",
+	'ROTATE',
 	'one::SELECT 1',
 	'count::SELECT count(*) FROM customers',
 	'dec2::EXECUTE decrypt_count',
 	'second::EXECUTE reterm_tenant1',
-	'ROLLBACK',
-]);
-like(slurp_file($rotated), qr/^damage\|INSERT 0 1$/m, 'another session rotates the index key and leaves a damaged row in the registry')
-  or diag(slurp_file($rotated));
+], env => { EF_P1 => '00' x 40, EF_P2 => 'hex' },
+  also => [ 'damage::INSERT INTO ef_index_keys (index_key_id, key_id, wrapped_key) VALUES (65000, 1, decode(%(p1)s, %(p2)s))' ]);
+like($r->{other}, qr/^damage\|INSERT 0 1$/m, 'another session rotates the index key and leaves a damaged row in the registry')
+  or diag($r->{other});
 is($r->{one} . ' ' . $r->{count} . ' ' . $r->{dec1} . ' ' . $r->{dec2}, '1 4 4 4',
 	'in a transaction that forwards keys, statements that compute no term run as before, a prepared decrypt included')
   or diag(explain $r);
