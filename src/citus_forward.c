@@ -803,9 +803,6 @@ AssignForwardedKeys(const char *newval, void *extra)
 {
 	ForwardHeader header;
 
-	/* guc.c stores newval after this returns; ForeignSet() reads it then */
-	foreign_known = false;
-
 	/*
 	 * Every set received, opened or not, is refused after this transaction.
 	 * A parallel worker gets its leader's settings, not a set of its own:
@@ -856,6 +853,12 @@ AssignForwardedKeys(const char *newval, void *extra)
 		(void) KeystoreForgetForwarded();
 	opened = false;
 	not_opened = NULL;
+	/*
+	 * guc.c stores newval after this returns; ForeignSet() reads it then.
+	 * Last, so that a log line written above cannot leave the answer for
+	 * the old value cached.
+	 */
+	foreign_known = false;
 }
 
 /* Never show the set itself */
