@@ -143,10 +143,10 @@ typedef struct PlanStamp
 typedef struct RewriteContext
 {
 	ParamListInfo params;
-	bool		folded;			/* a term was computed into the plan */
 	bool		unresolved;		/* a term waits for a parameter's value */
-	int			nstamps;		/* the terms' stamps: the first, and one
-								 * that differs from it, if any */
+	int			nstamps;		/* the terms' stamps (none: no term was
+								 * computed): the first, and one that
+								 * differs from it, if any */
 	PlanStamp	stamps[2];
 } RewriteContext;
 
@@ -179,40 +179,21 @@ InvalidateTwins(Datum arg, int cacheid, uint32 hashvalue)
 	twins.valid = false;
 }
 
-/* A set of EfFunction kinds, a bit each */
-#define KIND(kind)	(1U << (kind))
-
 /*
  * The functions this hook moves, and ef_decrypt (which marks a view
  * ef_create_view made)
  */
-#define MOVABLE_KINDS	(KIND(EF_FUNCTION_TERM) | KIND(EF_FUNCTION_TERMS) | \
-						 KIND(EF_FUNCTION_ENCRYPT) | KIND(EF_FUNCTION_REWRAP) | \
-						 KIND(EF_FUNCTION_RETERM) | KIND(EF_FUNCTION_DECRYPT))
+#define MOVABLE_KINDS	(KEY_PLAN_KIND(EF_FUNCTION_TERM) | KEY_PLAN_KIND(EF_FUNCTION_TERMS) | \
+						 KEY_PLAN_KIND(EF_FUNCTION_ENCRYPT) | KEY_PLAN_KIND(EF_FUNCTION_REWRAP) | \
+						 KEY_PLAN_KIND(EF_FUNCTION_RETERM) | KEY_PLAN_KIND(EF_FUNCTION_DECRYPT))
 
 /*
  * The functions that compute terms with the index keys (ef_encrypt may be
  * searchable): wherever Citus runs them, on the coordinator or the shards,
  * they need the newest index keys; ef_decrypt and ef_rewrap do not
  */
-#define INDEX_KEY_KINDS	(KIND(EF_FUNCTION_TERM) | KIND(EF_FUNCTION_TERMS) | \
-						 KIND(EF_FUNCTION_ENCRYPT) | KIND(EF_FUNCTION_RETERM))
-
-/* Does a query call, at any depth, a function of the kinds in *context? */
-static bool
-CallsKinds(Node *node, void *context)
-{
-	uint32		kinds = *(const uint32 *) context;
-
-	if (node == NULL)
-		return false;
-	if (IsA(node, FuncExpr) &&
-		(kinds & KIND(KeyPlanFunction(((FuncExpr *) node)->funcid))) != 0)
-		return true;
-	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, CallsKinds, context, 0);
-	return expression_tree_walker(node, CallsKinds, context);
-}
+#define INDEX_KEY_KINDS	(KEY_PLAN_KIND(EF_FUNCTION_TERM) | KEY_PLAN_KIND(EF_FUNCTION_TERMS) | \
+						 KEY_PLAN_KIND(EF_FUNCTION_ENCRYPT) | KEY_PLAN_KIND(EF_FUNCTION_RETERM))
 
 /* Is a relation a Citus table?  Its kind in *reference */
 static bool
@@ -419,7 +400,6 @@ FoldTerms(Node *node, RewriteContext *context)
 				return node;
 			}
 			term = (Node *) Evaluate((Expr *) func, context->params);
-			context->folded = true;
 			NoteStamp(context);
 			return term;
 		}
@@ -587,12 +567,11 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 			 ParamListInfo boundParams)
 {
 	RewriteContext context = {.params = boundParams};
-	uint32		movable = MOVABLE_KINDS;
-	uint32		index_key_kinds = INDEX_KEY_KINDS;
+	uint32		kinds = 0;
 	bool		index_keys = false;
 	PlannedStmt *result;
 
-	if (CitusLoaded() && CallsKinds((Node *) parse, &movable) &&
+	if (CitusLoaded() && ((kinds = KeyPlanKindsCalled((Node *) parse)) & MOVABLE_KINDS) != 0 &&
 		TouchesCitus((Node *) parse, NULL))
 	{
 		/*
@@ -603,7 +582,7 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 		 * Such a plan is marked, and does it again as it starts: a cached
 		 * plan is not planned again.
 		 */
-		index_keys = CallsKinds((Node *) parse, &index_key_kinds);
+		index_keys = (kinds & INDEX_KEY_KINDS) != 0;
 		if (index_keys)
 			IndexKeysRefresh();
 		if ((parse->commandType == CMD_UPDATE || parse->commandType == CMD_DELETE) &&
@@ -641,7 +620,7 @@ CitusPlanner(Query *parse, const char *query_string, int cursorOptions,
 	}
 	if (index_keys)
 		Mark(result, KeyPlanIndexKeysMark());
-	if (context.folded)
+	if (context.nstamps > 0)		/* a term was computed into the plan */
 	{
 		result->transientPlan = true;
 		Mark(result, KeyPlanTermMark());

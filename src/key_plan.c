@@ -213,22 +213,30 @@ KeyPlanFunction(Oid funcid)
 	return entry->function;
 }
 
-/* Does an expression or query, at any depth, call a key function? */
+/* Add the kinds of the functions an expression or query calls, at any depth */
 static bool
-CallsKeyFunction(Node *node, void *context)
+AddKindsCalled(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
 	if (IsA(node, FuncExpr))
-	{
-		EfFunction	function = KeyPlanFunction(((FuncExpr *) node)->funcid);
-
-		if (function == EF_FUNCTION_UNLOCK || function == EF_FUNCTION_REGISTER_KEY)
-			return true;
-	}
+		*(uint32 *) context |= KEY_PLAN_KIND(KeyPlanFunction(((FuncExpr *) node)->funcid));
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, CallsKeyFunction, context, 0);
-	return expression_tree_walker(node, CallsKeyFunction, context);
+		return query_tree_walker((Query *) node, AddKindsCalled, context, 0);
+	return expression_tree_walker(node, AddKindsCalled, context);
+}
+
+/*
+ * The kinds of this library's functions that an expression or query calls,
+ * at any depth: a bit each (KEY_PLAN_KIND), one walk for every question
+ */
+uint32
+KeyPlanKindsCalled(Node *node)
+{
+	uint32		kinds = 0;
+
+	(void) AddKindsCalled(node, &kinds);
+	return kinds;
 }
 
 /* Plan a key statement without its parameters' values */
@@ -236,7 +244,9 @@ static PlannedStmt *
 EfPlanner(Query *parse, const char *query_string, int cursorOptions,
 		  ParamListInfo boundParams)
 {
-	if (boundParams != NULL && CallsKeyFunction((Node *) parse, NULL))
+	if (boundParams != NULL &&
+		(KeyPlanKindsCalled((Node *) parse) &
+		 (KEY_PLAN_KIND(EF_FUNCTION_UNLOCK) | KEY_PLAN_KIND(EF_FUNCTION_REGISTER_KEY))) != 0)
 		boundParams = NULL;
 	return EfNextPlanner(prev_planner_hook, parse, query_string, cursorOptions, boundParams);
 }

@@ -13,6 +13,8 @@
 #ifndef EF_KEY_PLAN_H
 #define EF_KEY_PLAN_H
 
+#include "nodes/nodes.h"
+
 /* What a function is, by its C symbol in this library (overloads alike) */
 typedef enum EfFunction
 {
@@ -34,5 +36,9 @@ extern uint32 KeyPlanUnresolvedMark(void);
 extern uint32 KeyPlanIndexKeysMark(void);
 extern bool KeyPlanMarksMade(void);
 extern bool KeyPlanIsMark(uint32 hashvalue);
+
+/* A set of EfFunction kinds, a bit each, as KeyPlanKindsCalled() returns */
+#define KEY_PLAN_KIND(kind)	(1U << (kind))
+extern uint32 KeyPlanKindsCalled(Node *node);
 
 #endif							/* EF_KEY_PLAN_H */
