@@ -307,6 +307,13 @@ EvictionHorizon(long want)
 	return hi;
 }
 
+/* How many entries a making of room frees at least: a share of those there */
+static long
+EvictShare(void)
+{
+	return Max(1, hash_get_num_entries(ended_sets) / EF_ENDED_EVICT_SHARE);
+}
+
 /*
  * Make room in a full table, a sixteenth of it at least, so that the scans
  * stay rare however the table is filled: drop the sets refused already (by
@@ -324,14 +331,14 @@ MakeRoom(TimestampTz now, int max_age)
 	TimestampTz aged_before = now - (TimestampTz) max_age * USECS_PER_SEC;
 	TimestampTz refused = Max(node_key->horizon, node_key->aged_upto);
 	TimestampTz before = node_key->horizon;
-	long		want = Max(1, hash_get_num_entries(ended_sets) / EF_ENDED_EVICT_SHARE);
 	TimestampTz upto;
 
 	/* no scan unless the oldest entry is refused already */
 	if ((node_key->oldest < aged_before || node_key->oldest <= refused) &&
-		DropEnded(refused, aged_before) >= want)
+		DropEnded(refused, aged_before) >= EvictShare())
 		return false;
-	upto = EvictionHorizon(Max(1, hash_get_num_entries(ended_sets) / EF_ENDED_EVICT_SHARE));
+	/* the share of what the drop above left */
+	upto = EvictionHorizon(EvictShare());
 	if (upto == DT_NOBEGIN)
 		return false;			/* empty: the aged ones are gone */
 	node_key->horizon = Max(node_key->horizon,
@@ -350,7 +357,6 @@ NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 {
 	TimestampTz now;
 	EndedSet   *entry;
-	bool		found;
 	bool		raised = false;
 	TimestampTz horizon;
 
@@ -392,14 +398,15 @@ NodeKeyForwardEnd(const uint8 *id, TimestampTz created, int max_age)
 	}
 	if (hash_get_num_entries(ended_sets) >= ended_sets_max)
 		raised = MakeRoom(now, max_age);
-	entry = hash_search(ended_sets, id, HASH_ENTER_NULL, &found);
+	/* not found above, under this lock: a new entry */
+	entry = hash_search(ended_sets, id, HASH_ENTER_NULL, NULL);
 	if (entry == NULL)
 	{
 		/* cannot happen: room was made; refuse the set by the horizon */
 		node_key->horizon = Max(node_key->horizon, created);
 		raised = true;
 	}
-	else if (!found)
+	else
 	{
 		entry->created = created;
 		node_key->oldest = Min(node_key->oldest, created);
