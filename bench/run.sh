@@ -85,13 +85,14 @@ huge_text="4 kB pages (no huge pages reserved: \`vm.nr_hugepages\` is 0; a full 
 hugepages_need=1200				# 2 GB of shared_buffers and the rest, in 2 MB pages
 hugepages_free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)
 hugepages_size=$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)
+restore_hugepages() { [ -z "$hugepages_before" ] || echo "$hugepages_before" >/proc/sys/vm/nr_hugepages; }
 if [ "$hugepages_size" = 2048 ] && [ "${hugepages_free:-0}" -lt $hugepages_need ] &&
 	[ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ] && [ $smoke -eq 0 ]; then
 	hugepages_before=$(cat /proc/sys/vm/nr_hugepages)
+	trap restore_hugepages EXIT	# whatever fails from here on
 	echo $(( hugepages_before + hugepages_need - hugepages_free )) >/proc/sys/vm/nr_hugepages
 	hugepages_free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
 fi
-restore_hugepages() { [ -z "$hugepages_before" ] || echo "$hugepages_before" >/proc/sys/vm/nr_hugepages; }
 if [ "$hugepages_size" = 2048 ] && [ "${hugepages_free:-0}" -ge $hugepages_need ]; then
 	huge_opt=(-c huge_pages=on)
 	huge_text="2 MB huge pages (\`huge_pages = on\`${hugepages_before:+; \`vm.nr_hugepages\` raised from $hugepages_before for the run and restored after})"
